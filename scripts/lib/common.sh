@@ -1,0 +1,56 @@
+# Shared helpers for the scripts in scripts/. Source it; do not run it.
+# shellcheck shell=bash
+
+# Repository root, whatever the caller's working directory.
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export REPO_ROOT
+# Downloads and build products that are reused between runs (git-ignored).
+CACHE_DIR=${AMP_CACHE_DIR:-$REPO_ROOT/.cache}
+export CACHE_DIR
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Run as root directly, or through sudo when there is one.
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# apt-get update at most once per setup run (and not at all when every
+# requested package is already installed).
+_apt_updated=${_apt_updated:-0}
+apt_update_once() {
+	if [ "$_apt_updated" = 0 ]; then
+		as_root apt-get update -qq
+		_apt_updated=1
+	fi
+}
+
+# apt_install [-t SUITE] PKG...: install the packages that are missing.
+apt_install() {
+	local target=() missing=() p
+	if [ "${1:-}" = -t ]; then target=(-t "$2"); shift 2; fi
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	apt_update_once
+	log "apt-get install ${missing[*]}"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		"${target[@]}" "${missing[@]}" >/dev/null
+}
+
+# add_apt_suite NAME SUITE: add a Debian suite (e.g. bookworm-backports) as a
+# private sources list, pinned low so nothing is taken from it unless asked.
+add_apt_suite() {
+	local name=$1 suite=$2 list=/etc/apt/sources.list.d/$1.sources
+	[ -f "$list" ] && return 0
+	as_root tee "$list" >/dev/null <<SRC
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: $suite
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+	_apt_updated=0
+}
