@@ -43,7 +43,7 @@ apt_install() {
 # add_apt_suite NAME SUITE: add a Debian suite (e.g. bookworm-backports) as a
 # private sources list, pinned low so nothing is taken from it unless asked.
 add_apt_suite() {
-	local name=$1 suite=$2 list=/etc/apt/sources.list.d/$1.sources
+	local suite=$2 list=/etc/apt/sources.list.d/$1.sources
 	[ -f "$list" ] && return 0
 	as_root tee "$list" >/dev/null <<SRC
 Types: deb
