@@ -13,6 +13,8 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod rpmsg;
 pub mod rsc;
 pub mod shmem;
 pub mod virtio;
+pub mod vring;

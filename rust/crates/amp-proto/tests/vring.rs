@@ -1,0 +1,212 @@
+//! Split rings: layout against Linux's `vring_size()`, both roles in one
+//! thread, wrap-around, suppression flags and hostile rings.
+
+use amp_proto::shmem::OwnedRegion;
+use amp_proto::vring::*;
+
+#[test]
+fn layout_matches_linux_vring_size() {
+    // vring_size(num, align) = ALIGN(16*num + 2*(3+num), align) + 2*3 + 8*num
+    let l = VringLayout::new(64, 4096).unwrap();
+    assert_eq!(l.avail_flags(), 1024);
+    assert_eq!(l.avail_idx(), 1026);
+    assert_eq!(l.avail_ring(0), 1028);
+    assert_eq!(l.used_flags(), 4096);
+    assert_eq!(l.used_idx(), 4098);
+    assert_eq!(l.used_ring(1), 4096 + 4 + 8);
+    assert_eq!(l.size(), 4096 + 6 + 8 * 64);
+    let l = VringLayout::new(256, 16).unwrap();
+    // 16*256 + 2*259 = 4614 -> 4624 (align 16); + 6 + 2048
+    assert_eq!(l.used_flags(), 4624);
+    assert_eq!(l.size(), 4624 + 6 + 2048);
+    assert_eq!(VringLayout::new(0, 4096), Err(VringError::BadNum(0)));
+    assert_eq!(VringLayout::new(96, 4096), Err(VringError::BadNum(96)));
+    assert_eq!(
+        VringLayout::new(65536, 4096),
+        Err(VringError::BadNum(65536))
+    );
+    assert_eq!(VringLayout::new(64, 0), Err(VringError::BadAlign(0)));
+    assert_eq!(VringLayout::new(64, 3000), Err(VringError::BadAlign(3000)));
+}
+
+fn pair(num: u32) -> (OwnedRegion, VringLayout) {
+    let l = VringLayout::new(num, 4096).unwrap();
+    (OwnedRegion::new(l.size()), l)
+}
+
+#[test]
+fn rejects_small_region() {
+    let l = VringLayout::new(64, 4096).unwrap();
+    let r = OwnedRegion::new(100);
+    assert!(matches!(
+        DeviceQueue::attach(r.shm(), l),
+        Err(VringError::TooSmall { need, have: 100, .. }) if need == l.size()
+    ));
+}
+
+#[test]
+fn both_roles_with_index_wrap_around() {
+    let (r, l) = pair(8);
+    let mut drv = DriverQueue::init(r.shm(), l).unwrap();
+    let mut dev = DeviceQueue::attach(r.shm(), l).unwrap();
+    // 70 000 round trips push both 16-bit indices through 65535 -> 0.
+    for i in 0u32..70_000 {
+        let n = 1 + (i % 8) as u16;
+        for k in 0..n {
+            drv.add(0x1000 * u64::from(k), 100 + u32::from(k), true)
+                .unwrap();
+        }
+        assert_eq!(dev.pending().unwrap(), n);
+        for k in 0..n {
+            let b = dev.pop_avail().unwrap().unwrap();
+            assert_eq!(b.desc.addr, 0x1000 * u64::from(k));
+            assert_eq!(b.desc.flags, VRING_DESC_F_WRITE);
+            assert_eq!(b.chain_len, 1);
+            dev.push_used(b.head, k.into());
+        }
+        assert_eq!(dev.pop_avail().unwrap(), None);
+        for k in 0..n {
+            let u = drv.pop_used().unwrap().unwrap();
+            assert_eq!(u.len, u32::from(k));
+            assert_eq!(u.buf_len, 100 + u32::from(k));
+        }
+        assert_eq!(drv.pop_used().unwrap(), None);
+        assert_eq!(drv.free_count(), 8);
+    }
+    let idx = r.shm().read_u16(l.avail_idx());
+    assert_eq!(
+        u32::from(idx),
+        (0..70_000u32).map(|i| 1 + i % 8).sum::<u32>() % 65536
+    );
+}
+
+#[test]
+fn full_ring_and_suppression_flags() {
+    let (r, l) = pair(4);
+    let mut drv = DriverQueue::init(r.shm(), l).unwrap();
+    let dev = DeviceQueue::attach(r.shm(), l).unwrap();
+    for _ in 0..4 {
+        drv.add(0, 16, false).unwrap();
+    }
+    assert_eq!(drv.add(0, 16, false), Err(VringError::Full));
+    assert!(drv.kick_needed());
+    dev.set_no_notify(true);
+    assert!(!drv.kick_needed());
+    dev.set_no_notify(false);
+    assert!(drv.kick_needed());
+    assert!(dev.needs_interrupt());
+    drv.set_no_interrupt(true);
+    assert!(!dev.needs_interrupt());
+}
+
+#[test]
+fn stale_avail_index_after_reload_is_detected() {
+    let (r, l) = pair(8);
+    let mut drv = DriverQueue::init(r.shm(), l).unwrap();
+    let mut dev = DeviceQueue::attach(r.shm(), l).unwrap();
+    for _ in 0..5 {
+        drv.add(0, 16, true).unwrap();
+        let b = dev.pop_avail().unwrap().unwrap();
+        dev.push_used(b.head, 0);
+        drv.pop_used().unwrap().unwrap();
+    }
+    // The driver reloads: zeroed ring, three new buffers. The device's
+    // shadow (5) is now ahead of avail.idx (3): 3 - 5 wraps to 65534 > num.
+    let mut drv = DriverQueue::init(r.shm(), l).unwrap();
+    for _ in 0..3 {
+        drv.add(0, 16, true).unwrap();
+    }
+    assert_eq!(
+        dev.pop_avail(),
+        Err(VringError::StaleIndex {
+            what: "avail.idx",
+            seen: 3,
+            last: 5,
+            num: 8
+        })
+    );
+    // Re-attaching starts from the ring's own state and works.
+    let mut dev = DeviceQueue::attach(r.shm(), l).unwrap();
+    assert_eq!(dev.pending().unwrap(), 3);
+    assert!(dev.pop_avail().unwrap().is_some());
+}
+
+#[test]
+fn hostile_driver_descriptors_are_rejected() {
+    let (r, l) = pair(4);
+    let drv = DriverQueue::init(r.shm(), l).unwrap();
+    let ring = drv.raw_ring();
+    let mut dev = DeviceQueue::attach(r.shm(), l).unwrap();
+    let publish = |slot: u16, head: u16, idx: u16| {
+        ring.write_u16(l.avail_ring(slot), head);
+        ring.store_u16_release(l.avail_idx(), idx);
+    };
+    // Head index out of range.
+    publish(0, 9, 1);
+    assert_eq!(
+        dev.pop_avail(),
+        Err(VringError::BadDescriptor { index: 9, num: 4 })
+    );
+    // A loop 0 -> 1 -> 0.
+    ring.write_u16(l.desc(0) + 12, VRING_DESC_F_NEXT);
+    ring.write_u16(l.desc(0) + 14, 1);
+    ring.write_u16(l.desc(1) + 12, VRING_DESC_F_NEXT);
+    ring.write_u16(l.desc(1) + 14, 0);
+    publish(1, 0, 2);
+    assert_eq!(dev.pop_avail(), Err(VringError::Loop { head: 0, num: 4 }));
+    // A chain whose `next` is out of range.
+    ring.write_u16(l.desc(1) + 14, 77);
+    publish(2, 0, 3);
+    assert_eq!(
+        dev.pop_avail(),
+        Err(VringError::BadDescriptor { index: 77, num: 4 })
+    );
+    // Indirect descriptors were not negotiated.
+    ring.write_u16(l.desc(2) + 12, VRING_DESC_F_INDIRECT);
+    publish(3, 2, 4);
+    assert_eq!(dev.pop_avail(), Err(VringError::Indirect(2)));
+    // A valid two-descriptor chain is accepted, and each bad slot was
+    // consumed so the ring did not wedge.
+    ring.write_u16(l.desc(1) + 12, 0);
+    publish(0, 0, 5);
+    let b = dev.pop_avail().unwrap().unwrap();
+    assert_eq!((b.head, b.chain_len), (0, 2));
+    assert_eq!(dev.chain_desc(0, 1).unwrap().flags, 0);
+    // An index that jumps by more than num.
+    ring.store_u16_release(l.avail_idx(), 100);
+    assert!(matches!(
+        dev.pop_avail(),
+        Err(VringError::StaleIndex { seen: 100, .. })
+    ));
+}
+
+#[test]
+fn hostile_device_used_entries_are_rejected() {
+    let (r, l) = pair(4);
+    let mut drv = DriverQueue::init(r.shm(), l).unwrap();
+    let ring = drv.raw_ring();
+    drv.add(0x100, 512, true).unwrap();
+    // Used entry naming a descriptor that is out of range.
+    ring.write_u32(l.used_ring(0), 1000);
+    ring.store_u16_release(l.used_idx(), 1);
+    assert_eq!(
+        drv.pop_used(),
+        Err(VringError::BadDescriptor {
+            index: 1000,
+            num: 4
+        })
+    );
+    // ... or one that was never made available.
+    ring.write_u32(l.used_ring(1), 3);
+    ring.store_u16_release(l.used_idx(), 2);
+    assert_eq!(drv.pop_used(), Err(VringError::NotInFlight(3)));
+    // ... or a used index that jumps.
+    ring.store_u16_release(l.used_idx(), 60);
+    assert!(matches!(
+        drv.pop_used(),
+        Err(VringError::StaleIndex {
+            what: "used.idx",
+            ..
+        })
+    ));
+}
