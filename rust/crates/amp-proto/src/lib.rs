@@ -16,5 +16,7 @@
 pub mod rpmsg;
 pub mod rsc;
 pub mod shmem;
+#[cfg(feature = "std")]
+pub mod sim;
 pub mod virtio;
 pub mod vring;

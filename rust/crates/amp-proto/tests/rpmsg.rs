@@ -58,8 +58,8 @@ fn header_and_ns_bytes() {
 /// `rpmsg-raw` at 1024, byte for byte, and the used entry it returns.
 #[test]
 fn captured_announcement_bytes() {
-    let rig = Rig::new();
-    let (_drv, kick) = RpmsgDriver::probe(rig.vdev(), rig.bus(), Rig::layout()).unwrap();
+    let rig = common::rig();
+    let (_drv, kick) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
     assert!(kick, "Linux kicks vring0 after posting its RX buffers");
     let mut dev = RpmsgDevice::<'_, 4>::new(rig.vdev(), rig.bus());
     dev.create_endpoint("rpmsg-raw", Some(1024)).unwrap();
@@ -67,9 +67,9 @@ fn captured_announcement_bytes() {
     dev.poll(&mut |_| kicks += 1, |_, _| {}).unwrap();
     assert!(dev.announced());
     assert_eq!(kicks, 1, "vring0 interrupt for the announcement");
-    let buf0 = Rig::layout().buffers - BUS;
+    let buf0 = rig.layout().buffers - BUS;
     let mut got = [0u8; 56];
-    rig.window.shm().read_bytes(buf0 as usize, &mut got);
+    rig.window().shm().read_bytes(buf0 as usize, &mut got);
     let mut want = [0u8; 56];
     want[..16].copy_from_slice(&[0, 4, 0, 0, 53, 0, 0, 0, 0, 0, 0, 0, 40, 0, 0, 0]);
     want[16..25].copy_from_slice(b"rpmsg-raw");
@@ -84,11 +84,11 @@ fn captured_announcement_bytes() {
 
 #[test]
 fn device_waits_for_driver_ok() {
-    let rig = Rig::new();
+    let rig = common::rig();
     let mut dev = RpmsgDevice::<'_, 4>::new(rig.vdev(), rig.bus());
     dev.create_endpoint("rpmsg-raw", Some(1024)).unwrap();
     // Before DRIVER_OK the rings hold garbage: nothing may be touched.
-    rig.window.shm().fill(0, rig.window.shm().len(), 0xA5);
+    rig.window().shm().fill(0, rig.window().shm().len(), 0xA5);
     let before = snapshot(&rig);
     assert_eq!(dev.poll(&mut |_| panic!("no kick"), |_, _| {}), Ok(0));
     assert!(!dev.is_ready());
@@ -101,15 +101,15 @@ fn device_waits_for_driver_ok() {
 }
 
 fn snapshot(rig: &Rig) -> Vec<u8> {
-    let mut v = vec![0u8; rig.window.shm().len()];
-    rig.window.shm().read_bytes(0, &mut v);
+    let mut v = vec![0u8; rig.window().shm().len()];
+    rig.window().shm().read_bytes(0, &mut v);
     v
 }
 
 #[test]
 fn announcement_missed_on_driver_ok_is_sent_on_first_kick() {
-    let rig = Rig::new();
-    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), Rig::layout()).unwrap();
+    let rig = common::rig();
+    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
     let mut dev = RpmsgDevice::<'_, 4>::new(rig.vdev(), rig.bus());
     // An unnamed endpoint uses up every RX buffer Linux posted, so the
     // announcement of the next one cannot go out at DRIVER_OK.
@@ -142,7 +142,7 @@ fn announcement_missed_on_driver_ok_is_sent_on_first_kick() {
 
 #[test]
 fn endpoint_addresses() {
-    let rig = Rig::new();
+    let rig = common::rig();
     let mut dev = RpmsgDevice::<'_, 3>::new(rig.vdev(), rig.bus());
     assert_eq!(dev.create_endpoint("a", None), Ok(1024));
     assert_eq!(dev.create_endpoint("b", None), Ok(1025));
@@ -227,12 +227,12 @@ fn expect_ns(drv: &mut RpmsgDriver<'_>) {
 
 #[test]
 fn threads_ten_thousand_echoes_of_every_size() {
-    let rig = Rig::new();
+    let rig = common::rig();
     let stop = AtomicBool::new(false);
     let resets = AtomicU32::new(0);
     std::thread::scope(|s| {
         s.spawn(|| echo_device(&rig, &stop, &resets));
-        let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), Rig::layout()).unwrap();
+        let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
         expect_ns(&mut drv);
         let mut out = [0u8; 512];
         for seq in 0..10_000u32 {
@@ -249,7 +249,7 @@ fn threads_ten_thousand_echoes_of_every_size() {
 
 #[test]
 fn threads_reload_with_stale_indices() {
-    let rig = Rig::new();
+    let rig = common::rig();
     let stop = AtomicBool::new(false);
     let resets = AtomicU32::new(0);
     std::thread::scope(|s| {
@@ -258,7 +258,7 @@ fn threads_reload_with_stale_indices() {
         for round in 0..5u32 {
             // Each probe zeroes the rings while the device still holds its
             // shadows from the last round: it must notice and start over.
-            let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), Rig::layout()).unwrap();
+            let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
             expect_ns(&mut drv);
             for seq in 0..(37 + round * 11) {
                 let data = pattern(seq + 1000 * round, 1 + (seq as usize * 13) % 496);
@@ -278,8 +278,8 @@ fn threads_reload_with_stale_indices() {
 
 #[test]
 fn threads_flood_to_linux_until_buffers_run_out_then_recover() {
-    let rig = Rig::new();
-    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), Rig::layout()).unwrap();
+    let rig = common::rig();
+    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
     let blocked = AtomicU32::new(0);
     let total = 5 * NUM;
     std::thread::scope(|s| {
@@ -333,8 +333,8 @@ fn threads_flood_to_linux_until_buffers_run_out_then_recover() {
 
 #[test]
 fn flood_to_remote_until_buffers_run_out_then_recover() {
-    let rig = Rig::new();
-    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), Rig::layout()).unwrap();
+    let rig = common::rig();
+    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
     let mut dev = RpmsgDevice::<'_, 2>::new(rig.vdev(), rig.bus());
     let ept = dev.create_endpoint("rpmsg-raw", Some(1024)).unwrap();
     dev.poll(&mut |_| {}, |_, _| {}).unwrap();
@@ -366,8 +366,8 @@ fn flood_to_remote_until_buffers_run_out_then_recover() {
 
 #[test]
 fn endpoint_create_destroy_is_announced() {
-    let rig = Rig::new();
-    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), Rig::layout()).unwrap();
+    let rig = common::rig();
+    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
     let mut dev = RpmsgDevice::<'_, 4>::new(rig.vdev(), rig.bus());
     dev.poll(&mut |_| {}, |_, _| {}).unwrap();
     let mut out = [0u8; 512];
@@ -403,11 +403,11 @@ fn endpoint_create_destroy_is_announced() {
 
 #[test]
 fn driver_rejects_malformed_inbound() {
-    let rig = Rig::new();
-    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), Rig::layout()).unwrap();
+    let rig = common::rig();
+    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
     let l = VringLayout::new(NUM, 4096).unwrap();
     let mut bad = DeviceQueue::attach(rig.bus().map(BUS, l.size()).unwrap(), l).unwrap();
-    let win = rig.window.shm();
+    let win = rig.window().shm();
     let mut out = [0u8; 512];
     let mut post = |len: u32, hdr_len: u16| {
         let b = bad.pop_avail().unwrap().unwrap();
@@ -453,15 +453,15 @@ fn driver_rejects_malformed_inbound() {
 
 #[test]
 fn device_rejects_malformed_inbound() {
-    let rig = Rig::new();
-    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), Rig::layout()).unwrap();
+    let rig = common::rig();
+    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
     let mut dev = RpmsgDevice::<'_, 2>::new(rig.vdev(), rig.bus());
     let ept = dev.create_endpoint("rpmsg-raw", Some(1024)).unwrap();
     dev.poll(&mut |_| {}, |_, _| {}).unwrap();
     // Linux's first TX buffer; corrupt the header after the driver wrote it.
-    let tx0 = (Rig::layout().buffers - BUS) as usize + 512 * NUM as usize;
+    let tx0 = (rig.layout().buffers - BUS) as usize + 512 * NUM as usize;
     drv.try_send(0x400, ept, &[1; 20]).unwrap();
-    rig.window.shm().write_u16(tx0 + 12, 21);
+    rig.window().shm().write_u16(tx0 + 12, 21);
     drv.try_send(0x400, ept, &[2; 20]).unwrap();
     let mut got = vec![];
     dev.poll(&mut |_| {}, |_, m| got.push(m.len())).unwrap();
