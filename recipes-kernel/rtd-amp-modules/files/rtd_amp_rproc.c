@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Remote processor driver for a Cortex-A55 core that Linux leaves offline
+ * (CPU3 of the Realtek RTD1619B) and that runs a bare-metal firmware.
+ *
+ * The firmware ELF is loaded into reserved-memory carveouts with the
+ * rproc_elf_* helpers; the core is started with PSCI CPU_ON and stopped by
+ * asking the firmware to call PSCI CPU_OFF itself (PSCI cannot power off
+ * another core), then polling AFFINITY_INFO. Doorbells go through the
+ * rtd-amp mailbox. A control page shared with the firmware carries the stop
+ * request and, after a fault, the firmware's crash record.
+ */
+
+#include <linux/arm-smccc.h>
+#include <linux/delay.h>
+#include <linux/elf.h>
+#include <linux/io.h>
+#include <linux/ktime.h>
+#include <linux/mailbox_client.h>
+#include <linux/module.h>
+#include <linux/of.h>
+#include <linux/of_reserved_mem.h>
+#include <linux/platform_device.h>
+#include <linux/psci.h>
+#include <uapi/linux/psci.h>
+#include <linux/remoteproc.h>
+
+#include "remoteproc_internal.h"
+#include "rtd_amp.h"
+
+#define RTD_AMP_FW_DEFAULT	"rtd-amp/rtd-amp-fw.elf"
+#define RTD_AMP_STOP_TIMEOUT_MS	1000
+
+/* Control page layout, shared with the firmware (docs/kernel.md). */
+#define CTRL_MAGIC		0x00
+#define CTRL_VERSION		0x04
+#define CTRL_FW_STATE		0x08
+#define CTRL_STOP_REQ		0x0c
+#define CTRL_CRASH_SEQ		0x10
+#define CTRL_CRASH		0x40
+#define CTRL_CRASH_KIND		(CTRL_CRASH + 0x00)
+#define CTRL_CRASH_ESR		(CTRL_CRASH + 0x08)
+#define CTRL_CRASH_ELR		(CTRL_CRASH + 0x10)
+#define CTRL_CRASH_FAR		(CTRL_CRASH + 0x18)
+#define CTRL_CRASH_MSG		(CTRL_CRASH + 0x70)
+#define CTRL_CRASH_MSG_LEN	128
+#define CTRL_SIZE		0x1000
+
+#define CTRL_MAGIC_VALUE	0x504d4152	/* "RAMP" */
+#define CTRL_STOP_VALUE		0x53544f50	/* "STOP" */
+
+enum rtd_amp_fw_state {
+	FW_OFF = 0,
+	FW_BOOTING = 1,
+	FW_RUNNING = 2,
+	FW_CRASHED = 3,
+	FW_STOPPING = 4,
+};
+
+struct rtd_amp_rproc {
+	struct device *dev;
+	struct rproc *rproc;
+	struct mbox_client cl;
+	struct mbox_chan *tx;
+	struct mbox_chan *rx;
+	void __iomem *ctrl;
+	phys_addr_t ctrl_pa;
+	u64 mpidr;
+	int cpu;
+	bool hvc;
+	u32 stop_timeout_ms;
+	u32 crash_seq;
+};
+
+static unsigned long rtd_amp_psci(struct rtd_amp_rproc *ddata, u32 fn,
+				  u64 a1, u64 a2, u64 a3)
+{
+	struct arm_smccc_res res;
+
+	/*
+	 * The conduit comes from the DT /psci method: firmware that reports
+	 * SMCCC 1.0 (QEMU) leaves the SMCCC 1.1 conduit helpers unusable.
+	 */
+	if (ddata->hvc)
+		arm_smccc_hvc(fn, a1, a2, a3, 0, 0, 0, 0, &res);
+	else
+		arm_smccc_smc(fn, a1, a2, a3, 0, 0, 0, 0, &res);
+	return res.a0;
+}
+
+static const char *rtd_amp_psci_err(long ret)
+{
+	switch (ret) {
+	case PSCI_RET_NOT_SUPPORTED:
+		return "not supported";
+	case PSCI_RET_INVALID_PARAMS:
+		return "invalid parameters";
+	case PSCI_RET_DENIED:
+		return "denied";
+	case PSCI_RET_ALREADY_ON:
+		return "core already on";
+	case PSCI_RET_ON_PENDING:
+		return "power-on already pending";
+	case PSCI_RET_INTERNAL_FAILURE:
+		return "internal failure";
+	case PSCI_RET_INVALID_ADDRESS:
+		return "invalid entry address";
+	default:
+		return "unknown error";
+	}
+}
+
+static long rtd_amp_affinity(struct rtd_amp_rproc *ddata)
+{
+	return (long)rtd_amp_psci(ddata, PSCI_0_2_FN64_AFFINITY_INFO,
+				  ddata->mpidr, 0, 0);
+}
+
+static int rtd_amp_mem_alloc(struct rproc *rproc, struct rproc_mem_entry *mem)
+{
+	/* Normal non-cacheable, matching the firmware's view of the rings. */
+	mem->va = ioremap_wc(mem->dma, mem->len);
+	if (!mem->va) {
+		dev_err(&rproc->dev, "cannot map carveout %s at %pad (%zu bytes)\n",
+			mem->name, &mem->dma, mem->len);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int rtd_amp_mem_release(struct rproc *rproc, struct rproc_mem_entry *mem)
+{
+	iounmap(mem->va);
+	return 0;
+}
+
+/*
+ * Carveouts are registered on every start, as the core frees them when the
+ * processor stops. The device address equals the physical address: the
+ * firmware runs with an identity map.
+ */
+static int rtd_amp_rproc_prepare(struct rproc *rproc)
+{
+	struct rtd_amp_rproc *ddata = rproc->priv;
+	struct device *dev = ddata->dev;
+	struct of_phandle_iterator it;
+	struct rproc_mem_entry *mem;
+	struct reserved_mem *rmem;
+	int index = 0;
+	int err;
+
+	of_phandle_iterator_init(&it, dev->of_node, "memory-region", NULL, 0);
+	while (of_phandle_iterator_next(&it) == 0) {
+		rmem = of_reserved_mem_lookup(it.node);
+		if (!rmem) {
+			of_node_put(it.node);
+			dev_err(dev, "memory-region %d (%pOFn) is not reserved memory\n",
+				index, it.node);
+			return -EINVAL;
+		}
+
+		if (of_node_name_eq(it.node, "ctrl")) {
+			index++;
+			continue;
+		}
+
+		if (of_node_name_eq(it.node, "vdev0buffer")) {
+			/* Used as a DMA pool by the virtio device, not mapped here. */
+			mem = rproc_of_resm_mem_entry_init(dev, index, rmem->size,
+							   rmem->base, it.node->name);
+		} else {
+			mem = rproc_mem_entry_init(dev, NULL, (dma_addr_t)rmem->base,
+						   rmem->size, rmem->base,
+						   rtd_amp_mem_alloc,
+						   rtd_amp_mem_release,
+						   it.node->name);
+			if (mem) {
+				err = rproc_coredump_add_segment(rproc, rmem->base,
+								 rmem->size);
+				if (err) {
+					of_node_put(it.node);
+					return err;
+				}
+			}
+		}
+		if (!mem) {
+			of_node_put(it.node);
+			return -ENOMEM;
+		}
+		rproc_add_carveout(rproc, mem);
+		index++;
+	}
+	return 0;
+}
+
+static int rtd_amp_rproc_start(struct rproc *rproc)
+{
+	struct rtd_amp_rproc *ddata = rproc->priv;
+	struct device *dev = ddata->dev;
+	long ret;
+
+	if (ddata->cpu >= 0 && cpu_online(ddata->cpu)) {
+		dev_err(dev, "cpu%d (MPIDR %#llx) is online in Linux: take it offline (echo 0 > /sys/devices/system/cpu/cpu%d/online) or boot with maxcpus=%d\n",
+			ddata->cpu, ddata->mpidr, ddata->cpu, ddata->cpu);
+		return -EBUSY;
+	}
+
+	ret = rtd_amp_affinity(ddata);
+	if (ret != PSCI_0_2_AFFINITY_LEVEL_OFF) {
+		dev_err(dev, "MPIDR %#llx is not powered off (AFFINITY_INFO %ld); stop whatever runs there first\n",
+			ddata->mpidr, ret);
+		return -EBUSY;
+	}
+
+	memset_io(ddata->ctrl, 0, CTRL_SIZE);
+	ddata->crash_seq = 0;
+	/* The firmware reads a clean page as soon as it runs. */
+	wmb();
+
+	ret = (long)rtd_amp_psci(ddata, PSCI_0_2_FN64_CPU_ON, ddata->mpidr,
+				 rproc->bootaddr, ddata->ctrl_pa);
+	if (ret != PSCI_RET_SUCCESS) {
+		dev_err(dev, "PSCI CPU_ON(MPIDR %#llx, entry %#llx) failed: %ld (%s)\n",
+			ddata->mpidr, rproc->bootaddr, ret, rtd_amp_psci_err(ret));
+		return -EIO;
+	}
+	dev_info(dev, "started MPIDR %#llx at %#llx\n", ddata->mpidr,
+		 rproc->bootaddr);
+	return 0;
+}
+
+static void rtd_amp_ring(struct rtd_amp_rproc *ddata)
+{
+	int err = mbox_send_message(ddata->tx, NULL);
+
+	if (err < 0)
+		dev_err(ddata->dev, "doorbell failed: %d\n", err);
+	else
+		mbox_client_txdone(ddata->tx, 0);
+}
+
+static int rtd_amp_rproc_stop(struct rproc *rproc)
+{
+	struct rtd_amp_rproc *ddata = rproc->priv;
+	ktime_t deadline;
+	long aff;
+
+	writel(CTRL_STOP_VALUE, ddata->ctrl + CTRL_STOP_REQ);
+	rtd_amp_ring(ddata);
+
+	deadline = ktime_add_ms(ktime_get(), ddata->stop_timeout_ms);
+	for (;;) {
+		aff = rtd_amp_affinity(ddata);
+		if (aff == PSCI_0_2_AFFINITY_LEVEL_OFF)
+			break;
+		if (ktime_after(ktime_get(), deadline)) {
+			dev_err(ddata->dev, "MPIDR %#llx did not power off within %u ms (AFFINITY_INFO %ld, firmware state %u); the core is left as it is\n",
+				ddata->mpidr, ddata->stop_timeout_ms, aff,
+				readl(ddata->ctrl + CTRL_FW_STATE));
+			return -ETIMEDOUT;
+		}
+		usleep_range(500, 1000);
+	}
+	dev_info(ddata->dev, "stopped MPIDR %#llx\n", ddata->mpidr);
+	return 0;
+}
+
+static void rtd_amp_rproc_kick(struct rproc *rproc, int vqid)
+{
+	rtd_amp_ring(rproc->priv);
+}
+
+static void rtd_amp_report_crash(struct rtd_amp_rproc *ddata)
+{
+	char msg[CTRL_CRASH_MSG_LEN];
+
+	memcpy_fromio(msg, ddata->ctrl + CTRL_CRASH_MSG, sizeof(msg));
+	msg[sizeof(msg) - 1] = '\0';
+	dev_err(ddata->dev, "firmware crashed: kind %u ESR %#llx ELR %#llx FAR %#llx: %s\n",
+		readl(ddata->ctrl + CTRL_CRASH_KIND),
+		readq(ddata->ctrl + CTRL_CRASH_ESR),
+		readq(ddata->ctrl + CTRL_CRASH_ELR),
+		readq(ddata->ctrl + CTRL_CRASH_FAR), msg);
+	rproc_report_crash(ddata->rproc, RPROC_FATAL_ERROR);
+}
+
+/* A doorbell from the firmware: a crash report or ring activity. */
+static void rtd_amp_rproc_rx(struct mbox_client *cl, void *msg)
+{
+	struct rtd_amp_rproc *ddata = container_of(cl, struct rtd_amp_rproc, cl);
+	u32 seq;
+
+	if (readl(ddata->ctrl + CTRL_FW_STATE) == FW_CRASHED) {
+		seq = readl(ddata->ctrl + CTRL_CRASH_SEQ);
+		if (seq != ddata->crash_seq) {
+			ddata->crash_seq = seq;
+			rtd_amp_report_crash(ddata);
+		}
+		return;
+	}
+	/* Notify ids 0 and 1 are the vdev's two vrings. */
+	rproc_vq_interrupt(ddata->rproc, 0);
+	rproc_vq_interrupt(ddata->rproc, 1);
+}
+
+static const struct rproc_ops rtd_amp_rproc_ops = {
+	.prepare = rtd_amp_rproc_prepare,
+	.start = rtd_amp_rproc_start,
+	.stop = rtd_amp_rproc_stop,
+	.kick = rtd_amp_rproc_kick,
+	.load = rproc_elf_load_segments,
+	.parse_fw = rproc_elf_load_rsc_table,
+	.find_loaded_rsc_table = rproc_elf_find_loaded_rsc_table,
+	.sanity_check = rproc_elf_sanity_check,
+	.get_boot_addr = rproc_elf_get_boot_addr,
+};
+
+static int rtd_amp_psci_conduit(struct device *dev, bool *hvc)
+{
+	struct device_node *np;
+	const char *method;
+	int ret;
+
+	np = of_find_compatible_node(NULL, NULL, "arm,psci-1.0");
+	if (!np)
+		np = of_find_compatible_node(NULL, NULL, "arm,psci-0.2");
+	if (!np)
+		return dev_err_probe(dev, -ENODEV, "no PSCI 0.2+ node in the device tree\n");
+	ret = of_property_read_string(np, "method", &method);
+	of_node_put(np);
+	if (ret)
+		return dev_err_probe(dev, ret, "PSCI node has no method\n");
+	if (!strcmp(method, "hvc"))
+		*hvc = true;
+	else if (!strcmp(method, "smc"))
+		*hvc = false;
+	else
+		return dev_err_probe(dev, -EINVAL, "unknown PSCI method '%s'\n", method);
+	return 0;
+}
+
+static int rtd_amp_map_ctrl(struct rtd_amp_rproc *ddata)
+{
+	struct device *dev = ddata->dev;
+	struct of_phandle_iterator it;
+	struct reserved_mem *rmem;
+
+	of_phandle_iterator_init(&it, dev->of_node, "memory-region", NULL, 0);
+	while (of_phandle_iterator_next(&it) == 0) {
+		if (!of_node_name_eq(it.node, "ctrl"))
+			continue;
+		rmem = of_reserved_mem_lookup(it.node);
+		of_node_put(it.node);
+		if (!rmem || rmem->size < CTRL_SIZE)
+			return dev_err_probe(dev, -EINVAL,
+					     "ctrl region missing or smaller than %d bytes\n",
+					     CTRL_SIZE);
+		ddata->ctrl_pa = rmem->base;
+		ddata->ctrl = devm_ioremap_wc(dev, rmem->base, CTRL_SIZE);
+		if (!ddata->ctrl)
+			return dev_err_probe(dev, -ENOMEM, "cannot map the ctrl page\n");
+		return 0;
+	}
+	return dev_err_probe(dev, -EINVAL, "no memory-region named ctrl\n");
+}
+
+static void rtd_amp_free_mbox(void *data)
+{
+	struct rtd_amp_rproc *ddata = data;
+
+	mbox_free_channel(ddata->tx);
+	mbox_free_channel(ddata->rx);
+}
+
+static int rtd_amp_request_mbox(struct rtd_amp_rproc *ddata)
+{
+	struct device *dev = ddata->dev;
+
+	ddata->cl.dev = dev;
+	ddata->cl.rx_callback = rtd_amp_rproc_rx;
+	ddata->cl.knows_txdone = true;
+
+	ddata->tx = mbox_request_channel_byname(&ddata->cl, "tx");
+	if (IS_ERR(ddata->tx))
+		return dev_err_probe(dev, PTR_ERR(ddata->tx), "no tx mailbox\n");
+	ddata->rx = mbox_request_channel_byname(&ddata->cl, "rx");
+	if (IS_ERR(ddata->rx)) {
+		mbox_free_channel(ddata->tx);
+		return dev_err_probe(dev, PTR_ERR(ddata->rx), "no rx mailbox\n");
+	}
+	return devm_add_action_or_reset(dev, rtd_amp_free_mbox, ddata);
+}
+
+static int rtd_amp_rproc_probe(struct platform_device *pdev)
+{
+	struct device *dev = &pdev->dev;
+	struct device_node *np = dev->of_node;
+	const char *fw_name = RTD_AMP_FW_DEFAULT;
+	struct rtd_amp_rproc *ddata;
+	struct device_node *cpu;
+	struct rproc *rproc;
+	int ret;
+
+	of_property_read_string(np, "firmware-name", &fw_name);
+	rproc = devm_rproc_alloc(dev, np->name, &rtd_amp_rproc_ops, fw_name,
+				 sizeof(*ddata));
+	if (!rproc)
+		return -ENOMEM;
+
+	ddata = rproc->priv;
+	ddata->dev = dev;
+	ddata->rproc = rproc;
+	ddata->stop_timeout_ms = RTD_AMP_STOP_TIMEOUT_MS;
+	of_property_read_u32(np, "realtek,stop-timeout-ms", &ddata->stop_timeout_ms);
+
+	cpu = of_parse_phandle(np, "realtek,cpu", 0);
+	if (!cpu)
+		return dev_err_probe(dev, -EINVAL,
+				     "realtek,cpu must point to the remote cpu node\n");
+	ddata->mpidr = rtd_amp_cpu_hwid(cpu);
+	/* -ENODEV when the cpu is not possible in Linux (nr_cpus=): fine. */
+	ddata->cpu = of_cpu_node_to_id(cpu);
+	of_node_put(cpu);
+	if (ddata->mpidr == ~0ULL)
+		return dev_err_probe(dev, -EINVAL, "remote cpu node has no reg\n");
+
+	ret = rtd_amp_psci_conduit(dev, &ddata->hvc);
+	if (ret)
+		return ret;
+	ret = rtd_amp_map_ctrl(ddata);
+	if (ret)
+		return ret;
+	ret = rtd_amp_request_mbox(ddata);
+	if (ret)
+		return ret;
+
+	/* Firmware may not be on the root file system yet at probe time. */
+	rproc->auto_boot = of_property_read_bool(np, "realtek,auto-boot");
+	rproc->has_iommu = false;
+	ret = rproc_coredump_set_elf_info(rproc, ELFCLASS64, EM_AARCH64);
+	if (ret)
+		return ret;
+
+	platform_set_drvdata(pdev, ddata);
+	ret = devm_rproc_add(dev, rproc);
+	if (ret)
+		return dev_err_probe(dev, ret, "cannot register the remote processor\n");
+
+	dev_info(dev, "%s: MPIDR %#llx (cpu%d), PSCI over %s, firmware %s\n",
+		 dev_name(&rproc->dev), ddata->mpidr, ddata->cpu,
+		 ddata->hvc ? "hvc" : "smc", fw_name);
+	return 0;
+}
+
+static const struct of_device_id rtd_amp_rproc_of_match[] = {
+	{ .compatible = "realtek,rtd1619b-amp-rproc" },
+	{ /* sentinel */ }
+};
+MODULE_DEVICE_TABLE(of, rtd_amp_rproc_of_match);
+
+static struct platform_driver rtd_amp_rproc_driver = {
+	.probe = rtd_amp_rproc_probe,
+	.driver = {
+		.name = "rtd-amp-rproc",
+		.of_match_table = rtd_amp_rproc_of_match,
+	},
+};
+module_platform_driver(rtd_amp_rproc_driver);
+
+MODULE_SOFTDEP("pre: rtd_amp_mbox");
+MODULE_DESCRIPTION("RTD1619B AMP remote processor on a spare Cortex-A55 core");
+MODULE_LICENSE("GPL");

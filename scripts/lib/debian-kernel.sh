@@ -1,0 +1,78 @@
+# Debian's arm64 kernels, unpacked (never installed) under $CACHE_DIR/kernels.
+# Source it after common.sh. SERIES is 6.1 (bookworm) or 6.12
+# (bookworm-backports); the exact version is whatever apt offers today.
+#
+#   dk_prepare SERIES   download and unpack image, headers, kbuild, source
+#   dk_version SERIES   the kernel release (uname -r)
+#   dk_kdir SERIES      a tree for `make -C KDIR M=... ARCH=arm64`
+#   dk_image SERIES     vmlinuz
+#   dk_moddir SERIES    lib/modules/<release> of the image
+#   dk_srcdir SERIES    the unpacked linux-source tree (for checkpatch,
+#                       Kconfig, remoteproc_internal.h, rpmsg bus modules)
+# shellcheck shell=bash
+
+dk_root() { printf '%s/kernels/%s\n' "$CACHE_DIR" "$1"; }
+
+# The suite a series comes from: apt's default for 6.1, backports for 6.12.
+_dk_meta_version() {
+	local series=$1
+	apt-cache madison linux-image-arm64:arm64 2>/dev/null |
+		awk -F'|' -v s="$series" '{gsub(/ /, "", $2); if (index($2, s ".") == 1) print $2}' |
+		sort -V | tail -n1
+}
+
+# First dependency of PKG=VER whose name starts with PREFIX.
+_dk_dep() {
+	apt-cache show "$1=$2" 2>/dev/null | awk -F': ' '/^Depends:/ {print $2; exit}' |
+		tr ',' '\n' | sed 's/^ *//; s/ .*//' | grep -m1 "^$3"
+}
+
+dk_prepare() {
+	local series=$1 root meta image headers common kbuild source ver
+	case "$series" in 6.1 | 6.12) ;; *) die "unknown kernel series '$series' (6.1 or 6.12)" ;; esac
+	root=$(dk_root "$series")
+	[ -f "$root/.done" ] && return 0
+	apt_update_once
+	meta=$(_dk_meta_version "$series")
+	[ -n "$meta" ] || die "apt offers no linux-image-arm64 $series (run scripts/setup-host)"
+	image=$(_dk_dep linux-image-arm64:arm64 "$meta" linux-image-)
+	headers=$(_dk_dep linux-headers-arm64:arm64 "$meta" linux-headers-)
+	common=$(_dk_dep "$headers:arm64" "$meta" linux-headers-)
+	kbuild=$(_dk_dep "$headers:arm64" "$meta" linux-kbuild-)
+	source=linux-source-$series
+	ver=${image#linux-image-}
+	log "kernel $series: $ver ($meta)"
+	rm -rf "$root" && mkdir -p "$root/debs" "$root/root"
+	(cd "$root/debs" &&
+		apt-get download -q "$image:arm64=$meta" "$headers:arm64=$meta" "$common=$meta" \
+			"$kbuild:amd64" "$source" >/dev/null) ||
+		die "downloading the $series kernel packages failed"
+	local deb
+	for deb in "$root"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$root/root"
+	done
+	# The arch headers include the -common tree and kbuild by absolute path.
+	grep -rlZ --include=Makefile --include='*.mk' "/usr/src/linux-headers-" \
+		"$root/root/usr/src" 2>/dev/null |
+		xargs -0 -r sed -i "s#/usr/src/linux-headers-#$root/root/usr/src/linux-headers-#g"
+	local link
+	for link in "$root"/root/usr/src/linux-headers-*/scripts "$root"/root/usr/src/linux-headers-*/tools; do
+		[ -L "$link" ] || continue
+		case "$(readlink "$link")" in
+		/*) ln -sfn "$root/root$(readlink "$link")" "$link" ;;
+		esac
+	done
+	log "unpacking $source"
+	mkdir -p "$root/src"
+	tar -xf "$root"/root/usr/src/linux-source-*.tar.xz -C "$root/src" --strip-components=1
+	rm -f "$root"/root/usr/src/linux-source-*.tar.xz
+	printf '%s\n' "$ver" >"$root/version"
+	rm -rf "$root/debs"
+	touch "$root/.done"
+}
+
+dk_version() { cat "$(dk_root "$1")/version"; }
+dk_kdir() { printf '%s/root/usr/src/linux-headers-%s\n' "$(dk_root "$1")" "$(dk_version "$1")"; }
+dk_image() { printf '%s/root/boot/vmlinuz-%s\n' "$(dk_root "$1")" "$(dk_version "$1")"; }
+dk_moddir() { printf '%s/root/lib/modules/%s\n' "$(dk_root "$1")" "$(dk_version "$1")"; }
+dk_srcdir() { printf '%s/src\n' "$(dk_root "$1")"; }
