@@ -1,0 +1,1058 @@
+//! Control protocol of the firmware's `rtd-amp-ctrl` RPMsg service
+//! (local address [`CONTROL_ADDR`] = 1026), shared by the bare-metal firmware
+//! (which serves it with [`serve`]) and the Linux host tools (which encode
+//! [`Request`]s and decode [`Response`]s).
+//!
+//! Every message is one RPMsg payload: an 8-byte [`Header`] followed by a
+//! fixed-size, little-endian body whose size depends on the opcode. The
+//! layouts are documented byte by byte in `docs/control-protocol.md`, and the
+//! tests below pin them.
+//!
+//! The crate is `no_std` and allocation-free. The `fault-injection` feature
+//! (on by default) lets [`serve`] act on FAULT requests; without it the
+//! service answers them with [`ErrorCode::Unsupported`].
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use core::fmt;
+use zerocopy::little_endian::{U16, U32, U64};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
+
+/// Version of this protocol, carried in every header.
+pub const PROTOCOL_VERSION: u8 = 1;
+/// RPMsg name-service name of the control service.
+pub const SERVICE_NAME: &str = "rtd-amp-ctrl";
+/// Well-known firmware address of the `rpmsg-raw` echo service.
+pub const ECHO_ADDR: u32 = 1024;
+/// Well-known firmware address of the `rpmsg-tty` line-echo service.
+pub const TTY_ADDR: u32 = 1025;
+/// Well-known firmware address of the control service.
+pub const CONTROL_ADDR: u32 = 1026;
+/// Largest RPMsg payload (512-byte buffer minus the 16-byte RPMsg header).
+pub const RPMSG_MAX_PAYLOAD: usize = 496;
+/// Size of [`Header`].
+pub const HEADER_LEN: usize = 8;
+/// Size of the longest message of the protocol (a VERSION_INFO response).
+pub const MAX_MESSAGE_LEN: usize = HEADER_LEN + VERSION_INFO_LEN;
+/// Size of the NUL-padded text fields of VERSION_INFO.
+pub const TEXT_LEN: usize = 32;
+
+/// Body size of VERSION_INFO.
+pub const VERSION_INFO_LEN: usize = 4 + 2 * TEXT_LEN;
+/// Body size of STATS_INFO.
+pub const STATS_INFO_LEN: usize = 32;
+
+/// Opcodes. A response opcode is the request opcode with bit 7 set; ERROR
+/// answers any request.
+pub mod op {
+    /// Request: echo a 64-bit nonce.
+    pub const PING: u8 = 0x01;
+    /// Request: protocol and firmware version, board name.
+    pub const VERSION: u8 = 0x02;
+    /// Request: firmware counters.
+    pub const STATS: u8 = 0x03;
+    /// Request: make the firmware fault on purpose.
+    pub const FAULT: u8 = 0x04;
+    /// Response to PING.
+    pub const PONG: u8 = 0x81;
+    /// Response to VERSION.
+    pub const VERSION_INFO: u8 = 0x82;
+    /// Response to STATS.
+    pub const STATS_INFO: u8 = 0x83;
+    /// Response to FAULT, sent just before the firmware faults.
+    pub const FAULT_ACK: u8 = 0x84;
+    /// Error response.
+    pub const ERROR: u8 = 0xFF;
+    /// Bit set in every response opcode.
+    pub const RESPONSE: u8 = 0x80;
+}
+
+/// Message header, 8 bytes, little-endian.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
+#[repr(C)]
+pub struct Header {
+    /// [`PROTOCOL_VERSION`].
+    pub version: u8,
+    /// One of [`op`].
+    pub opcode: u8,
+    /// Body length in bytes (the message is exactly `8 + len` bytes).
+    pub len: U16,
+    /// Chosen by the requester, echoed in the response.
+    pub tag: U32,
+}
+
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+struct WireU64 {
+    value: U64,
+}
+
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+struct WireU32 {
+    value: U32,
+}
+
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+struct WireVersion {
+    protocol: U16,
+    reserved: U16,
+    firmware: [u8; TEXT_LEN],
+    board: [u8; TEXT_LEN],
+}
+
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+struct WireStats {
+    messages: U64,
+    bytes: U64,
+    errors: U64,
+    uptime_ms: U64,
+}
+
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+struct WireError {
+    code: U16,
+    opcode: u8,
+    reserved: u8,
+}
+
+const _: () = {
+    assert!(core::mem::size_of::<Header>() == HEADER_LEN);
+    assert!(core::mem::size_of::<WireVersion>() == VERSION_INFO_LEN);
+    assert!(core::mem::size_of::<WireStats>() == STATS_INFO_LEN);
+    assert!(core::mem::size_of::<WireError>() == 4);
+    assert!(MAX_MESSAGE_LEN <= RPMSG_MAX_PAYLOAD);
+};
+
+/// What a FAULT request asks the firmware to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum FaultKind {
+    /// Load from an unmapped address: synchronous data abort (crash kind 1).
+    DataAbort = 1,
+    /// Rust `panic!` in the firmware (crash kind 5).
+    Panic = 2,
+    /// Execute a permanently undefined instruction (crash kind 1).
+    Undefined = 3,
+}
+
+impl FaultKind {
+    /// Every kind, in wire order.
+    pub const ALL: [FaultKind; 3] = [FaultKind::DataAbort, FaultKind::Panic, FaultKind::Undefined];
+
+    /// The wire value.
+    pub const fn to_u32(self) -> u32 {
+        self as u32
+    }
+
+    /// Parses a wire value.
+    pub const fn from_u32(value: u32) -> Option<Self> {
+        match value {
+            1 => Some(FaultKind::DataAbort),
+            2 => Some(FaultKind::Panic),
+            3 => Some(FaultKind::Undefined),
+            _ => None,
+        }
+    }
+
+    /// Short lower-case name (`data-abort`, `panic`, `undefined`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            FaultKind::DataAbort => "data-abort",
+            FaultKind::Panic => "panic",
+            FaultKind::Undefined => "undefined",
+        }
+    }
+
+    /// Parses [`FaultKind::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Error codes carried by an ERROR response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// 1: the opcode is not a request this service knows.
+    UnknownCommand,
+    /// 2: the message is shorter than a header, the header's `len` does not
+    /// match the message, or the body size is wrong for the opcode.
+    BadLength,
+    /// 3: the header's version is not [`PROTOCOL_VERSION`].
+    BadVersion,
+    /// 4: the request is valid but disabled in this firmware build.
+    Unsupported,
+    /// 5: a field of the body has a value the service does not accept.
+    BadArgument,
+    /// Any other code (sent by a newer firmware).
+    Other(u16),
+}
+
+impl ErrorCode {
+    /// The wire value.
+    pub const fn to_u16(self) -> u16 {
+        match self {
+            ErrorCode::UnknownCommand => 1,
+            ErrorCode::BadLength => 2,
+            ErrorCode::BadVersion => 3,
+            ErrorCode::Unsupported => 4,
+            ErrorCode::BadArgument => 5,
+            ErrorCode::Other(v) => v,
+        }
+    }
+
+    /// Parses a wire value.
+    pub const fn from_u16(value: u16) -> Self {
+        match value {
+            1 => ErrorCode::UnknownCommand,
+            2 => ErrorCode::BadLength,
+            3 => ErrorCode::BadVersion,
+            4 => ErrorCode::Unsupported,
+            5 => ErrorCode::BadArgument,
+            v => ErrorCode::Other(v),
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorCode::UnknownCommand => f.write_str("unknown command"),
+            ErrorCode::BadLength => f.write_str("bad length"),
+            ErrorCode::BadVersion => f.write_str("unsupported protocol version"),
+            ErrorCode::Unsupported => f.write_str("not supported by this firmware build"),
+            ErrorCode::BadArgument => f.write_str("bad argument"),
+            ErrorCode::Other(v) => write!(f, "error code {v}"),
+        }
+    }
+}
+
+/// Answer to VERSION.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VersionInfo {
+    /// Control protocol version the firmware speaks.
+    pub protocol: u16,
+    /// Firmware version, NUL-padded UTF-8.
+    pub firmware: [u8; TEXT_LEN],
+    /// Board name, NUL-padded UTF-8.
+    pub board: [u8; TEXT_LEN],
+}
+
+/// Copies `s` into a NUL-padded field, truncating at a character boundary so
+/// the field stays valid UTF-8.
+pub const fn text_field(s: &str) -> [u8; TEXT_LEN] {
+    let bytes = s.as_bytes();
+    let mut n = if bytes.len() < TEXT_LEN {
+        bytes.len()
+    } else {
+        TEXT_LEN
+    };
+    // Back off to a char boundary (continuation bytes are 0b10xx_xxxx).
+    while n > 0 && n < bytes.len() && (bytes[n] & 0xC0) == 0x80 {
+        n -= 1;
+    }
+    let mut out = [0u8; TEXT_LEN];
+    let mut i = 0;
+    while i < n {
+        out[i] = bytes[i];
+        i += 1;
+    }
+    out
+}
+
+/// Reads a NUL-padded text field: the bytes up to the first NUL, or the
+/// longest valid UTF-8 prefix of them.
+pub fn field_text(field: &[u8]) -> &str {
+    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    let bytes = &field[..end];
+    match core::str::from_utf8(bytes) {
+        Ok(s) => s,
+        // valid_up_to() is a boundary, so this cannot fail.
+        Err(e) => core::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
+    }
+}
+
+impl VersionInfo {
+    /// Builds the answer from strings (truncated to 32 bytes each).
+    pub const fn new(firmware: &str, board: &str) -> Self {
+        VersionInfo {
+            protocol: PROTOCOL_VERSION as u16,
+            firmware: text_field(firmware),
+            board: text_field(board),
+        }
+    }
+
+    /// The firmware version as text.
+    pub fn firmware_str(&self) -> &str {
+        field_text(&self.firmware)
+    }
+
+    /// The board name as text.
+    pub fn board_str(&self) -> &str {
+        field_text(&self.board)
+    }
+}
+
+/// Answer to STATS: counters since the firmware booted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// RPMsg messages received by the firmware, all services.
+    pub messages: u64,
+    /// Payload bytes received by the firmware, all services.
+    pub bytes: u64,
+    /// Messages the firmware rejected or could not answer.
+    pub errors: u64,
+    /// Milliseconds since the firmware started.
+    pub uptime_ms: u64,
+}
+
+/// A request, host to firmware.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// PING: the firmware answers PONG with the same nonce.
+    Ping {
+        /// Any value.
+        nonce: u64,
+    },
+    /// VERSION: answered with VERSION_INFO.
+    Version,
+    /// STATS: answered with STATS_INFO.
+    Stats,
+    /// FAULT: answered with FAULT_ACK, then the firmware faults (or ERROR
+    /// `Unsupported` when built without `fault-injection`).
+    Fault {
+        /// How to fault.
+        kind: FaultKind,
+    },
+}
+
+/// A response, firmware to host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Response {
+    /// Answer to PING.
+    Pong {
+        /// The request's nonce.
+        nonce: u64,
+    },
+    /// Answer to VERSION.
+    Version(VersionInfo),
+    /// Answer to STATS.
+    Stats(Stats),
+    /// Answer to FAULT; the firmware faults right after sending it.
+    FaultAck {
+        /// The fault about to happen.
+        kind: FaultKind,
+    },
+    /// The request failed.
+    Error {
+        /// Why.
+        code: ErrorCode,
+        /// Opcode of the failed request (0 when the message was too short
+        /// to carry one).
+        opcode: u8,
+    },
+}
+
+/// Why a message could not be encoded or decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtoError {
+    /// The message is shorter than the 8-byte header.
+    Truncated {
+        /// Its length.
+        len: usize,
+    },
+    /// The header carries another protocol version.
+    BadVersion {
+        /// The version found.
+        version: u8,
+    },
+    /// The opcode is not one this side decodes.
+    UnknownOpcode {
+        /// The opcode found.
+        opcode: u8,
+    },
+    /// Header `len` and message size disagree, or the body size is wrong
+    /// for the opcode.
+    BadLength {
+        /// The opcode.
+        opcode: u8,
+        /// Body size the opcode requires.
+        expected: usize,
+        /// Body size found.
+        found: usize,
+    },
+    /// A body field has an invalid value (e.g. an unknown fault kind).
+    BadArgument {
+        /// The opcode.
+        opcode: u8,
+    },
+    /// The output buffer is too small.
+    BufferTooSmall {
+        /// Bytes needed.
+        need: usize,
+    },
+}
+
+impl fmt::Display for ProtoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ProtoError::Truncated { len } => {
+                write!(f, "control message of {len} bytes is shorter than the {HEADER_LEN}-byte header")
+            }
+            ProtoError::BadVersion { version } => write!(
+                f,
+                "control protocol version {version} is not supported (this side speaks {PROTOCOL_VERSION})"
+            ),
+            ProtoError::UnknownOpcode { opcode } => write!(f, "unknown control opcode {opcode:#04x}"),
+            ProtoError::BadLength { opcode, expected, found } => write!(
+                f,
+                "control opcode {opcode:#04x}: body is {found} bytes, expected {expected}"
+            ),
+            ProtoError::BadArgument { opcode } => {
+                write!(f, "control opcode {opcode:#04x}: invalid field value")
+            }
+            ProtoError::BufferTooSmall { need } => {
+                write!(f, "output buffer too small: {need} bytes needed")
+            }
+        }
+    }
+}
+
+impl core::error::Error for ProtoError {}
+
+impl ProtoError {
+    /// The ERROR code a server answers this decode failure with.
+    pub const fn code(&self) -> ErrorCode {
+        match self {
+            ProtoError::Truncated { .. } | ProtoError::BadLength { .. } => ErrorCode::BadLength,
+            ProtoError::BadVersion { .. } => ErrorCode::BadVersion,
+            ProtoError::UnknownOpcode { .. } => ErrorCode::UnknownCommand,
+            ProtoError::BadArgument { .. } | ProtoError::BufferTooSmall { .. } => {
+                ErrorCode::BadArgument
+            }
+        }
+    }
+}
+
+/// Body size each opcode requires, `None` for unknown opcodes.
+pub const fn body_len(opcode: u8) -> Option<usize> {
+    match opcode {
+        op::PING | op::PONG => Some(8),
+        op::VERSION | op::STATS => Some(0),
+        op::FAULT | op::FAULT_ACK | op::ERROR => Some(4),
+        op::VERSION_INFO => Some(VERSION_INFO_LEN),
+        op::STATS_INFO => Some(STATS_INFO_LEN),
+        _ => None,
+    }
+}
+
+/// Splits a message into its header and body, checking the version and that
+/// the header's `len` matches the message size.
+pub fn split(msg: &[u8]) -> Result<(Header, &[u8]), ProtoError> {
+    let (header, body) =
+        Header::read_from_prefix(msg).map_err(|_| ProtoError::Truncated { len: msg.len() })?;
+    if header.version != PROTOCOL_VERSION {
+        return Err(ProtoError::BadVersion {
+            version: header.version,
+        });
+    }
+    if usize::from(header.len.get()) != body.len() {
+        return Err(ProtoError::BadLength {
+            opcode: header.opcode,
+            expected: usize::from(header.len.get()),
+            found: body.len(),
+        });
+    }
+    Ok((header, body))
+}
+
+fn checked_body(header: &Header, body: &[u8], known: &[u8]) -> Result<(), ProtoError> {
+    let opcode = header.opcode;
+    let expected = match body_len(opcode) {
+        Some(n) if known.contains(&opcode) => n,
+        _ => return Err(ProtoError::UnknownOpcode { opcode }),
+    };
+    if body.len() != expected {
+        return Err(ProtoError::BadLength {
+            opcode,
+            expected,
+            found: body.len(),
+        });
+    }
+    Ok(())
+}
+
+fn write_message(out: &mut [u8], opcode: u8, tag: u32, body: &[u8]) -> Result<usize, ProtoError> {
+    let total = HEADER_LEN + body.len();
+    if out.len() < total {
+        return Err(ProtoError::BufferTooSmall { need: total });
+    }
+    let header = Header {
+        version: PROTOCOL_VERSION,
+        opcode,
+        len: U16::new(body.len() as u16),
+        tag: U32::new(tag),
+    };
+    out[..HEADER_LEN].copy_from_slice(header.as_bytes());
+    out[HEADER_LEN..total].copy_from_slice(body);
+    Ok(total)
+}
+
+fn read_u64(body: &[u8]) -> u64 {
+    WireU64::read_from_bytes(body)
+        .map(|w| w.value.get())
+        .unwrap_or(0)
+}
+
+fn read_u32(body: &[u8]) -> u32 {
+    WireU32::read_from_bytes(body)
+        .map(|w| w.value.get())
+        .unwrap_or(0)
+}
+
+impl Request {
+    /// The request's opcode.
+    pub const fn opcode(&self) -> u8 {
+        match self {
+            Request::Ping { .. } => op::PING,
+            Request::Version => op::VERSION,
+            Request::Stats => op::STATS,
+            Request::Fault { .. } => op::FAULT,
+        }
+    }
+
+    /// Encodes into `out`, returns the message length.
+    pub fn encode(&self, tag: u32, out: &mut [u8]) -> Result<usize, ProtoError> {
+        match *self {
+            Request::Ping { nonce } => write_message(
+                out,
+                op::PING,
+                tag,
+                WireU64 {
+                    value: U64::new(nonce),
+                }
+                .as_bytes(),
+            ),
+            Request::Version => write_message(out, op::VERSION, tag, &[]),
+            Request::Stats => write_message(out, op::STATS, tag, &[]),
+            Request::Fault { kind } => write_message(
+                out,
+                op::FAULT,
+                tag,
+                WireU32 {
+                    value: U32::new(kind.to_u32()),
+                }
+                .as_bytes(),
+            ),
+        }
+    }
+
+    /// Decodes a request message, returns its tag and the request.
+    pub fn decode(msg: &[u8]) -> Result<(u32, Request), ProtoError> {
+        let (header, body) = split(msg)?;
+        checked_body(
+            &header,
+            body,
+            &[op::PING, op::VERSION, op::STATS, op::FAULT],
+        )?;
+        let request = match header.opcode {
+            op::PING => Request::Ping {
+                nonce: read_u64(body),
+            },
+            op::VERSION => Request::Version,
+            op::STATS => Request::Stats,
+            _ => Request::Fault {
+                kind: FaultKind::from_u32(read_u32(body))
+                    .ok_or(ProtoError::BadArgument { opcode: op::FAULT })?,
+            },
+        };
+        Ok((header.tag.get(), request))
+    }
+}
+
+impl Response {
+    /// The response's opcode.
+    pub const fn opcode(&self) -> u8 {
+        match self {
+            Response::Pong { .. } => op::PONG,
+            Response::Version(_) => op::VERSION_INFO,
+            Response::Stats(_) => op::STATS_INFO,
+            Response::FaultAck { .. } => op::FAULT_ACK,
+            Response::Error { .. } => op::ERROR,
+        }
+    }
+
+    /// Whether this response answers a request with opcode `request`
+    /// (its own response, or an ERROR naming it).
+    pub const fn answers(&self, request: u8) -> bool {
+        match self {
+            Response::Error { opcode, .. } => *opcode == request,
+            r => r.opcode() == request | op::RESPONSE,
+        }
+    }
+
+    /// Encodes into `out`, returns the message length.
+    pub fn encode(&self, tag: u32, out: &mut [u8]) -> Result<usize, ProtoError> {
+        match *self {
+            Response::Pong { nonce } => write_message(
+                out,
+                op::PONG,
+                tag,
+                WireU64 {
+                    value: U64::new(nonce),
+                }
+                .as_bytes(),
+            ),
+            Response::Version(v) => {
+                let wire = WireVersion {
+                    protocol: U16::new(v.protocol),
+                    reserved: U16::ZERO,
+                    firmware: v.firmware,
+                    board: v.board,
+                };
+                write_message(out, op::VERSION_INFO, tag, wire.as_bytes())
+            }
+            Response::Stats(s) => {
+                let wire = WireStats {
+                    messages: U64::new(s.messages),
+                    bytes: U64::new(s.bytes),
+                    errors: U64::new(s.errors),
+                    uptime_ms: U64::new(s.uptime_ms),
+                };
+                write_message(out, op::STATS_INFO, tag, wire.as_bytes())
+            }
+            Response::FaultAck { kind } => write_message(
+                out,
+                op::FAULT_ACK,
+                tag,
+                WireU32 {
+                    value: U32::new(kind.to_u32()),
+                }
+                .as_bytes(),
+            ),
+            Response::Error { code, opcode } => {
+                let wire = WireError {
+                    code: U16::new(code.to_u16()),
+                    opcode,
+                    reserved: 0,
+                };
+                write_message(out, op::ERROR, tag, wire.as_bytes())
+            }
+        }
+    }
+
+    /// Decodes a response message, returns its tag and the response.
+    pub fn decode(msg: &[u8]) -> Result<(u32, Response), ProtoError> {
+        let (header, body) = split(msg)?;
+        checked_body(
+            &header,
+            body,
+            &[
+                op::PONG,
+                op::VERSION_INFO,
+                op::STATS_INFO,
+                op::FAULT_ACK,
+                op::ERROR,
+            ],
+        )?;
+        let response = match header.opcode {
+            op::PONG => Response::Pong {
+                nonce: read_u64(body),
+            },
+            op::VERSION_INFO => {
+                let w = WireVersion::read_from_bytes(body).map_err(|_| ProtoError::BadLength {
+                    opcode: op::VERSION_INFO,
+                    expected: VERSION_INFO_LEN,
+                    found: body.len(),
+                })?;
+                Response::Version(VersionInfo {
+                    protocol: w.protocol.get(),
+                    firmware: w.firmware,
+                    board: w.board,
+                })
+            }
+            op::STATS_INFO => {
+                let w = WireStats::read_from_bytes(body).map_err(|_| ProtoError::BadLength {
+                    opcode: op::STATS_INFO,
+                    expected: STATS_INFO_LEN,
+                    found: body.len(),
+                })?;
+                Response::Stats(Stats {
+                    messages: w.messages.get(),
+                    bytes: w.bytes.get(),
+                    errors: w.errors.get(),
+                    uptime_ms: w.uptime_ms.get(),
+                })
+            }
+            op::FAULT_ACK => Response::FaultAck {
+                kind: FaultKind::from_u32(read_u32(body)).ok_or(ProtoError::BadArgument {
+                    opcode: op::FAULT_ACK,
+                })?,
+            },
+            _ => {
+                let w = WireError::read_from_bytes(body).map_err(|_| ProtoError::BadLength {
+                    opcode: op::ERROR,
+                    expected: 4,
+                    found: body.len(),
+                })?;
+                Response::Error {
+                    code: ErrorCode::from_u16(w.code.get()),
+                    opcode: w.opcode,
+                }
+            }
+        };
+        Ok((header.tag.get(), response))
+    }
+}
+
+/// What the firmware provides to [`serve`].
+pub trait Service {
+    /// Answer to VERSION.
+    fn version(&self) -> VersionInfo;
+    /// Answer to STATS (current counters).
+    fn stats(&self) -> Stats;
+}
+
+/// Result of [`serve`]: send `reply[..len]` back to the requester's address,
+/// then, if `fault` is set, fault that way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct Served {
+    /// Length of the reply written to the output buffer (always > 0).
+    pub len: usize,
+    /// Fault to trigger after the reply has been sent.
+    pub fault: Option<FaultKind>,
+}
+
+/// Serves one request message: decodes it, asks `service` for the data and
+/// writes the reply into `out`. Malformed requests get an ERROR reply (with
+/// tag 0 and opcode 0 when the message is too short to carry them); every
+/// message gets exactly one reply.
+pub fn serve<S: Service + ?Sized>(
+    service: &S,
+    request: &[u8],
+    out: &mut [u8; MAX_MESSAGE_LEN],
+) -> Served {
+    let header = Header::read_from_prefix(request).ok().map(|(h, _)| h);
+    let (tag, opcode) = header.map_or((0, 0), |h| (h.tag.get(), h.opcode));
+    let (response, fault) = match Request::decode(request) {
+        Ok((_, Request::Ping { nonce })) => (Response::Pong { nonce }, None),
+        Ok((_, Request::Version)) => (Response::Version(service.version()), None),
+        Ok((_, Request::Stats)) => (Response::Stats(service.stats()), None),
+        Ok((_, Request::Fault { kind })) => {
+            if cfg!(feature = "fault-injection") {
+                (Response::FaultAck { kind }, Some(kind))
+            } else {
+                (
+                    Response::Error {
+                        code: ErrorCode::Unsupported,
+                        opcode,
+                    },
+                    None,
+                )
+            }
+        }
+        Err(e) => (
+            Response::Error {
+                code: e.code(),
+                opcode,
+            },
+            None,
+        ),
+    };
+    // MAX_MESSAGE_LEN fits every response, so encoding cannot fail.
+    let len = response.encode(tag, out).unwrap_or(0);
+    Served { len, fault }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc_req(r: Request, tag: u32) -> ([u8; MAX_MESSAGE_LEN], usize) {
+        let mut b = [0u8; MAX_MESSAGE_LEN];
+        let n = r.encode(tag, &mut b).unwrap();
+        (b, n)
+    }
+
+    fn enc_resp(r: Response, tag: u32) -> ([u8; MAX_MESSAGE_LEN], usize) {
+        let mut b = [0u8; MAX_MESSAGE_LEN];
+        let n = r.encode(tag, &mut b).unwrap();
+        (b, n)
+    }
+
+    struct Fw;
+    impl Service for Fw {
+        fn version(&self) -> VersionInfo {
+            VersionInfo::new("0.1.0", "qemu-virt")
+        }
+        fn stats(&self) -> Stats {
+            Stats {
+                messages: 5,
+                bytes: 300,
+                errors: 1,
+                uptime_ms: 1234,
+            }
+        }
+    }
+
+    #[test]
+    fn ping_bytes() {
+        let (b, n) = enc_req(
+            Request::Ping {
+                nonce: 0x1122_3344_5566_7788,
+            },
+            0xA1B2_C3D4,
+        );
+        assert_eq!(
+            &b[..n],
+            &[
+                1, 0x01, 8, 0, 0xD4, 0xC3, 0xB2, 0xA1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22,
+                0x11
+            ]
+        );
+        assert_eq!(
+            Request::decode(&b[..n]).unwrap(),
+            (
+                0xA1B2_C3D4,
+                Request::Ping {
+                    nonce: 0x1122_3344_5566_7788
+                }
+            )
+        );
+        let (b, n) = enc_resp(Response::Pong { nonce: 7 }, 9);
+        assert_eq!(
+            &b[..n],
+            &[1, 0x81, 8, 0, 9, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0]
+        );
+    }
+
+    #[test]
+    fn empty_requests_bytes() {
+        let (b, n) = enc_req(Request::Version, 1);
+        assert_eq!(&b[..n], &[1, 0x02, 0, 0, 1, 0, 0, 0]);
+        let (b, n) = enc_req(Request::Stats, 0x0102_0304);
+        assert_eq!(&b[..n], &[1, 0x03, 0, 0, 4, 3, 2, 1]);
+    }
+
+    #[test]
+    fn fault_bytes() {
+        let (b, n) = enc_req(
+            Request::Fault {
+                kind: FaultKind::Panic,
+            },
+            2,
+        );
+        assert_eq!(&b[..n], &[1, 0x04, 4, 0, 2, 0, 0, 0, 2, 0, 0, 0]);
+        let (b, n) = enc_resp(
+            Response::FaultAck {
+                kind: FaultKind::DataAbort,
+            },
+            2,
+        );
+        assert_eq!(&b[..n], &[1, 0x84, 4, 0, 2, 0, 0, 0, 1, 0, 0, 0]);
+        let bad = [1, 0x04, 4, 0, 2, 0, 0, 0, 9, 0, 0, 0];
+        assert_eq!(
+            Request::decode(&bad),
+            Err(ProtoError::BadArgument { opcode: op::FAULT })
+        );
+    }
+
+    #[test]
+    fn version_info_bytes() {
+        let v = VersionInfo::new("1.2.3", "rtd1619b");
+        let (b, n) = enc_resp(Response::Version(v), 3);
+        assert_eq!(n, 8 + 68);
+        assert_eq!(&b[..8], &[1, 0x82, 68, 0, 3, 0, 0, 0]);
+        assert_eq!(&b[8..12], &[1, 0, 0, 0]);
+        assert_eq!(&b[12..17], b"1.2.3");
+        assert!(b[17..44].iter().all(|&x| x == 0));
+        assert_eq!(&b[44..52], b"rtd1619b");
+        assert!(b[52..76].iter().all(|&x| x == 0));
+        let (tag, r) = Response::decode(&b[..n]).unwrap();
+        assert_eq!(tag, 3);
+        match r {
+            Response::Version(v) => {
+                assert_eq!(v.protocol, 1);
+                assert_eq!(v.firmware_str(), "1.2.3");
+                assert_eq!(v.board_str(), "rtd1619b");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn stats_bytes() {
+        let s = Stats {
+            messages: 1,
+            bytes: 0x0203,
+            errors: 4,
+            uptime_ms: 0x0100_0000_0000,
+        };
+        let (b, n) = enc_resp(Response::Stats(s), 0);
+        assert_eq!(n, 40);
+        assert_eq!(&b[..8], &[1, 0x83, 32, 0, 0, 0, 0, 0]);
+        assert_eq!(&b[8..16], &[1, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(&b[16..24], &[3, 2, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(&b[24..32], &[4, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(&b[32..40], &[0, 0, 0, 0, 0, 1, 0, 0]);
+        assert_eq!(Response::decode(&b[..n]).unwrap(), (0, Response::Stats(s)));
+    }
+
+    #[test]
+    fn error_bytes() {
+        let r = Response::Error {
+            code: ErrorCode::BadLength,
+            opcode: 0x03,
+        };
+        let (b, n) = enc_resp(r, 0x10);
+        assert_eq!(&b[..n], &[1, 0xFF, 4, 0, 0x10, 0, 0, 0, 2, 0, 3, 0]);
+        assert_eq!(Response::decode(&b[..n]).unwrap(), (0x10, r));
+        let other = [1, 0xFF, 4, 0, 0, 0, 0, 0, 0x34, 0x12, 1, 0];
+        assert_eq!(
+            Response::decode(&other).unwrap().1,
+            Response::Error {
+                code: ErrorCode::Other(0x1234),
+                opcode: 1
+            }
+        );
+    }
+
+    #[test]
+    fn decode_errors() {
+        assert_eq!(
+            Request::decode(&[1, 2, 0]),
+            Err(ProtoError::Truncated { len: 3 })
+        );
+        assert_eq!(
+            Request::decode(&[2, 1, 0, 0, 0, 0, 0, 0]),
+            Err(ProtoError::BadVersion { version: 2 })
+        );
+        // header len says 8, body has 4
+        assert_eq!(
+            Request::decode(&[1, 1, 8, 0, 0, 0, 0, 0, 1, 2, 3, 4]),
+            Err(ProtoError::BadLength {
+                opcode: 1,
+                expected: 8,
+                found: 4
+            })
+        );
+        // consistent header, wrong body size for the opcode
+        assert_eq!(
+            Request::decode(&[1, 2, 1, 0, 0, 0, 0, 0, 9]),
+            Err(ProtoError::BadLength {
+                opcode: 2,
+                expected: 0,
+                found: 1
+            })
+        );
+        assert_eq!(
+            Request::decode(&[1, 0x42, 0, 0, 0, 0, 0, 0]),
+            Err(ProtoError::UnknownOpcode { opcode: 0x42 })
+        );
+        // a response opcode is not a request
+        assert_eq!(
+            Request::decode(&[1, 0x81, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            Err(ProtoError::UnknownOpcode { opcode: 0x81 })
+        );
+        let mut small = [0u8; 10];
+        assert_eq!(
+            Request::Ping { nonce: 1 }.encode(0, &mut small),
+            Err(ProtoError::BufferTooSmall { need: 16 })
+        );
+    }
+
+    #[test]
+    fn serve_answers_everything() {
+        let mut out = [0u8; MAX_MESSAGE_LEN];
+        let (b, n) = enc_req(Request::Ping { nonce: 42 }, 77);
+        let s = serve(&Fw, &b[..n], &mut out);
+        assert_eq!(s.fault, None);
+        assert_eq!(
+            Response::decode(&out[..s.len]).unwrap(),
+            (77, Response::Pong { nonce: 42 })
+        );
+
+        let (b, n) = enc_req(Request::Stats, 5);
+        let s = serve(&Fw, &b[..n], &mut out);
+        assert_eq!(
+            Response::decode(&out[..s.len]).unwrap(),
+            (5, Response::Stats(Fw.stats()))
+        );
+
+        let (b, n) = enc_req(Request::Version, 6);
+        let s = serve(&Fw, &b[..n], &mut out);
+        let (_, r) = Response::decode(&out[..s.len]).unwrap();
+        assert!(r.answers(op::VERSION));
+
+        let s = serve(&Fw, &[1, 0x42, 0, 0, 8, 0, 0, 0], &mut out);
+        assert_eq!(&out[..s.len], &[1, 0xFF, 4, 0, 8, 0, 0, 0, 1, 0, 0x42, 0]);
+
+        let s = serve(&Fw, &[1, 0x01, 1, 0, 8, 0, 0, 0, 0], &mut out);
+        assert_eq!(&out[..s.len], &[1, 0xFF, 4, 0, 8, 0, 0, 0, 2, 0, 0x01, 0]);
+
+        let s = serve(&Fw, &[1, 0x01], &mut out);
+        assert_eq!(&out[..s.len], &[1, 0xFF, 4, 0, 0, 0, 0, 0, 2, 0, 0, 0]);
+
+        let s = serve(&Fw, &[3, 0x01, 0, 0, 1, 0, 0, 0], &mut out);
+        assert_eq!(&out[..s.len], &[1, 0xFF, 4, 0, 1, 0, 0, 0, 3, 0, 0x01, 0]);
+    }
+
+    #[test]
+    fn serve_fault() {
+        let mut out = [0u8; MAX_MESSAGE_LEN];
+        let (b, n) = enc_req(
+            Request::Fault {
+                kind: FaultKind::Undefined,
+            },
+            1,
+        );
+        let s = serve(&Fw, &b[..n], &mut out);
+        let (_, r) = Response::decode(&out[..s.len]).unwrap();
+        if cfg!(feature = "fault-injection") {
+            assert_eq!(s.fault, Some(FaultKind::Undefined));
+            assert_eq!(
+                r,
+                Response::FaultAck {
+                    kind: FaultKind::Undefined
+                }
+            );
+        } else {
+            assert_eq!(s.fault, None);
+            assert_eq!(
+                r,
+                Response::Error {
+                    code: ErrorCode::Unsupported,
+                    opcode: op::FAULT
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn text_fields() {
+        let long = "abcdefghijklmnopqrstuvwxyz0123456789";
+        assert_eq!(field_text(&text_field(long)), &long[..32]);
+        // 31 ASCII bytes then a 2-byte char: it must not be split
+        let s = "0123456789012345678901234567890é";
+        assert_eq!(field_text(&text_field(s)), &s[..31]);
+        assert_eq!(field_text(&[b'a', 0xFF, b'b']), "a");
+        assert_eq!(
+            FaultKind::from_name("data-abort"),
+            Some(FaultKind::DataAbort)
+        );
+        assert_eq!(FaultKind::from_name("nope"), None);
+    }
+}
