@@ -1,0 +1,178 @@
+//! The default rtd-amp firmware application, as host-testable logic: the
+//! resource table it declares and the services it runs.
+//!
+//! | address | channel | service |
+//! |---|---|---|
+//! | 1024 | `rpmsg-raw` | echo: every message comes back unchanged (Linux binds `/dev/rpmsgN`) |
+//! | 1025 | `rpmsg-tty` | line echo: each received line comes back as `fw: <line>` (`/dev/ttyRPMSGN`) |
+//! | 1026 | `rtd-amp-ctrl` | control protocol (`amp-control`): ping, version, stats, fault |
+//!
+//! Each service answers whatever address wrote to it, so endpoints Linux
+//! creates with `RPMSG_CREATE_EPT_IOCTL` (destination 1024 or 1026) work too.
+#![cfg_attr(not(test), no_std)]
+
+use amp_control::{FaultKind, Service, Stats, VersionInfo, CONTROL_ADDR, ECHO_ADDR, TTY_ADDR};
+use amp_proto::rpmsg::{Message, RpmsgError, Sender, RPMSG_MAX_PAYLOAD};
+use amp_proto::rsc::{self, ResourceTable, TableBuilder};
+use rtd_amp_rt::board::{layout, Board, BOARD};
+
+/// Descriptors per vring (Linux allocates 2 × num buffers of 512 bytes).
+pub const VRING_NUM: u32 = 64;
+/// Vring alignment.
+pub const VRING_ALIGN: u32 = 4096;
+/// Bytes of the resource table: carveout, trace, vdev with two vrings.
+pub const RSC_LEN: usize =
+    rsc::header_len(3) + rsc::CARVEOUT_ENTRY_LEN + rsc::TRACE_ENTRY_LEN + rsc::vdev_entry_len(2, 0);
+
+/// The resource table of a board's firmware.
+pub const fn resource_table(b: &Board) -> TableBuilder<RSC_LEN> {
+    let fw = b.window as u32;
+    TableBuilder::new(3)
+        .carveout(fw, fw, layout::FIRMWARE_SIZE as u32, 0, "firmware")
+        .trace(
+            b.at(layout::TRACE) as u32,
+            layout::TRACE_SIZE as u32,
+            "trace0",
+        )
+        .rpmsg_vdev(VRING_NUM, VRING_ALIGN)
+}
+
+/// The table this build places in `.resource_table`.
+pub static RESOURCE_TABLE_BYTES: [u8; RSC_LEN] = resource_table(&BOARD).finish();
+
+/// Builds the `.resource_table` static.
+pub const fn table() -> ResourceTable<RSC_LEN> {
+    ResourceTable::from_bytes(resource_table(&BOARD).finish())
+}
+
+/// Channels announced at boot: (name, address).
+pub const CHANNELS: [(&str, u32); 3] = [
+    ("rpmsg-raw", ECHO_ADDR),
+    ("rpmsg-tty", TTY_ADDR),
+    (amp_control::SERVICE_NAME, CONTROL_ADDR),
+];
+
+/// What the control service reports.
+struct ControlView {
+    stats: Stats,
+}
+
+impl Service for ControlView {
+    fn version(&self) -> VersionInfo {
+        VersionInfo::new(
+            concat!("rtd-amp-fw ", env!("CARGO_PKG_VERSION")),
+            BOARD.name,
+        )
+    }
+    fn stats(&self) -> Stats {
+        self.stats
+    }
+}
+
+/// Prefix of every tty line.
+pub const TTY_PREFIX: &[u8] = b"fw: ";
+const TTY_LINE: usize = RPMSG_MAX_PAYLOAD - 4;
+
+/// State of the services.
+pub struct Services {
+    tty: [u8; TTY_LINE],
+    tty_len: usize,
+    /// Messages the services received.
+    pub messages: u64,
+    /// Payload bytes the services received.
+    pub bytes: u64,
+    /// Replies that could not be sent, and other errors.
+    pub errors: u64,
+    /// Whether FAULT is honoured.
+    pub fault_enabled: bool,
+}
+
+impl Default for Services {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Services {
+    /// Fresh state.
+    pub const fn new() -> Self {
+        Services {
+            tty: [0; TTY_LINE],
+            tty_len: 0,
+            messages: 0,
+            bytes: 0,
+            errors: 0,
+            fault_enabled: cfg!(feature = "fault-injection"),
+        }
+    }
+
+    /// Handles one message; `uptime_ms` and `device_errors` feed STATS.
+    /// Returns the fault the control service was asked for, if any (the
+    /// reply is already sent).
+    pub fn handle(
+        &mut self,
+        tx: &mut Sender<'_, '_>,
+        msg: &Message<'_>,
+        uptime_ms: u64,
+        device_errors: u64,
+    ) -> Option<FaultKind> {
+        self.messages += 1;
+        self.bytes += msg.len() as u64;
+        let mut buf = [0u8; RPMSG_MAX_PAYLOAD];
+        let n = msg.copy_to(&mut buf);
+        let (r, action) = match msg.dst {
+            ECHO_ADDR => (tx.try_send(ECHO_ADDR, msg.src, &buf[..n]), None),
+            TTY_ADDR => (self.tty_input(tx, msg.src, &buf[..n]), None),
+            CONTROL_ADDR => {
+                let view = ControlView {
+                    stats: Stats {
+                        messages: self.messages,
+                        bytes: self.bytes,
+                        errors: self.errors + device_errors,
+                        uptime_ms,
+                    },
+                };
+                let mut out = [0u8; amp_control::MAX_MESSAGE_LEN];
+                let served = amp_control::serve(&view, &buf[..n], &mut out);
+                let action = match served.fault {
+                    Some(k) if self.fault_enabled => Some(k),
+                    _ => None,
+                };
+                (
+                    tx.try_send(CONTROL_ADDR, msg.src, &out[..served.len]),
+                    action,
+                )
+            }
+            _ => (Ok(()), None),
+        };
+        if r.is_err() {
+            self.errors += 1;
+        }
+        action
+    }
+
+    fn tty_input(
+        &mut self,
+        tx: &mut Sender<'_, '_>,
+        to: u32,
+        data: &[u8],
+    ) -> Result<(), RpmsgError> {
+        for &c in data {
+            if self.tty_len < TTY_LINE {
+                self.tty[self.tty_len] = c;
+                self.tty_len += 1;
+            }
+            if c == b'\n' || self.tty_len == TTY_LINE {
+                let line = &self.tty[..self.tty_len];
+                let tty = TTY_ADDR;
+                tx.try_send_with(tty, to, TTY_PREFIX.len() + line.len(), |p| {
+                    p.write_bytes(0, TTY_PREFIX);
+                    p.write_bytes(TTY_PREFIX.len(), line);
+                    TTY_PREFIX.len() + line.len()
+                })?;
+                self.tty_len = 0;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,85 @@
+//! The rtd-amp firmware image for CPU3 (see the library for the services).
+#![cfg_attr(target_os = "none", no_std, no_main)]
+
+#[cfg(target_os = "none")]
+mod firmware {
+    use amp_control::FaultKind;
+    use amp_proto::rpmsg::RpmsgDevice;
+    use amp_proto::rsc::{LiveVdev, ResourceTable};
+    use rtd_amp_fw::{table, Services, CHANNELS, RSC_LEN};
+    use rtd_amp_rt::{arch, Runtime};
+
+    /// Linux copies the updated table here after loading the segments.
+    #[used]
+    #[link_section = ".resource_table"]
+    static RESOURCE_TABLE: ResourceTable<RSC_LEN> = table();
+
+    #[no_mangle]
+    fn rtd_amp_main(rt: &'static mut Runtime) -> ! {
+        let table_start = RESOURCE_TABLE.shm().addr() as u64;
+        let table_end = table_start + RSC_LEN as u64;
+        rt.sync_shared(table_start, table_end);
+        let Some(vdev) = LiveVdev::find(RESOURCE_TABLE.shm(), 0) else {
+            panic!("no vdev in the resource table");
+        };
+        let mut dev = RpmsgDevice::<'_, 4>::new(vdev, rt.shared());
+        for (name, addr) in CHANNELS {
+            if let Err(e) = dev.create_endpoint(name, Some(addr)) {
+                panic!("endpoint {name} at {addr}: {e}");
+            }
+        }
+        let mut services = Services::new();
+        rt.log(format_args!(
+            "rtd-amp-fw {}: serving rpmsg-raw@1024 rpmsg-tty@1025 rtd-amp-ctrl@1026",
+            env!("CARGO_PKG_VERSION")
+        ));
+        let mut was_ready = false;
+        loop {
+            if rt.stop_requested() {
+                rt.stop();
+            }
+            // Linux writes the vdev status and vring addresses through an
+            // uncached mapping: drop our cached copy before reading.
+            rt.sync_shared(table_start, table_end);
+            let now = rt.uptime_ms();
+            let errors = dev.stats().errors;
+            let mut fault = None;
+            let r = dev.poll(&mut |v| rt.notify(v), |tx, m| {
+                if let Some(k) = services.handle(tx, m, now, errors) {
+                    fault = Some(k);
+                }
+            });
+            if let Err(e) = r {
+                rt.log(format_args!("rpmsg: {e}"));
+            }
+            if dev.is_ready() != was_ready {
+                was_ready = dev.is_ready();
+                rt.log(format_args!(
+                    "virtio {}",
+                    if was_ready {
+                        "DRIVER_OK: rings attached"
+                    } else {
+                        "reset by Linux"
+                    }
+                ));
+            }
+            if let Some(kind) = fault {
+                rt.log(format_args!("control: deliberate fault {kind:?}"));
+                match kind {
+                    FaultKind::DataAbort => {
+                        arch::load(0x10);
+                    }
+                    FaultKind::Panic => panic!("deliberate panic (control protocol)"),
+                    FaultKind::Undefined => arch::undefined(),
+                }
+            }
+            rt.wait_for_doorbell();
+        }
+    }
+}
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!("rtd-amp-fw is bare-metal firmware: build it with scripts/build-firmware BOARD");
+    std::process::exit(2);
+}

@@ -1,0 +1,289 @@
+//! The hardware itself: boot code, exception vectors, system registers,
+//! MMIO, cache maintenance, PSCI. This is the runtime's only `unsafe`
+//! module besides amp-proto's `shmem`.
+//!
+//! # Invariants
+//!
+//! * The firmware runs on one core with interrupts masked (PSTATE.I set):
+//!   doorbells are taken by polling the GIC after WFI, so no handler ever
+//!   interrupts Rust code and no state needs locking.
+//! * MMIO addresses come from [`crate::board`] and are mapped Device by
+//!   [`crate::mmu`] before any access; each access is one aligned 32-bit
+//!   volatile load or store.
+//! * Before the MMU is on, Rust code runs on Device memory, which faults on
+//!   unaligned accesses: the only Rust code run then builds the tables with
+//!   aligned 64-bit stores.
+
+use core::arch::{asm, global_asm};
+
+use crate::board::{Board, Conduit};
+
+// Entry from PSCI CPU_ON: x0 = context id (the control page's address),
+// MMU and caches off, at EL2 or EL1. Drop to EL1, allow FP/SIMD, set the
+// stack, drop stale cache lines of the image (a previous run may have left
+// some in the shared L3), zero .bss, install the vectors, enter Rust.
+global_asm!(
+    r#"
+    .section .text.boot, "ax"
+    .global _start
+_start:
+    mov     x19, x0
+    mrs     x20, CurrentEL
+    ldr     x1, =0x30d00800
+    msr     sctlr_el1, x1
+    mrs     x1, CurrentEL
+    lsr     x1, x1, #2
+    cmp     x1, #2
+    b.ne    1f
+    mov     x1, #(1 << 31)
+    msr     hcr_el2, x1
+    mov     x1, #3
+    msr     cnthctl_el2, x1
+    msr     cntvoff_el2, xzr
+    mrs     x1, s3_4_c12_c9_5
+    mov     x2, #0x9
+    orr     x1, x1, x2
+    msr     s3_4_c12_c9_5, x1
+    isb
+    mov     x1, #0x3c5
+    msr     spsr_el2, x1
+    adr     x1, 1f
+    msr     elr_el2, x1
+    eret
+1:
+    mov     x1, #(3 << 20)
+    msr     cpacr_el1, x1
+    isb
+    ldr     x1, =__stack_top
+    mov     sp, x1
+    ldr     x1, =__image_start
+    ldr     x2, =__image_end
+2:
+    dc      ivac, x1
+    add     x1, x1, #64
+    cmp     x1, x2
+    b.lo    2b
+    dsb     sy
+    ic      iallu
+    dsb     sy
+    isb
+    ldr     x1, =__bss_start
+    ldr     x2, =__bss_end
+3:
+    cmp     x1, x2
+    b.hs    4f
+    str     xzr, [x1], #8
+    b       3b
+4:
+    ldr     x1, =__vectors
+    msr     vbar_el1, x1
+    isb
+    mov     x0, x19
+    lsr     x1, x20, #2
+    bl      rtd_amp_rt_entry
+5:
+    wfe
+    b       5b
+
+    .macro  VECTOR kind
+    .balign 0x80
+    sub     sp, sp, #96
+    stp     x0, x1, [sp, #0]
+    stp     x2, x3, [sp, #16]
+    stp     x4, x5, [sp, #32]
+    stp     x6, x7, [sp, #48]
+    stp     x29, x30, [sp, #64]
+    mov     x0, #\kind
+    mov     x1, sp
+    b       rtd_amp_rt_exception
+    .endm
+
+    .section .text.vectors, "ax"
+    .balign 0x800
+    .global __vectors
+__vectors:
+    VECTOR 1
+    VECTOR 2
+    VECTOR 3
+    VECTOR 4
+    VECTOR 1
+    VECTOR 2
+    VECTOR 3
+    VECTOR 4
+    VECTOR 1
+    VECTOR 2
+    VECTOR 3
+    VECTOR 4
+    VECTOR 1
+    VECTOR 2
+    VECTOR 3
+    VECTOR 4
+"#
+);
+
+/// Bytes the exception vectors push: x0..x7, x29, x30, 16 bytes of padding.
+pub const FRAME_BYTES: u64 = 96;
+
+macro_rules! sysreg_read {
+    ($name:ident, $reg:literal) => {
+        #[doc = concat!("Reads `", $reg, "`.")]
+        #[inline(always)]
+        pub fn $name() -> u64 {
+            let v: u64;
+            // SAFETY: reading this register has no side effect at EL1.
+            unsafe { asm!(concat!("mrs {}, ", $reg), out(reg) v, options(nomem, nostack)) };
+            v
+        }
+    };
+}
+
+sysreg_read!(mpidr, "mpidr_el1");
+sysreg_read!(esr, "esr_el1");
+sysreg_read!(elr, "elr_el1");
+sysreg_read!(far, "far_el1");
+sysreg_read!(spsr, "spsr_el1");
+sysreg_read!(cntpct, "cntpct_el0");
+sysreg_read!(cntfrq, "cntfrq_el0");
+
+/// Turns the MMU and caches on with `ttbr0` as the level-1 table.
+///
+/// # Safety
+/// `ttbr0` must identity-map all code, data and stack in use.
+pub unsafe fn enable_mmu(mair: u64, tcr: u64, ttbr0: u64) {
+    // SAFETY: caller guarantees the tables keep the running code mapped.
+    unsafe {
+        asm!(
+            "msr mair_el1, {mair}",
+            "msr tcr_el1, {tcr}",
+            "msr ttbr0_el1, {ttbr}",
+            "dsb ish",
+            "isb",
+            "tlbi vmalle1",
+            "dsb ish",
+            "isb",
+            "mrs {t}, sctlr_el1",
+            "orr {t}, {t}, #0x1",
+            "orr {t}, {t}, #0x4",
+            "orr {t}, {t}, #0x1000",
+            "msr sctlr_el1, {t}",
+            "isb",
+            mair = in(reg) mair,
+            tcr = in(reg) tcr,
+            ttbr = in(reg) ttbr0,
+            t = out(reg) _,
+            options(nostack),
+        );
+    }
+}
+
+/// Cleans and invalidates the data cache over `[start, end)` so the other
+/// side (which maps it non-cacheable) sees what was written and we see what
+/// it wrote.
+pub fn clean_invalidate(start: u64, end: u64) {
+    let mut a = start & !63;
+    while a < end {
+        // SAFETY: cache maintenance by VA on mapped memory has no effect on
+        // program state beyond visibility.
+        unsafe { asm!("dc civac, {}", in(reg) a, options(nostack)) };
+        a += 64;
+    }
+    // SAFETY: barrier only.
+    unsafe { asm!("dsb sy", options(nostack)) };
+}
+
+/// Reads a 32-bit device register.
+pub fn mmio_read(addr: u64) -> u32 {
+    // SAFETY: module invariant: mapped Device, aligned.
+    unsafe { core::ptr::read_volatile(addr as *const u32) }
+}
+
+/// Reads a 64-bit device register as two 32-bit halves (GICR_TYPER).
+pub fn mmio_read64(addr: u64) -> u64 {
+    u64::from(mmio_read(addr)) | (u64::from(mmio_read(addr + 4)) << 32)
+}
+
+/// Writes a 32-bit device register.
+pub fn mmio_write(addr: u64, v: u32) {
+    // SAFETY: module invariant: mapped Device, aligned.
+    unsafe { core::ptr::write_volatile(addr as *mut u32, v) }
+}
+
+/// Writes one byte of a byte-accessible device register (GICR_IPRIORITYR).
+pub fn mmio_write8(addr: u64, v: u8) {
+    // SAFETY: module invariant: mapped Device; IPRIORITYR is byte-accessible.
+    unsafe { core::ptr::write_volatile(addr as *mut u8, v) }
+}
+
+/// Sets up this core's GIC CPU interface for group-1 interrupts.
+pub fn gic_cpu_init() {
+    // SAFETY: ICC_SRE_EL1.SRE (EL2 allowed it at boot), PMR, BPR, IGRPEN1;
+    // interrupts stay masked in PSTATE, so nothing is taken.
+    unsafe {
+        asm!(
+            "mrs {t}, s3_0_c12_c12_5",
+            "orr {t}, {t}, #1",
+            "msr s3_0_c12_c12_5, {t}",
+            "isb",
+            "mov {t}, #0xff",
+            "msr s3_0_c4_c6_0, {t}",
+            "msr s3_0_c12_c12_3, xzr",
+            "mov {t}, #1",
+            "msr s3_0_c12_c12_7, {t}",
+            "isb",
+            t = out(reg) _,
+            options(nostack),
+        );
+    }
+}
+
+/// Acknowledges the highest pending group-1 interrupt (ICC_IAR1_EL1).
+pub fn gic_ack() -> u32 {
+    let v: u64;
+    // SAFETY: reading IAR1 acknowledges one interrupt; matched by gic_eoi.
+    unsafe { asm!("mrs {}, s3_0_c12_c12_0", out(reg) v, options(nostack)) };
+    v as u32
+}
+
+/// Ends an interrupt (ICC_EOIR1_EL1).
+pub fn gic_eoi(intid: u32) {
+    // SAFETY: completes an interrupt this core acknowledged.
+    unsafe { asm!("msr s3_0_c12_c12_1, {}", "isb", in(reg) u64::from(intid), options(nostack)) };
+}
+
+/// Sleeps until an interrupt is pending (taken or not: PSTATE.I is set).
+pub fn wait_for_interrupt() {
+    // SAFETY: wfi only waits.
+    unsafe { asm!("dsb sy", "wfi", options(nostack)) };
+}
+
+/// Full system barrier before ringing a doorbell.
+pub fn barrier() {
+    // SAFETY: barrier only.
+    unsafe { asm!("dsb sy", options(nostack)) };
+}
+
+/// PSCI `CPU_OFF`: does not return when it works.
+pub fn psci_cpu_off(board: &Board) -> i64 {
+    let mut x0: u64 = 0x8400_0002;
+    // SAFETY: a PSCI call; the caller has nothing left to do on this core.
+    unsafe {
+        match board.conduit {
+            Conduit::Hvc => asm!("hvc #0", inout("x0") x0, options(nostack)),
+            Conduit::Smc => asm!("smc #0", inout("x0") x0, options(nostack)),
+        }
+    }
+    x0 as i64
+}
+
+/// Loads from `addr` (a deliberate fault when it is unmapped).
+pub fn load(addr: u64) -> u32 {
+    // SAFETY: used only to fault on purpose (control protocol FAULT); the
+    // exception handler takes over and never returns here.
+    unsafe { core::ptr::read_volatile(addr as *const u32) }
+}
+
+/// Executes an undefined instruction (a deliberate fault).
+pub fn undefined() {
+    // SAFETY: traps to the exception handler, which never returns.
+    unsafe { asm!("udf #0", options(nostack)) };
+}

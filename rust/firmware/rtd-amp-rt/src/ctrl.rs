@@ -1,0 +1,209 @@
+//! The control page shared with Linux's remoteproc driver (layout in
+//! `docs/kernel.md`): firmware state, stop request, crash record.
+
+use amp_proto::shmem::Shm;
+
+/// "RAMP": the page was initialised by this firmware.
+pub const MAGIC: u32 = 0x504D_4152;
+/// Layout version.
+pub const VERSION: u32 = 1;
+/// "STOP": Linux asks the firmware to power its core off.
+pub const STOP: u32 = 0x5354_4F50;
+/// Size of the page.
+pub const SIZE: usize = 0x1000;
+/// Bytes of the crash message.
+pub const MSG_LEN: usize = 128;
+
+const OFF_MAGIC: usize = 0x00;
+const OFF_VERSION: usize = 0x04;
+const OFF_STATE: usize = 0x08;
+const OFF_STOP: usize = 0x0C;
+const OFF_CRASH_SEQ: usize = 0x10;
+const OFF_CRASH: usize = 0x40;
+
+/// Firmware state as Linux reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum State {
+    /// Not running (Linux zeroed the page).
+    Off = 0,
+    /// Initialising.
+    Booting = 1,
+    /// Serving.
+    Running = 2,
+    /// A crash record is in the page.
+    Crashed = 3,
+    /// Acknowledged a stop request; about to call PSCI CPU_OFF.
+    Stopping = 4,
+}
+
+/// Kind of a crash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum CrashKind {
+    /// Synchronous exception.
+    Sync = 1,
+    /// Unexpected IRQ vector.
+    Irq = 2,
+    /// Unexpected FIQ vector.
+    Fiq = 3,
+    /// SError.
+    SError = 4,
+    /// Rust panic.
+    Panic = 5,
+}
+
+/// What a crash record holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CrashRecord {
+    /// Kind.
+    pub kind: CrashKind,
+    /// ESR_EL1.
+    pub esr: u64,
+    /// ELR_EL1 (faulting instruction).
+    pub elr: u64,
+    /// FAR_EL1 (faulting address).
+    pub far: u64,
+    /// SPSR_EL1.
+    pub spsr: u64,
+    /// Stack pointer at the exception.
+    pub sp: u64,
+    /// x0..x7 at the exception.
+    pub x: [u64; 8],
+}
+
+/// The page.
+#[derive(Clone, Copy, Debug)]
+pub struct ControlPage<'a>(Shm<'a>);
+
+impl<'a> ControlPage<'a> {
+    /// Wraps the page; `None` if smaller than [`SIZE`].
+    pub fn new(shm: Shm<'a>) -> Option<Self> {
+        (shm.len() >= SIZE).then_some(ControlPage(shm))
+    }
+
+    /// Marks the page as this firmware's, booting.
+    pub fn init(&self) {
+        self.0.write_u32(OFF_MAGIC, MAGIC);
+        self.0.write_u32(OFF_VERSION, VERSION);
+        self.set_state(State::Booting);
+    }
+
+    /// Publishes a state.
+    pub fn set_state(&self, s: State) {
+        amp_proto::shmem::full_barrier();
+        self.0.write_u32(OFF_STATE, s as u32);
+    }
+
+    /// The state as written.
+    pub fn state(&self) -> u32 {
+        self.0.read_u32(OFF_STATE)
+    }
+
+    /// Whether Linux asked for a stop.
+    pub fn stop_requested(&self) -> bool {
+        self.0.read_u32(OFF_STOP) == STOP
+    }
+
+    /// Crash sequence number.
+    pub fn crash_seq(&self) -> u32 {
+        self.0.read_u32(OFF_CRASH_SEQ)
+    }
+
+    /// Writes a crash record and its message, bumps the sequence number and
+    /// only then says `Crashed`, so Linux never reads half a record.
+    pub fn record_crash(&self, r: &CrashRecord, msg: &[u8]) {
+        let c = OFF_CRASH;
+        self.0.write_u32(c, r.kind as u32);
+        self.0.write_u32(c + 4, 0);
+        for (i, v) in [r.esr, r.elr, r.far, r.spsr, r.sp].into_iter().enumerate() {
+            self.0.write_u64(c + 0x08 + 8 * i, v);
+        }
+        for (i, v) in r.x.into_iter().enumerate() {
+            self.0.write_u64(c + 0x30 + 8 * i, v);
+        }
+        let n = msg.len().min(MSG_LEN - 1);
+        self.0.write_bytes(c + 0x70, &msg[..n]);
+        self.0.fill(c + 0x70 + n, MSG_LEN - n, 0);
+        self.0
+            .write_u32(OFF_CRASH_SEQ, self.crash_seq().wrapping_add(1));
+        self.set_state(State::Crashed);
+    }
+}
+
+/// A short name for the exception class of an ESR.
+pub fn esr_class(esr: u64) -> &'static str {
+    match esr >> 26 {
+        0x00 => "unknown reason (undefined instruction?)",
+        0x01 => "WFI/WFE trap",
+        0x07 => "FP/SIMD access trap",
+        0x0E => "illegal execution state",
+        0x15 => "SVC",
+        0x16 => "HVC",
+        0x17 => "SMC",
+        0x18 => "system register trap",
+        0x20 | 0x21 => "instruction abort",
+        0x22 => "PC alignment fault",
+        0x24 | 0x25 => "data abort",
+        0x26 => "SP alignment fault",
+        0x2F => "SError",
+        0x3C => "BRK instruction",
+        _ => "other exception",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use amp_proto::shmem::OwnedRegion;
+
+    #[test]
+    fn layout_matches_the_driver() {
+        let r = OwnedRegion::new(SIZE);
+        let p = ControlPage::new(r.shm()).unwrap();
+        p.init();
+        let mut b = [0u8; 0x140];
+        r.shm().read_bytes(0, &mut b);
+        assert_eq!(&b[0..12], &[0x52, 0x41, 0x4D, 0x50, 1, 0, 0, 0, 1, 0, 0, 0]);
+        assert!(!p.stop_requested());
+        r.shm().write_u32(0x0C, STOP);
+        assert!(p.stop_requested());
+        let rec = CrashRecord {
+            kind: CrashKind::Sync,
+            esr: 0x9600_0007,
+            elr: 0x7000_1234,
+            far: 0xDEAD_0000,
+            spsr: 0x3C5,
+            sp: 0x703F_0000,
+            x: [10, 11, 12, 13, 14, 15, 16, 17],
+        };
+        p.record_crash(&rec, b"data abort at 0xdead0000");
+        r.shm().read_bytes(0, &mut b);
+        assert_eq!(&b[0x08..0x0C], &[3, 0, 0, 0], "state crashed");
+        assert_eq!(&b[0x10..0x14], &[1, 0, 0, 0], "crash_seq");
+        assert_eq!(&b[0x40..0x44], &[1, 0, 0, 0], "kind @0x40");
+        assert_eq!(&b[0x48..0x50], &0x9600_0007u64.to_le_bytes(), "esr @0x48");
+        assert_eq!(&b[0x50..0x58], &0x7000_1234u64.to_le_bytes(), "elr @0x50");
+        assert_eq!(&b[0x58..0x60], &0xDEAD_0000u64.to_le_bytes(), "far @0x58");
+        assert_eq!(&b[0x60..0x68], &0x3C5u64.to_le_bytes(), "spsr @0x60");
+        assert_eq!(&b[0x68..0x70], &0x703F_0000u64.to_le_bytes(), "sp @0x68");
+        assert_eq!(&b[0x70..0x78], &10u64.to_le_bytes(), "x0 @0x70");
+        assert_eq!(&b[0xA8..0xB0], &17u64.to_le_bytes(), "x7 @0xA8");
+        assert_eq!(
+            &b[0xB0..0xB0 + 24],
+            b"data abort at 0xdead0000",
+            "msg @0xB0"
+        );
+        assert_eq!(b[0xB0 + 24], 0);
+        p.record_crash(&rec, &[b'x'; 300]);
+        assert_eq!(p.crash_seq(), 2);
+        r.shm().read_bytes(0, &mut b);
+        assert_eq!(b[0xB0 + 126], b'x');
+        assert_eq!(b[0xB0 + 127], 0, "message always terminated");
+        assert_eq!(esr_class(0x9600_0007), "data abort");
+        assert_eq!(
+            esr_class(0x0200_0000),
+            "unknown reason (undefined instruction?)"
+        );
+    }
+}

@@ -1,0 +1,114 @@
+//! GICv3 register arithmetic. The firmware touches only its own
+//! redistributor (to enable its doorbell SGI) and one `GICD_ISPENDR` bit
+//! (to raise its doorbell SPI); the distributor belongs to Linux.
+
+/// `GICR_WAKER`.
+pub const GICR_WAKER: u64 = 0x14;
+/// `GICR_TYPER`.
+pub const GICR_TYPER: u64 = 0x08;
+/// SGI frame offset from `RD_base`.
+pub const SGI_BASE: u64 = 0x1_0000;
+/// `GICR_IGROUPR0` (SGI frame).
+pub const GICR_IGROUPR0: u64 = SGI_BASE + 0x80;
+/// `GICR_ISENABLER0` (SGI frame).
+pub const GICR_ISENABLER0: u64 = SGI_BASE + 0x100;
+/// `GICR_IPRIORITYR` bytes (SGI frame).
+pub const GICR_IPRIORITYR: u64 = SGI_BASE + 0x400;
+/// Priority given to the doorbell SGI.
+pub const DOORBELL_PRIORITY: u8 = 0xA0;
+/// INTIDs from 1020 up are special (1023: nothing pending).
+pub const SPECIAL_INTID: u32 = 1020;
+
+/// `GICR_TYPER.Affinity` (bits 63:32) of the core with `mpidr`.
+pub const fn typer_affinity(mpidr: u64) -> u32 {
+    let aff0 = mpidr & 0xFF;
+    let aff1 = (mpidr >> 8) & 0xFF;
+    let aff2 = (mpidr >> 16) & 0xFF;
+    let aff3 = (mpidr >> 32) & 0xFF;
+    ((aff3 << 24) | (aff2 << 16) | (aff1 << 8) | aff0) as u32
+}
+
+/// Stride between redistributor frames: 128 KiB, or 256 KiB with VLPIs.
+pub const fn frame_stride(typer: u64) -> u64 {
+    if typer & (1 << 1) != 0 {
+        0x4_0000
+    } else {
+        0x2_0000
+    }
+}
+
+/// Whether a redistributor is the last one (`GICR_TYPER.Last`).
+pub const fn is_last(typer: u64) -> bool {
+    typer & (1 << 4) != 0
+}
+
+/// Offset and bit of `GICD_ISPENDR<n>` for interrupt `intid`.
+pub const fn ispendr(intid: u32) -> (u64, u32) {
+    (0x200 + 4 * (intid / 32) as u64, 1 << (intid % 32))
+}
+
+/// Finds the redistributor frame of `mpidr` given a way to read each
+/// frame's `GICR_TYPER`; at most `max` frames are examined.
+pub fn find_redistributor(
+    gicr: u64,
+    mpidr: u64,
+    max: usize,
+    mut typer_at: impl FnMut(u64) -> u64,
+) -> Option<u64> {
+    let want = typer_affinity(mpidr);
+    let mut rd = gicr;
+    for _ in 0..max {
+        let typer = typer_at(rd);
+        if (typer >> 32) as u32 == want {
+            return Some(rd);
+        }
+        if is_last(typer) {
+            return None;
+        }
+        rd += frame_stride(typer);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doorbell_registers() {
+        assert_eq!(ispendr(152), (0x210, 1 << 24), "QEMU's SPI 120");
+        assert_eq!(ispendr(32), (0x204, 1));
+        assert_eq!(
+            typer_affinity(0x8000_0003),
+            3,
+            "MPIDR bit 31 (RES1) ignored"
+        );
+        assert_eq!(typer_affinity(0x300), 0x300, "RTD1619B cpu3");
+        assert_eq!(typer_affinity(0x12_0000_0000 | 0x01_0203), 0x1201_0203);
+    }
+
+    #[test]
+    fn finds_cpu3_frame() {
+        // QEMU virt: four frames of 128 KiB from 0x080A0000, the last flagged.
+        let typer = |rd: u64| {
+            let cpu = (rd - 0x080A_0000) / 0x2_0000;
+            (cpu << 32) | if cpu == 3 { 1 << 4 } else { 0 }
+        };
+        assert_eq!(
+            find_redistributor(0x080A_0000, 3, 8, typer),
+            Some(0x0810_0000)
+        );
+        assert_eq!(find_redistributor(0x080A_0000, 7, 8, typer), None);
+        // RTD1619B: affinity in Aff1, frames from 0xFF140000.
+        let typer = |rd: u64| {
+            let cpu = (rd - 0xFF14_0000) / 0x2_0000;
+            ((cpu << 8) << 32) | if cpu == 3 { 1 << 4 } else { 0 }
+        };
+        assert_eq!(
+            find_redistributor(0xFF14_0000, 0x300, 8, typer),
+            Some(0xFF1A_0000)
+        );
+        // Never loops forever on a broken TYPER.
+        assert_eq!(find_redistributor(0, 3, 8, |_| 0), None);
+    }
+}

@@ -1,0 +1,312 @@
+//! The running firmware: entry from the boot code, the doorbells, the
+//! trace, crash handling and the stop handshake.
+
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use amp_proto::shmem::{BusWindow, Shm};
+
+use crate::board::{layout, Board, BOARD, WINDOW_SIZE};
+use crate::ctrl::{esr_class, ControlPage, CrashKind, CrashRecord, State};
+use crate::{arch, gic, mmu, trace::Trace, LineBuf};
+
+static mut TABLES: mmu::Tables = mmu::Tables::new();
+static TRACE_POS: AtomicUsize = AtomicUsize::new(0);
+/// Redistributor of this core, found at boot (0 before).
+static RD_BASE: AtomicU64 = AtomicU64::new(0);
+static BOOT_COUNT: AtomicU64 = AtomicU64::new(0);
+
+fn window() -> Shm<'static> {
+    // SAFETY: the AMP window is reserved for this firmware and Linux's
+    // remoteproc driver only, mapped for the whole run (mmu::regions), and
+    // no Rust reference into it exists: everything goes through Shm.
+    unsafe { Shm::new(BOARD.window as *mut u8, WINDOW_SIZE as usize) }
+}
+
+fn ctrl() -> ControlPage<'static> {
+    ControlPage::new(
+        window()
+            .window(layout::CTRL as usize, crate::ctrl::SIZE)
+            .expect("in window"),
+    )
+    .expect("page size")
+}
+
+fn trace_shm() -> Shm<'static> {
+    window()
+        .window(layout::TRACE as usize, layout::TRACE_SIZE as usize)
+        .expect("in window")
+}
+
+/// Appends a line to the trace and makes it visible to Linux.
+pub fn log_line(text: &[u8]) {
+    let t = Trace::new(trace_shm(), &TRACE_POS);
+    if let Some((a, b)) = t.line(text) {
+        let base = BOARD.at(layout::TRACE);
+        arch::clean_invalidate(base + a as u64, base + b as u64);
+    }
+}
+
+fn ring_linux(board: &Board) {
+    arch::barrier();
+    let (off, bit) = gic::ispendr(board.spi_intid());
+    arch::mmio_write(board.gicd + off, bit);
+}
+
+/// What an application gets: the board, the shared memory, doorbells.
+pub struct Runtime {
+    board: Board,
+    ctrl: ControlPage<'static>,
+    ticks_per_ms: u64,
+    start: u64,
+}
+
+impl Runtime {
+    /// The board this firmware was built for.
+    pub fn board(&self) -> &Board {
+        &self.board
+    }
+
+    /// The whole AMP window at its bus (= physical) address.
+    pub fn shared(&self) -> BusWindow<'static> {
+        BusWindow::new(window(), self.board.window)
+    }
+
+    /// Appends a formatted line to the trace.
+    pub fn log(&self, args: core::fmt::Arguments<'_>) {
+        let mut l = LineBuf::<160>::new();
+        let _ = l.write_fmt(args);
+        log_line(l.as_bytes());
+    }
+
+    /// Rings Linux's doorbell (the vring number is not carried: Linux
+    /// services both rings on every doorbell).
+    pub fn notify(&self, _vring: u32) {
+        ring_linux(&self.board);
+    }
+
+    /// Sleeps until Linux rings (or any interrupt is pending), then
+    /// acknowledges what is pending. Never a busy spin.
+    pub fn wait_for_doorbell(&self) {
+        arch::wait_for_interrupt();
+        loop {
+            let id = arch::gic_ack();
+            if id >= gic::SPECIAL_INTID {
+                break;
+            }
+            arch::gic_eoi(id);
+        }
+    }
+
+    /// Whether Linux asked the core to stop.
+    pub fn stop_requested(&self) -> bool {
+        self.ctrl.stop_requested()
+    }
+
+    /// Acknowledges a stop and powers the core off through PSCI.
+    pub fn stop(&self) -> ! {
+        stop_now(&self.board, &self.ctrl)
+    }
+
+    /// Milliseconds since boot.
+    pub fn uptime_ms(&self) -> u64 {
+        (arch::cntpct() - self.start) / self.ticks_per_ms.max(1)
+    }
+
+    /// Makes the memory range `[start, end)` coherent with Linux's
+    /// non-cacheable view (for data in the firmware image that Linux reads
+    /// or writes, such as the resource table).
+    pub fn sync_shared(&self, start: u64, end: u64) {
+        arch::clean_invalidate(start, end);
+    }
+}
+
+fn stop_now(board: &Board, ctrl: &ControlPage<'_>) -> ! {
+    ctrl.set_state(State::Stopping);
+    log_line(b"stop requested: powering off");
+    // Write back everything Linux might read later (trace, coredump).
+    arch::clean_invalidate(board.window, board.window + layout::FIRMWARE_SIZE);
+    let r = arch::psci_cpu_off(board);
+    let mut l = LineBuf::<64>::new();
+    let _ = write!(l, "PSCI CPU_OFF failed: {r}");
+    log_line(l.as_bytes());
+    loop {
+        arch::wait_for_interrupt();
+    }
+}
+
+/// After a crash: keep answering the stop request, nothing else.
+fn wait_for_stop(board: &Board, ctrl: &ControlPage<'_>) -> ! {
+    loop {
+        if ctrl.stop_requested() {
+            stop_now(board, ctrl);
+        }
+        arch::wait_for_interrupt();
+        if RD_BASE.load(Ordering::Relaxed) != 0 {
+            loop {
+                let id = arch::gic_ack();
+                if id >= gic::SPECIAL_INTID {
+                    break;
+                }
+                arch::gic_eoi(id);
+            }
+        }
+    }
+}
+
+fn gic_init(board: &Board) -> Result<u64, &'static str> {
+    let rd = gic::find_redistributor(board.gicr, arch::mpidr(), 16, |rd| {
+        arch::mmio_read64(rd + gic::GICR_TYPER)
+    })
+    .ok_or("no GIC redistributor for this core")?;
+    let waker = rd + gic::GICR_WAKER;
+    arch::mmio_write(waker, arch::mmio_read(waker) & !(1 << 1));
+    let mut spins = 0u32;
+    while arch::mmio_read(waker) & (1 << 2) != 0 {
+        spins += 1;
+        if spins > 1_000_000 {
+            return Err("GIC redistributor did not wake up");
+        }
+    }
+    let sgi = board.doorbell_sgi;
+    arch::mmio_write(
+        rd + gic::GICR_IGROUPR0,
+        arch::mmio_read(rd + gic::GICR_IGROUPR0) | (1 << sgi),
+    );
+    arch::mmio_write8(
+        rd + gic::GICR_IPRIORITYR + u64::from(sgi),
+        gic::DOORBELL_PRIORITY,
+    );
+    arch::mmio_write(rd + gic::GICR_ISENABLER0, 1 << sgi);
+    arch::gic_cpu_init();
+    RD_BASE.store(rd, Ordering::Relaxed);
+    Ok(rd)
+}
+
+extern "Rust" {
+    fn rtd_amp_main(rt: &'static mut Runtime) -> !;
+}
+
+static mut RUNTIME: Option<Runtime> = None;
+
+/// Called by the boot code with the PSCI context id (the control page).
+#[no_mangle]
+extern "C" fn rtd_amp_rt_entry(ctrl_pa: u64, entry_el: u64) -> ! {
+    let board = BOARD;
+    // SAFETY: single core, interrupts masked, called once: nothing else
+    // touches TABLES, and they lie in the identity-mapped image.
+    let tables = unsafe { &mut *core::ptr::addr_of_mut!(TABLES) };
+    for r in mmu::regions(&board) {
+        if tables.map(&r).is_err() {
+            loop {
+                arch::wait_for_interrupt();
+            }
+        }
+    }
+    // SAFETY: the tables map the image (code, data, stack) identically.
+    unsafe { arch::enable_mmu(mmu::MAIR, mmu::TCR, core::ptr::addr_of!(tables.l1) as u64) };
+
+    let ctrl = ctrl();
+    ctrl.init();
+    Trace::new(trace_shm(), &TRACE_POS).clear();
+    let boots = BOOT_COUNT.fetch_add(1, Ordering::Relaxed);
+    let mut l = LineBuf::<160>::new();
+    let _ = write!(
+        l,
+        "rtd-amp-rt {}: board {}, MPIDR {:#x}, entered at EL{}, ctrl {:#x}{}",
+        env!("CARGO_PKG_VERSION"),
+        board.name,
+        arch::mpidr() & 0xFF_00FF_FFFF,
+        entry_el,
+        ctrl_pa,
+        if boots > 0 { " (restart)" } else { "" }
+    );
+    log_line(l.as_bytes());
+    if ctrl_pa != board.at(layout::CTRL) {
+        log_line(b"warning: PSCI context id is not this board's control page");
+    }
+    if let Err(e) = gic_init(&board) {
+        crash(CrashKind::Panic, None, e.as_bytes());
+    }
+    let freq = arch::cntfrq();
+    // SAFETY: single core, set once before the application runs.
+    let rt = unsafe {
+        let slot = &mut *core::ptr::addr_of_mut!(RUNTIME);
+        slot.insert(Runtime {
+            board,
+            ctrl,
+            ticks_per_ms: freq / 1000,
+            start: arch::cntpct(),
+        })
+    };
+    ctrl.set_state(State::Running);
+    // SAFETY: provided by the application (documented contract).
+    unsafe { rtd_amp_main(rt) }
+}
+
+fn crash(kind: CrashKind, frame: Option<&[u64; 12]>, msg: &[u8]) -> ! {
+    let board = BOARD;
+    let ctrl = ctrl();
+    let (esr, elr, far, spsr) = match kind {
+        CrashKind::Panic => (0, 0, 0, 0),
+        _ => (arch::esr(), arch::elr(), arch::far(), arch::spsr()),
+    };
+    let mut x = [0u64; 8];
+    let mut sp = 0;
+    if let Some(f) = frame {
+        x.copy_from_slice(&f[..8]);
+        sp = f.as_ptr() as u64 + arch::FRAME_BYTES;
+    }
+    let rec = CrashRecord {
+        kind,
+        esr,
+        elr,
+        far,
+        spsr,
+        sp,
+        x,
+    };
+    ctrl.record_crash(&rec, msg);
+    let mut l = LineBuf::<200>::new();
+    let _ = write!(
+        l,
+        "CRASH kind {} ESR {esr:#x} ELR {elr:#x} FAR {far:#x}: ",
+        kind as u32
+    );
+    let _ = l.write_str(core::str::from_utf8(msg).unwrap_or("?"));
+    log_line(l.as_bytes());
+    ring_linux(&board);
+    wait_for_stop(&board, &ctrl)
+}
+
+#[no_mangle]
+extern "C" fn rtd_amp_rt_exception(kind: u64, frame: *const [u64; 12]) -> ! {
+    let kind = match kind {
+        1 => CrashKind::Sync,
+        2 => CrashKind::Irq,
+        3 => CrashKind::Fiq,
+        _ => CrashKind::SError,
+    };
+    let mut m = LineBuf::<128>::new();
+    let _ = write!(
+        m,
+        "{:?}: {} at ELR {:#x}, FAR {:#x}",
+        kind,
+        esr_class(arch::esr()),
+        arch::elr(),
+        arch::far()
+    );
+    // SAFETY: the vector code passes its saved-register frame on the stack.
+    let f = unsafe { frame.as_ref() };
+    crash(kind, f, m.as_bytes())
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    let mut m = LineBuf::<128>::new();
+    let _ = write!(m, "panic: {}", info.message());
+    if let Some(loc) = info.location() {
+        let _ = write!(m, " at {}:{}", loc.file(), loc.line());
+    }
+    crash(CrashKind::Panic, None, m.as_bytes())
+}

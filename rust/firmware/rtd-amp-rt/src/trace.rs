@@ -1,0 +1,81 @@
+//! The `RSC_TRACE` buffer Linux shows in debugfs (`trace0`). Linux prints
+//! the buffer up to its first NUL, so every write keeps one NUL after the
+//! newest line; when a line does not fit before the end, writing restarts
+//! at the beginning, which hides the older lines instead of tearing one.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use amp_proto::shmem::Shm;
+
+/// A trace buffer and its write position.
+pub struct Trace<'a> {
+    buf: Shm<'a>,
+    pos: &'a AtomicUsize,
+}
+
+impl<'a> Trace<'a> {
+    /// A trace over `buf`; `pos` survives between uses (one core, so
+    /// relaxed ordering is enough).
+    pub fn new(buf: Shm<'a>, pos: &'a AtomicUsize) -> Self {
+        Trace { buf, pos }
+    }
+
+    /// Empties the buffer.
+    pub fn clear(&self) {
+        self.buf.fill(0, self.buf.len(), 0);
+        self.pos.store(0, Ordering::Relaxed);
+    }
+
+    /// Appends one line (a newline is added); returns the byte range written
+    /// (for cache maintenance), or `None` if the buffer is too small.
+    pub fn line(&self, text: &[u8]) -> Option<(usize, usize)> {
+        let len = self.buf.len();
+        if len < 3 {
+            return None;
+        }
+        let text = &text[..text.len().min(len - 2)];
+        let mut at = self.pos.load(Ordering::Relaxed);
+        if at + text.len() + 2 > len {
+            at = 0;
+        }
+        self.buf.write_bytes(at, text);
+        self.buf.write_u8(at + text.len(), b'\n');
+        self.buf.write_u8(at + text.len() + 1, 0);
+        let end = at + text.len() + 1;
+        self.pos.store(end, Ordering::Relaxed);
+        Some((at, end + 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use amp_proto::shmem::OwnedRegion;
+
+    fn visible(r: &OwnedRegion, len: usize) -> String {
+        let mut b = vec![0u8; len];
+        r.shm().read_bytes(0, &mut b);
+        let end = b.iter().position(|&c| c == 0).unwrap_or(len);
+        String::from_utf8(b[..end].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn lines_wrap_without_tearing() {
+        let r = OwnedRegion::new(32);
+        let pos = AtomicUsize::new(0);
+        let t = Trace::new(r.shm().window(0, 32).unwrap(), &pos);
+        t.clear();
+        t.line(b"boot").unwrap();
+        t.line(b"ready").unwrap();
+        assert_eq!(visible(&r, 32), "boot\nready\n");
+        // 11 bytes used; this one needs 12 + 2 more and still fits (25 <= 32)
+        t.line(b"hello world!").unwrap();
+        assert_eq!(visible(&r, 32), "boot\nready\nhello world!\n");
+        // does not fit: restarts at 0, older lines hidden, none torn
+        assert_eq!(t.line(b"wrapped"), Some((0, 9)));
+        assert_eq!(visible(&r, 32), "wrapped\n");
+        // an over-long line is cut to fit the buffer
+        t.line(&[b'x'; 100]).unwrap();
+        assert_eq!(visible(&r, 32), "x".repeat(30) + "\n");
+    }
+}
