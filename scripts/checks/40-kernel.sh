@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Kernel side: both drivers build without a single warning (W=1) against
-# Debian's arm64 6.1 and 6.12 kernels; checkpatch --strict is clean; the DT
-# bindings and their examples pass dt-schema; the QEMU overlay applies to
-# QEMU's own virt DT and the result validates; the board overlay compiles;
-# every option of the config fragment exists in the 6.1 Kconfig.
+# Kernel side: both drivers build without a single compiler or sparse
+# warning (W=1 C=1) against Debian's arm64 6.1 and 6.12 kernels; checkpatch
+# --strict is clean; the DT bindings and their examples pass dt-schema; the
+# QEMU overlay applies to QEMU's own virt DT and the result validates; the
+# board overlay compiles; every option of the config fragment exists in the
+# 6.1 Kconfig.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -24,9 +25,9 @@ for series in 6.1 6.12; do
 	dk_prepare "$series"
 	out=$work/build-$series
 	cp -r "$mods" "$out"
-	log "modules against $(dk_version "$series") (W=1)"
+	log "modules against $(dk_version "$series") (W=1, sparse)"
 	if ! make -s -C "$(dk_kdir "$series")" M="$out" ARCH=arm64 \
-		CROSS_COMPILE=aarch64-linux-gnu- W=1 \
+		CROSS_COMPILE=aarch64-linux-gnu- W=1 C=1 \
 		RPROC_INTERNAL_DIR="$(dk_srcdir "$series")/drivers/remoteproc" \
 		modules >"$out/build.log" 2>&1; then
 		cat "$out/build.log" >&2

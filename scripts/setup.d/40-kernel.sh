@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Kernel-side checks and the QEMU twin: Debian's arm64 kernel packages
 # (downloaded and unpacked by scripts/lib/debian-kernel.sh, never installed),
-# pahole for module BTF on 6.12, QEMU 10 from bookworm-backports (bookworm's
-# 7.2 has no cortex-a55), and dt-schema in a private venv.
+# pahole for module BTF on 6.12, sparse, QEMU 10 from bookworm-backports
+# (bookworm's 7.2 has no cortex-a55), and dt-schema in a private venv.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -12,7 +12,7 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
 	_apt_updated=0
 fi
 add_apt_suite backports bookworm-backports
-apt_install make perl dwarves device-tree-compiler cpp kmod
+apt_install make perl dwarves device-tree-compiler cpp kmod sparse
 if ! dpkg-query -W -f='${Version}' qemu-system-arm 2>/dev/null | grep -q '^1:10\.'; then
 	apt_update_once
 	log "apt-get install -t bookworm-backports qemu-system-arm"

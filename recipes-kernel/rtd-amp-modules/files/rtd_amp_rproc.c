@@ -12,6 +12,7 @@
  */
 
 #include <linux/arm-smccc.h>
+#include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/elf.h>
 #include <linux/io.h>
@@ -24,6 +25,7 @@
 #include <linux/psci.h>
 #include <uapi/linux/psci.h>
 #include <linux/remoteproc.h>
+#include <linux/seq_file.h>
 
 #include "remoteproc_internal.h"
 #include "rtd_amp.h"
@@ -42,6 +44,10 @@
 #define CTRL_CRASH_ESR		(CTRL_CRASH + 0x08)
 #define CTRL_CRASH_ELR		(CTRL_CRASH + 0x10)
 #define CTRL_CRASH_FAR		(CTRL_CRASH + 0x18)
+#define CTRL_CRASH_SPSR		(CTRL_CRASH + 0x20)
+#define CTRL_CRASH_SP		(CTRL_CRASH + 0x28)
+#define CTRL_CRASH_X0		(CTRL_CRASH + 0x30)
+#define CTRL_CRASH_NR_X		8
 #define CTRL_CRASH_MSG		(CTRL_CRASH + 0x70)
 #define CTRL_CRASH_MSG_LEN	128
 #define CTRL_SIZE		0x1000
@@ -118,20 +124,38 @@ static long rtd_amp_affinity(struct rtd_amp_rproc *ddata)
 
 static int rtd_amp_mem_alloc(struct rproc *rproc, struct rproc_mem_entry *mem)
 {
+	void __iomem *va;
+
 	/* Normal non-cacheable, matching the firmware's view of the rings. */
-	mem->va = ioremap_wc(mem->dma, mem->len);
-	if (!mem->va) {
+	va = ioremap_wc(mem->dma, mem->len);
+	if (!va) {
 		dev_err(&rproc->dev, "cannot map carveout %s at %pad (%zu bytes)\n",
 			mem->name, &mem->dma, mem->len);
 		return -ENOMEM;
 	}
+	/* The ELF loader and the coredump then use the _io accessors. */
+	mem->va = (__force void *)va;
+	mem->is_iomem = true;
 	return 0;
 }
 
 static int rtd_amp_mem_release(struct rproc *rproc, struct rproc_mem_entry *mem)
 {
-	iounmap(mem->va);
+	iounmap((__force void __iomem *)mem->va);
 	return 0;
+}
+
+/* The control page (with the crash record) goes into the coredump too. */
+static void rtd_amp_dump_ctrl(struct rproc *rproc,
+			      struct rproc_dump_segment *segment,
+			      void *dest, size_t offset, size_t size)
+{
+	struct rtd_amp_rproc *ddata = rproc->priv;
+
+	if (offset >= CTRL_SIZE)
+		return;
+	memcpy_fromio(dest, ddata->ctrl + offset,
+		      min_t(size_t, size, CTRL_SIZE - offset));
 }
 
 /*
@@ -160,6 +184,14 @@ static int rtd_amp_rproc_prepare(struct rproc *rproc)
 		}
 
 		if (of_node_name_eq(it.node, "ctrl")) {
+			err = rproc_coredump_add_custom_segment(rproc, rmem->base,
+								CTRL_SIZE,
+								rtd_amp_dump_ctrl,
+								NULL);
+			if (err) {
+				of_node_put(it.node);
+				return err;
+			}
 			index++;
 			continue;
 		}
@@ -270,14 +302,35 @@ static void rtd_amp_rproc_kick(struct rproc *rproc, int vqid)
 	rtd_amp_ring(rproc->priv);
 }
 
+static const char *rtd_amp_crash_kind(u32 kind)
+{
+	static const char * const kinds[] = {
+		[1] = "synchronous exception",
+		[2] = "unexpected IRQ",
+		[3] = "unexpected FIQ",
+		[4] = "SError",
+		[5] = "panic",
+	};
+
+	if (kind < ARRAY_SIZE(kinds) && kinds[kind])
+		return kinds[kind];
+	return "unknown";
+}
+
+static void rtd_amp_crash_msg(struct rtd_amp_rproc *ddata, char *msg)
+{
+	memcpy_fromio(msg, ddata->ctrl + CTRL_CRASH_MSG, CTRL_CRASH_MSG_LEN);
+	msg[CTRL_CRASH_MSG_LEN - 1] = '\0';
+}
+
 static void rtd_amp_report_crash(struct rtd_amp_rproc *ddata)
 {
 	char msg[CTRL_CRASH_MSG_LEN];
+	u32 kind = readl(ddata->ctrl + CTRL_CRASH_KIND);
 
-	memcpy_fromio(msg, ddata->ctrl + CTRL_CRASH_MSG, sizeof(msg));
-	msg[sizeof(msg) - 1] = '\0';
-	dev_err(ddata->dev, "firmware crashed: kind %u ESR %#llx ELR %#llx FAR %#llx: %s\n",
-		readl(ddata->ctrl + CTRL_CRASH_KIND),
+	rtd_amp_crash_msg(ddata, msg);
+	dev_err(ddata->dev, "firmware crashed (%s, record %u): ESR %#llx ELR %#llx FAR %#llx: %s\n",
+		rtd_amp_crash_kind(kind), ddata->crash_seq,
 		readq(ddata->ctrl + CTRL_CRASH_ESR),
 		readq(ddata->ctrl + CTRL_CRASH_ELR),
 		readq(ddata->ctrl + CTRL_CRASH_FAR), msg);
@@ -314,6 +367,40 @@ static const struct rproc_ops rtd_amp_rproc_ops = {
 	.sanity_check = rproc_elf_sanity_check,
 	.get_boot_addr = rproc_elf_get_boot_addr,
 };
+
+/* debugfs remoteprocN/rtd_amp_ctrl: the control page, decoded. */
+static int rtd_amp_ctrl_show(struct seq_file *s, void *unused)
+{
+	struct rtd_amp_rproc *ddata = s->private;
+	void __iomem *ctrl = ddata->ctrl;
+	char msg[CTRL_CRASH_MSG_LEN];
+	u32 kind;
+	int i;
+
+	seq_printf(s, "magic: %#010x%s\n", readl(ctrl + CTRL_MAGIC),
+		   readl(ctrl + CTRL_MAGIC) == CTRL_MAGIC_VALUE ? " (RAMP)" : "");
+	seq_printf(s, "version: %u\n", readl(ctrl + CTRL_VERSION));
+	seq_printf(s, "fw_state: %u\n", readl(ctrl + CTRL_FW_STATE));
+	seq_printf(s, "stop_req: %#010x\n", readl(ctrl + CTRL_STOP_REQ));
+	seq_printf(s, "crash_seq: %u\n", readl(ctrl + CTRL_CRASH_SEQ));
+	if (!readl(ctrl + CTRL_CRASH_SEQ))
+		return 0;
+
+	kind = readl(ctrl + CTRL_CRASH_KIND);
+	seq_printf(s, "crash_kind: %u (%s)\n", kind, rtd_amp_crash_kind(kind));
+	seq_printf(s, "esr: %#018llx\n", readq(ctrl + CTRL_CRASH_ESR));
+	seq_printf(s, "elr: %#018llx\n", readq(ctrl + CTRL_CRASH_ELR));
+	seq_printf(s, "far: %#018llx\n", readq(ctrl + CTRL_CRASH_FAR));
+	seq_printf(s, "spsr: %#018llx\n", readq(ctrl + CTRL_CRASH_SPSR));
+	seq_printf(s, "sp: %#018llx\n", readq(ctrl + CTRL_CRASH_SP));
+	for (i = 0; i < CTRL_CRASH_NR_X; i++)
+		seq_printf(s, "x%d: %#018llx\n", i,
+			   readq(ctrl + CTRL_CRASH_X0 + 8 * i));
+	rtd_amp_crash_msg(ddata, msg);
+	seq_printf(s, "message: %s\n", msg);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(rtd_amp_ctrl);
 
 static int rtd_amp_psci_conduit(struct device *dev, bool *hvc)
 {
@@ -445,6 +532,10 @@ static int rtd_amp_rproc_probe(struct platform_device *pdev)
 	ret = devm_rproc_add(dev, rproc);
 	if (ret)
 		return dev_err_probe(dev, ret, "cannot register the remote processor\n");
+	/* Removed with the rest of remoteprocN's debugfs directory. */
+	if (!IS_ERR_OR_NULL(rproc->dbg_dir))
+		debugfs_create_file("rtd_amp_ctrl", 0400, rproc->dbg_dir, ddata,
+				    &rtd_amp_ctrl_fops);
 
 	dev_info(dev, "%s: MPIDR %#llx (cpu%d), PSCI over %s, firmware %s\n",
 		 dev_name(&rproc->dev), ddata->mpidr, ddata->cpu,
