@@ -1,0 +1,34 @@
+# Install remote-processor firmware ELF files under /lib/firmware/<dir>/.
+#
+# The files are built for a bare-metal core, not for the Linux userland, so
+# the only QA test skipped is "arch" (machine type and ABI of the ELF);
+# everything else (file ownership, license, packaging) still applies.
+# Stripping is disabled because the symbols are what makes remoteproc
+# coredumps and the firmware's crash records readable.
+#
+#   RTD_AMP_FIRMWARE_DIR    sub-directory of ${nonarch_base_libdir}/firmware
+#   RTD_AMP_FIRMWARE_FILES  "built-path:installed-name" pairs, built-path
+#                           relative to ${B}
+
+RTD_AMP_FIRMWARE_DIR ??= "rtd-amp"
+RTD_AMP_FIRMWARE_FILES ??= ""
+RTD_AMP_FIRMWARE_INSTALL_DIR = "${nonarch_base_libdir}/firmware/${RTD_AMP_FIRMWARE_DIR}"
+
+# Firmware differs per board (memory map, GIC addresses, PSCI conduit).
+PACKAGE_ARCH = "${MACHINE_ARCH}"
+
+rtd_amp_firmware_install() {
+    install -d ${D}${RTD_AMP_FIRMWARE_INSTALL_DIR}
+    for pair in ${RTD_AMP_FIRMWARE_FILES}; do
+        src=${pair%%:*}
+        dst=${pair#*:}
+        [ -f "${B}/$src" ] || bbfatal "firmware file ${B}/$src was not built"
+        install -m 0644 "${B}/$src" "${D}${RTD_AMP_FIRMWARE_INSTALL_DIR}/$dst"
+    done
+}
+
+FILES:${PN} += "${RTD_AMP_FIRMWARE_INSTALL_DIR}"
+INHIBIT_PACKAGE_STRIP = "1"
+INHIBIT_PACKAGE_DEBUG_SPLIT = "1"
+INHIBIT_SYSROOT_STRIP = "1"
+INSANE_SKIP:${PN} += "arch"

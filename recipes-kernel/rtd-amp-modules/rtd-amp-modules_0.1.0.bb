@@ -1,0 +1,37 @@
+SUMMARY = "Out-of-tree kernel drivers of the RTD1619B AMP system"
+DESCRIPTION = "rtd_amp_mbox: doorbell mailbox controller (SGI to the remote \
+               core, SPI back to Linux). rtd_amp_rproc: remoteproc driver \
+               that starts the firmware on a spare Cortex-A55 through PSCI \
+               and stops it through a shared control page."
+HOMEPAGE = "https://github.com/rtd-amp/meta-rtd1619b-amp"
+BUGTRACKER = "https://github.com/rtd-amp/meta-rtd1619b-amp/issues"
+SECTION = "kernel"
+LICENSE = "GPL-2.0-only"
+LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/GPL-2.0-only;md5=801f80980d171dd6425610833a22dbe6"
+
+SRC_URI = "\
+    file://Kbuild \
+    file://Makefile \
+    file://rtd_amp.h \
+    file://rtd_amp_mbox.c \
+    file://rtd_amp_rproc.c \
+"
+
+S = "${WORKDIR}"
+
+inherit module features_check
+
+# CONFIG_REMOTEPROC, CONFIG_MAILBOX and the RPMsg options come from the
+# kernel fragment that the rtd-amp DISTRO_FEATURE adds (recipes-kernel/linux).
+REQUIRED_DISTRO_FEATURES = "rtd-amp"
+
+# remoteproc_internal.h (rproc_elf_* prototypes) is not part of the exported
+# kernel headers; take it from the kernel source tree of this build.
+EXTRA_OEMAKE += "RPROC_INTERNAL_DIR=${STAGING_KERNEL_DIR}/drivers/remoteproc"
+
+# module.bbclass packages each module as kernel-module-rtd-amp-mbox and
+# kernel-module-rtd-amp-rproc. Both bind through their DT compatibles, so
+# udev loads them from the modalias; nothing needs autoloading by name.
+
+# Arm64 system registers (ICC_SGI1R_EL1) and PSCI: AArch64 only.
+COMPATIBLE_HOST = "aarch64.*-linux"

@@ -1,0 +1,51 @@
+SUMMARY = "Bare-metal Rust firmware for the AMP remote core (CPU3)"
+DESCRIPTION = "no_std Rust firmware started by Linux remoteproc on the fourth \
+               Cortex-A55: resource table, RPMsg device side (raw echo, tty, \
+               control service), trace buffer and crash records. Built for \
+               aarch64-unknown-none with meta-rust-bin's toolchain and \
+               installed as /lib/firmware/rtd-amp/rtd-amp-fw.elf."
+HOMEPAGE = "https://github.com/rtd-amp/meta-rtd1619b-amp"
+BUGTRACKER = "https://github.com/rtd-amp/meta-rtd1619b-amp/issues"
+SECTION = "kernel"
+LICENSE = "MIT | Apache-2.0"
+LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda2f7b4f302 \
+                    file://${COMMON_LICENSE_DIR}/Apache-2.0;md5=89aea4e17d99a7cacdbeed46a0096b10"
+
+# crates.io packages of rust/firmware/Cargo.lock (crate://, generated).
+require rtd-amp-firmware-crates.inc
+
+# The firmware workspace and the no_std crates it shares with the host
+# (their Cargo.toml inherit fields from rust/Cargo.toml).
+RTD_AMP_SRC_PATHS = "\
+    rust/Cargo.toml \
+    rust/crates/amp-control \
+    rust/crates/amp-proto \
+    rust/firmware/Cargo.lock \
+    rust/firmware/Cargo.toml \
+    rust/firmware/rtd-amp-fw \
+    rust/firmware/rtd-amp-rt \
+    ?rust/firmware/.cargo \
+"
+
+S = "${RTD_AMP_SRCDIR}/rust/firmware"
+
+inherit rtd_amp_src rtd_amp_rust_baremetal rtd_amp_firmware
+
+RTD_AMP_CARGO_LOCK = "${S}/Cargo.lock"
+RUST_BAREMETAL_MANIFEST = "${S}/Cargo.toml"
+
+# Board variant: memory window, GIC addresses, PSCI conduit, remote MPIDR.
+# The QEMU twin's machine configuration sets "qemu-virt".
+RTD_AMP_FW_BOARD ??= "rtd1619b"
+RTD_AMP_FW_FEATURES ??= "board-${RTD_AMP_FW_BOARD} fault-injection"
+RUST_BAREMETAL_CARGO_ARGS = "-p rtd-amp-fw --no-default-features --features '${RTD_AMP_FW_FEATURES}'"
+
+RTD_AMP_FIRMWARE_DIR = "rtd-amp"
+RTD_AMP_FIRMWARE_FILES = "${RUST_BAREMETAL_TARGET}/${RUST_BAREMETAL_PROFILE}/rtd-amp-fw:rtd-amp-fw.elf"
+
+do_install() {
+    rtd_amp_firmware_install
+}
+
+# The firmware runs on the AArch64 core of these systems only.
+COMPATIBLE_HOST = "aarch64.*-linux"
