@@ -27,11 +27,55 @@ _dk_dep() {
 		tr ',' '\n' | sed 's/^ *//; s/ .*//' | grep -m1 "^$3"
 }
 
+# VERSION.PATCHLEVEL.SUBLEVEL of a kernel Makefile.
+_dk_makefile_version() {
+	awk '/^VERSION =/ {v = $3} /^PATCHLEVEL =/ {p = $3}
+		/^SUBLEVEL =/ {print v "." p "." $3; exit}' "$1"
+}
+
+# Unpack linux-source-SERIES at the same upstream version as the headers
+# into ROOT/src. apt's candidate can be a newer security upload than the
+# image (bookworm-security's 6.12.117 beside backports' 6.12.95), and
+# remoteproc_internal.h and the rpmsg sources must match the running kernel.
+_dk_source() {
+	local root=$1 series=$2 want have pkg tmp
+	want=$(_dk_makefile_version "$(find "$root/root/usr/src" -maxdepth 2 \
+		-path '*-common/Makefile' | head -n1)")
+	if [ -f "$root/src/Makefile" ]; then
+		have=$(_dk_makefile_version "$root/src/Makefile")
+		[ "$have" = "$want" ] && return 0
+		log "linux-source-$series is $have, the image is $want: replacing it"
+	fi
+	pkg=$(apt-cache madison "linux-source-$series" 2>/dev/null |
+		awk -F'|' -v w="$want-" '{gsub(/ /, "", $2); if (index($2, w) == 1) print $2}' |
+		sort -uV | tail -n1)
+	if [ -n "$pkg" ]; then
+		pkg="linux-source-$series=$pkg"
+	else
+		log "warning: apt has no linux-source-$series $want; using its candidate"
+		pkg=linux-source-$series
+	fi
+	log "unpacking $pkg"
+	tmp=$root/src.tmp
+	rm -rf "$tmp" && mkdir -p "$tmp/deb" "$tmp/x" "$tmp/src"
+	(cd "$tmp/deb" && apt-get download -q "$pkg" >/dev/null) || die "downloading $pkg failed"
+	dpkg-deb -x "$tmp"/deb/*.deb "$tmp/x"
+	tar -xf "$tmp"/x/usr/src/linux-source-*.tar.xz -C "$tmp/src" --strip-components=1
+	rm -rf "$root/src" && mv "$tmp/src" "$root/src" && rm -rf "$tmp"
+}
+
 dk_prepare() {
-	local series=$1 root meta image headers common kbuild source ver
+	local series=$1 root meta image headers common kbuild ver
 	case "$series" in 6.1 | 6.12) ;; *) die "unknown kernel series '$series' (6.1 or 6.12)" ;; esac
 	root=$(dk_root "$series")
-	[ -f "$root/.done" ] && return 0
+	[ -f "$root/.done2" ] && return 0
+	if [ -f "$root/.done" ]; then
+		# Unpacked before the source was pinned to the image's version.
+		apt_update_once
+		_dk_source "$root" "$series"
+		touch "$root/.done2"
+		return 0
+	fi
 	apt_update_once
 	meta=$(_dk_meta_version "$series")
 	[ -n "$meta" ] || die "apt offers no linux-image-arm64 $series (run scripts/setup-host)"
@@ -39,13 +83,12 @@ dk_prepare() {
 	headers=$(_dk_dep linux-headers-arm64:arm64 "$meta" linux-headers-)
 	common=$(_dk_dep "$headers:arm64" "$meta" linux-headers-)
 	kbuild=$(_dk_dep "$headers:arm64" "$meta" linux-kbuild-)
-	source=linux-source-$series
 	ver=${image#linux-image-}
 	log "kernel $series: $ver ($meta)"
 	rm -rf "$root" && mkdir -p "$root/debs" "$root/root"
 	(cd "$root/debs" &&
 		apt-get download -q "$image:arm64=$meta" "$headers:arm64=$meta" "$common=$meta" \
-			"$kbuild:amd64" "$source" >/dev/null) ||
+			"$kbuild:amd64" >/dev/null) ||
 		die "downloading the $series kernel packages failed"
 	local deb
 	for deb in "$root"/debs/*.deb; do
@@ -62,13 +105,10 @@ dk_prepare() {
 		/*) ln -sfn "$root/root$(readlink "$link")" "$link" ;;
 		esac
 	done
-	log "unpacking $source"
-	mkdir -p "$root/src"
-	tar -xf "$root"/root/usr/src/linux-source-*.tar.xz -C "$root/src" --strip-components=1
-	rm -f "$root"/root/usr/src/linux-source-*.tar.xz
+	_dk_source "$root" "$series"
 	printf '%s\n' "$ver" >"$root/version"
 	rm -rf "$root/debs"
-	touch "$root/.done"
+	touch "$root/.done" "$root/.done2"
 }
 
 dk_version() { cat "$(dk_root "$1")/version"; }
