@@ -1,0 +1,24 @@
+//! Host-side library for the rtd-amp remote processor on Linux.
+//!
+//! * [`remoteproc`]: list remote processors, read and change firmware,
+//!   state, recovery and coredump settings, read the trace.
+//! * [`rpmsg`]: the announced channels, the control device
+//!   (`/dev/rpmsg_ctrlN`: create/destroy endpoints), endpoint I/O with
+//!   timeouts (pollable file descriptors), the tty channel.
+//! * [`fwcheck`]: check a firmware ELF against the device tree's
+//!   reserved memory before it is started.
+//! * [`Error`]: kernel errnos turned into messages that say what to do.
+//!
+//! Every path goes through a [`Sys`], so tests (and tools run on a copy of
+//! a target's sysfs) can point the library at another root.
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod fwcheck;
+pub mod remoteproc;
+pub mod rpmsg;
+pub mod sys;
+pub mod uapi;
+
+pub use error::{Error, Result};
+pub use sys::Sys;

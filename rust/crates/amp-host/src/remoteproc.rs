@@ -1,0 +1,337 @@
+//! Remote processors (`/sys/class/remoteproc/remoteprocN`).
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::{Error, Result, Sys};
+
+/// What `state` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Not running.
+    Offline,
+    /// Suspended.
+    Suspended,
+    /// Running, booted by Linux.
+    Running,
+    /// Crashed (recovery pending or disabled).
+    Crashed,
+    /// Being removed.
+    Deleted,
+    /// Running, attached to (started by someone else).
+    Attached,
+    /// Detached from Linux, still running.
+    Detached,
+    /// The kernel's invalid state.
+    Invalid,
+}
+
+impl State {
+    /// The sysfs word.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            State::Offline => "offline",
+            State::Suspended => "suspended",
+            State::Running => "running",
+            State::Crashed => "crashed",
+            State::Deleted => "deleted",
+            State::Attached => "attached",
+            State::Detached => "detached",
+            State::Invalid => "invalid",
+        }
+    }
+
+    /// Whether the firmware is executing.
+    pub fn is_up(&self) -> bool {
+        matches!(self, State::Running | State::Attached)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for State {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Ok(match s.trim() {
+            "offline" => State::Offline,
+            "suspended" => State::Suspended,
+            "running" => State::Running,
+            "crashed" => State::Crashed,
+            "deleted" => State::Deleted,
+            "attached" => State::Attached,
+            "detached" => State::Detached,
+            "invalid" => State::Invalid,
+            other => return Err(other.to_string()),
+        })
+    }
+}
+
+/// `recovery` setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Recovery {
+    /// Recover automatically after a crash.
+    Enabled,
+    /// Stay crashed.
+    Disabled,
+}
+
+/// `coredump` setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Coredump {
+    /// No dump.
+    Disabled,
+    /// Dump copied out before recovery (devcoredump).
+    Enabled,
+    /// Dump read in place, recovery waits for it.
+    Inline,
+}
+
+/// One remote processor.
+#[derive(Clone, Debug)]
+pub struct Remoteproc {
+    dir: PathBuf,
+    index: u32,
+    debug_dir: PathBuf,
+}
+
+fn read_attr(path: &Path) -> Result<String> {
+    fs::read_to_string(path)
+        .map(|s| s.trim_end_matches('\n').to_string())
+        .map_err(|e| Error::io("read", path, e))
+}
+
+fn write_attr(path: &Path, value: &str) -> Result<()> {
+    fs::write(path, value).map_err(|e| Error::io("write", path, e))
+}
+
+/// Every remote processor, by index.
+pub fn list(sys: &Sys) -> Result<Vec<Remoteproc>> {
+    let class = sys.remoteproc_class();
+    let entries = match fs::read_dir(&class) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(Error::io("list", class, e)),
+    };
+    let mut v: Vec<Remoteproc> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let index = name.strip_prefix("remoteproc")?.parse().ok()?;
+            Some(Remoteproc {
+                dir: class.join(&name),
+                index,
+                debug_dir: sys.debugfs.join("remoteproc").join(&name),
+            })
+        })
+        .collect();
+    v.sort_by_key(|r| r.index);
+    Ok(v)
+}
+
+impl Remoteproc {
+    /// By device name (`remoteproc0`), index (`0`) or the `name` attribute
+    /// (the DT node name, e.g. `remoteproc-cpu3`).
+    pub fn find(sys: &Sys, id: &str) -> Result<Self> {
+        let all = list(sys)?;
+        if let Some(r) = all
+            .iter()
+            .find(|r| r.device() == id || r.index.to_string() == id)
+        {
+            return Ok(r.clone());
+        }
+        for r in &all {
+            if r.name().ok().as_deref() == Some(id) {
+                return Ok(r.clone());
+            }
+        }
+        Err(Error::NoSuchRemoteproc(id.to_string()))
+    }
+
+    /// `remoteprocN`.
+    pub fn device(&self) -> String {
+        format!("remoteproc{}", self.index)
+    }
+
+    /// N.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The sysfs directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The `name` attribute.
+    pub fn name(&self) -> Result<String> {
+        read_attr(&self.dir.join("name"))
+    }
+
+    /// Current state.
+    pub fn state(&self) -> Result<State> {
+        let p = self.dir.join("state");
+        let s = read_attr(&p)?;
+        s.parse().map_err(|value| Error::Parse { path: p, value })
+    }
+
+    /// Firmware file name (relative to `/lib/firmware`).
+    pub fn firmware(&self) -> Result<String> {
+        read_attr(&self.dir.join("firmware"))
+    }
+
+    /// Changes the firmware; only while offline.
+    pub fn set_firmware(&self, name: &str) -> Result<()> {
+        if name.is_empty() || name.contains('\n') {
+            return Err(Error::NotFound(format!("invalid firmware name {name:?}")));
+        }
+        let st = self.state()?;
+        if st != State::Offline && st != State::Crashed {
+            return Err(Error::WrongState {
+                what: "changing the firmware",
+                needed: "offline",
+                state: st.to_string(),
+                hint: "stop it first (`ampctl stop`)",
+            });
+        }
+        write_attr(&self.dir.join("firmware"), name)
+    }
+
+    /// Starts the firmware (returns when the kernel accepted the request).
+    pub fn start(&self) -> Result<()> {
+        let st = self.state()?;
+        if st.is_up() {
+            return Err(Error::WrongState {
+                what: "start",
+                needed: "offline",
+                state: st.to_string(),
+                hint: "it is already running; use restart",
+            });
+        }
+        write_attr(&self.dir.join("state"), "start")
+    }
+
+    /// Stops the firmware.
+    pub fn stop(&self) -> Result<()> {
+        let st = self.state()?;
+        if !st.is_up() && st != State::Crashed {
+            return Err(Error::WrongState {
+                what: "stop",
+                needed: "running",
+                state: st.to_string(),
+                hint: "nothing to stop",
+            });
+        }
+        write_attr(&self.dir.join("state"), "stop")
+    }
+
+    /// Polls until the state is `want` or `timeout` passes.
+    pub fn wait_for(&self, want: State, timeout: Duration) -> Result<()> {
+        let end = Instant::now() + timeout;
+        loop {
+            let st = self.state()?;
+            if st == want {
+                return Ok(());
+            }
+            if Instant::now() >= end {
+                return Err(Error::Timeout {
+                    what: format!("{} to become {want} (it is {st})", self.device()),
+                    after: timeout,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `recovery`.
+    pub fn recovery(&self) -> Result<Recovery> {
+        let p = self.dir.join("recovery");
+        match read_attr(&p)?.as_str() {
+            "enabled" => Ok(Recovery::Enabled),
+            "disabled" => Ok(Recovery::Disabled),
+            v => Err(Error::Parse {
+                path: p,
+                value: v.into(),
+            }),
+        }
+    }
+
+    /// Sets `recovery`.
+    pub fn set_recovery(&self, r: Recovery) -> Result<()> {
+        let v = match r {
+            Recovery::Enabled => "enabled",
+            Recovery::Disabled => "disabled",
+        };
+        write_attr(&self.dir.join("recovery"), v)
+    }
+
+    /// Asks for a recovery now (the kernel's `recover` command).
+    pub fn recover(&self) -> Result<()> {
+        write_attr(&self.dir.join("recovery"), "recover")
+    }
+
+    /// `coredump`.
+    pub fn coredump(&self) -> Result<Coredump> {
+        let p = self.dir.join("coredump");
+        match read_attr(&p)?.as_str() {
+            "disabled" => Ok(Coredump::Disabled),
+            "enabled" => Ok(Coredump::Enabled),
+            "inline" => Ok(Coredump::Inline),
+            v => Err(Error::Parse {
+                path: p,
+                value: v.into(),
+            }),
+        }
+    }
+
+    /// Sets `coredump`.
+    pub fn set_coredump(&self, c: Coredump) -> Result<()> {
+        let v = match c {
+            Coredump::Disabled => "disabled",
+            Coredump::Enabled => "enabled",
+            Coredump::Inline => "inline",
+        };
+        write_attr(&self.dir.join("coredump"), v)
+    }
+
+    /// The firmware's trace buffer `n` (debugfs; Linux returns it up to the
+    /// first NUL).
+    pub fn trace(&self, n: u32) -> Result<Vec<u8>> {
+        let p = self.debug_dir.join(format!("trace{n}"));
+        fs::read(&p).map_err(|e| Error::io("read", p, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip() {
+        for s in [
+            "offline",
+            "suspended",
+            "running",
+            "crashed",
+            "deleted",
+            "attached",
+            "detached",
+            "invalid",
+        ] {
+            assert_eq!(s.parse::<State>().unwrap().as_str(), s);
+        }
+        assert_eq!("running\n".parse::<State>(), Ok(State::Running));
+        assert!("booting".parse::<State>().is_err());
+    }
+}

@@ -1,0 +1,332 @@
+//! RPMsg on Linux: announced channels, the control device, endpoints.
+
+use std::collections::BTreeSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use serde::Serialize;
+
+use crate::uapi::{self, rpmsg_endpoint_info};
+use crate::{Error, Result, Sys};
+
+/// Largest payload of one message.
+pub const MAX_PAYLOAD: usize = 496;
+/// `RPMSG_ADDR_ANY`: let the kernel pick the local address.
+pub const ADDR_ANY: u32 = uapi::RPMSG_ADDR_ANY;
+
+/// A channel the remote announced (`/sys/bus/rpmsg/devices/*`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Channel {
+    /// Bus device name, e.g. `virtio0.rpmsg-raw.-1.1024`.
+    pub device: String,
+    /// Channel name.
+    pub name: String,
+    /// Local (Linux) address.
+    pub src: u32,
+    /// Remote address.
+    pub dst: u32,
+    /// Bound driver, if any.
+    pub driver: Option<String>,
+}
+
+fn read_u32(path: &Path) -> Option<u32> {
+    let s = fs::read_to_string(path).ok()?;
+    let s = s.trim();
+    match s.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse::<i64>().ok().map(|v| v as u32),
+    }
+}
+
+fn read_str(path: &Path) -> Option<String> {
+    fs::read_to_string(path).ok().map(|s| s.trim().to_string())
+}
+
+/// Every announced channel.
+pub fn channels(sys: &Sys) -> Result<Vec<Channel>> {
+    let dir = sys.rpmsg_devices();
+    let rd = match fs::read_dir(&dir) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(Error::io("list", dir, e)),
+    };
+    let mut v: Vec<Channel> = rd
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let p = e.path();
+            Some(Channel {
+                device: e.file_name().into_string().ok()?,
+                name: read_str(&p.join("name"))?,
+                src: read_u32(&p.join("src")).unwrap_or(ADDR_ANY),
+                dst: read_u32(&p.join("dst")).unwrap_or(ADDR_ANY),
+                driver: fs::read_link(p.join("driver"))
+                    .ok()
+                    .and_then(|l| l.file_name().map(|n| n.to_string_lossy().into_owned())),
+            })
+        })
+        .collect();
+    v.sort_by(|a, b| a.device.cmp(&b.device));
+    Ok(v)
+}
+
+/// `/dev/rpmsgN` character devices that exist now (endpoint devices).
+pub fn endpoint_devices(sys: &Sys) -> BTreeSet<PathBuf> {
+    let mut s = BTreeSet::new();
+    if let Ok(rd) = fs::read_dir(&sys.dev) {
+        for e in rd.filter_map(|e| e.ok()) {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.strip_prefix("rpmsg")
+                .is_some_and(|i| !i.is_empty() && i.bytes().all(|c| c.is_ascii_digit()))
+            {
+                s.insert(e.path());
+            }
+        }
+    }
+    s
+}
+
+/// `/dev/ttyRPMSGN` devices that exist now.
+pub fn tty_devices(sys: &Sys) -> BTreeSet<PathBuf> {
+    let mut s = BTreeSet::new();
+    if let Ok(rd) = fs::read_dir(&sys.dev) {
+        for e in rd.filter_map(|e| e.ok()) {
+            if e.file_name().to_string_lossy().starts_with("ttyRPMSG") {
+                s.insert(e.path());
+            }
+        }
+    }
+    s
+}
+
+fn endpoint_info(name: &str, src: u32, dst: u32) -> Result<rpmsg_endpoint_info> {
+    let mut info = rpmsg_endpoint_info::default();
+    let b = name.as_bytes();
+    if b.len() >= info.name.len() || b.contains(&0) {
+        return Err(Error::NotFound(format!(
+            "endpoint name {name:?} must be 1..31 bytes without NUL"
+        )));
+    }
+    for (d, s) in info.name.iter_mut().zip(b) {
+        *d = *s as _;
+    }
+    info.src = src;
+    info.dst = dst;
+    Ok(info)
+}
+
+/// `/dev/rpmsg_ctrlN`.
+#[derive(Debug)]
+pub struct Ctrl {
+    file: File,
+    path: PathBuf,
+    sys: Sys,
+}
+
+impl Ctrl {
+    /// Opens `/dev/rpmsg_ctrl<index>`.
+    pub fn open(sys: &Sys, index: u32) -> Result<Self> {
+        let path = sys.dev.join(format!("rpmsg_ctrl{index}"));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(nix::libc::O_CLOEXEC)
+            .open(&path)
+            .map_err(|e| Error::io("open", &path, e))?;
+        Ok(Ctrl {
+            file,
+            path,
+            sys: sys.clone(),
+        })
+    }
+
+    /// Creates an endpoint (`RPMSG_CREATE_EPT_IOCTL`) and returns the path of
+    /// its new `/dev/rpmsgN`, waiting up to `timeout` for udev/devtmpfs.
+    pub fn create_endpoint(
+        &self,
+        name: &str,
+        src: u32,
+        dst: u32,
+        timeout: Duration,
+    ) -> Result<PathBuf> {
+        let info = endpoint_info(name, src, dst)?;
+        let before = endpoint_devices(&self.sys);
+        // SAFETY: the fd is a rpmsg_ctrl device and `info` outlives the call.
+        unsafe { uapi::rpmsg_create_ept(self.file.as_raw_fd(), &info) }
+            .map_err(|e| Error::errno("ioctl RPMSG_CREATE_EPT on", &self.path, e))?;
+        let end = Instant::now() + timeout;
+        loop {
+            if let Some(p) = endpoint_devices(&self.sys).difference(&before).next() {
+                return Ok(p.clone());
+            }
+            if Instant::now() >= end {
+                return Err(Error::Timeout {
+                    what: format!("the /dev/rpmsgN of endpoint {name:?}"),
+                    after: timeout,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Asks the kernel to create an rpmsg device for a channel
+    /// (`RPMSG_CREATE_DEV_IOCTL`), e.g. to bind `rpmsg_chrdev` to it.
+    pub fn create_device(&self, name: &str, src: u32, dst: u32) -> Result<()> {
+        let info = endpoint_info(name, src, dst)?;
+        // SAFETY: as above.
+        unsafe { uapi::rpmsg_create_dev(self.file.as_raw_fd(), &info) }
+            .map(|_| ())
+            .map_err(|e| Error::errno("ioctl RPMSG_CREATE_DEV on", &self.path, e))
+    }
+
+    /// Releases a device created with [`Self::create_device`].
+    pub fn release_device(&self, name: &str, src: u32, dst: u32) -> Result<()> {
+        let info = endpoint_info(name, src, dst)?;
+        // SAFETY: as above.
+        unsafe { uapi::rpmsg_release_dev(self.file.as_raw_fd(), &info) }
+            .map(|_| ())
+            .map_err(|e| Error::errno("ioctl RPMSG_RELEASE_DEV on", &self.path, e))
+    }
+}
+
+/// An open endpoint (`/dev/rpmsgN`): one write is one message.
+#[derive(Debug)]
+pub struct Endpoint {
+    file: File,
+    path: PathBuf,
+}
+
+impl Endpoint {
+    /// Opens an endpoint device (blocking I/O; see [`Self::set_nonblocking`]).
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(nix::libc::O_CLOEXEC)
+            .open(path)
+            .map_err(|e| Error::io("open", path, e))?;
+        Ok(Endpoint {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The device path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Switches non-blocking mode (for poll/epoll and async runtimes).
+    pub fn set_nonblocking(&self, on: bool) -> Result<()> {
+        use nix::fcntl::{fcntl, FcntlArg, OFlag};
+        let fl = fcntl(self.file.as_raw_fd(), FcntlArg::F_GETFL)
+            .map_err(|e| Error::errno("fcntl", &self.path, e))?;
+        let mut fl = OFlag::from_bits_truncate(fl);
+        fl.set(OFlag::O_NONBLOCK, on);
+        fcntl(self.file.as_raw_fd(), FcntlArg::F_SETFL(fl))
+            .map(|_| ())
+            .map_err(|e| Error::errno("fcntl", &self.path, e))
+    }
+
+    /// Sends one message.
+    pub fn send(&mut self, msg: &[u8]) -> Result<()> {
+        if msg.len() > MAX_PAYLOAD {
+            return Err(Error::MessageTooLong(msg.len()));
+        }
+        let n = self
+            .file
+            .write(msg)
+            .map_err(|e| Error::io("write", &self.path, e))?;
+        if n != msg.len() {
+            return Err(Error::io(
+                "write",
+                &self.path,
+                std::io::Error::other(format!("short write: {n} of {} bytes", msg.len())),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Receives one message into `buf`; waits at most `timeout` (forever
+    /// when `None`). Returns the message length.
+    pub fn recv(&mut self, buf: &mut [u8], timeout: Option<Duration>) -> Result<usize> {
+        if let Some(t) = timeout {
+            let ms = t.as_millis().min(i32::MAX as u128) as i32;
+            let mut fds = [PollFd::new(self.file.as_fd(), PollFlags::POLLIN)];
+            let n = loop {
+                match poll(
+                    &mut fds,
+                    PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+                ) {
+                    Err(Errno::EINTR) => continue,
+                    r => break r.map_err(|e| Error::errno("poll", &self.path, e))?,
+                }
+            };
+            if n == 0 {
+                return Err(Error::Timeout {
+                    what: format!("a message on {}", self.path.display()),
+                    after: t,
+                });
+            }
+        }
+        self.file
+            .read(buf)
+            .map_err(|e| Error::io("read", &self.path, e))
+    }
+
+    /// Destroys the endpoint (`RPMSG_DESTROY_EPT_IOCTL`); the device goes away.
+    pub fn destroy(self) -> Result<()> {
+        // SAFETY: the fd is an rpmsg endpoint device.
+        unsafe { uapi::rpmsg_destroy_ept(self.file.as_raw_fd()) }
+            .map(|_| ())
+            .map_err(|e| Error::errno("ioctl RPMSG_DESTROY_EPT on", &self.path, e))
+    }
+}
+
+impl AsFd for Endpoint {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+}
+
+impl AsRawFd for Endpoint {
+    fn as_raw_fd(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+}
+
+/// Opens a `/dev/ttyRPMSGN` in raw mode (no echo, no line editing).
+pub fn open_tty(path: &Path) -> Result<File> {
+    use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(nix::libc::O_CLOEXEC | nix::libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| Error::io("open", path, e))?;
+    let mut t = tcgetattr(&file).map_err(|e| Error::errno("tcgetattr", path, e))?;
+    cfmakeraw(&mut t);
+    tcsetattr(&file, SetArg::TCSANOW, &t).map_err(|e| Error::errno("tcsetattr", path, e))?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_names_are_checked() {
+        let i = endpoint_info("ctl", 0x400, 1026).unwrap();
+        assert_eq!(
+            (i.src, i.dst, i.name[0] as u8, i.name[3]),
+            (0x400, 1026, b'c', 0)
+        );
+        assert!(endpoint_info(&"x".repeat(32), 1, 2).is_err());
+        assert!(endpoint_info("a\0b", 1, 2).is_err());
+    }
+}
