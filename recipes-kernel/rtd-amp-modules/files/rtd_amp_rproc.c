@@ -12,6 +12,7 @@
  */
 
 #include <linux/arm-smccc.h>
+#include <linux/cpuhotplug.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/elf.h>
@@ -76,7 +77,11 @@ struct rtd_amp_rproc {
 	bool hvc;
 	u32 stop_timeout_ms;
 	u32 crash_seq;
+	struct hlist_node cpuhp;
 };
+
+/* Dynamic CPU hotplug state that keeps Linux off a core running firmware. */
+static enum cpuhp_state rtd_amp_cpuhp_state;
 
 static unsigned long rtd_amp_psci(struct rtd_amp_rproc *ddata, u32 fn,
 				  u64 a1, u64 a2, u64 a3)
@@ -120,6 +125,35 @@ static long rtd_amp_affinity(struct rtd_amp_rproc *ddata)
 {
 	return (long)rtd_amp_psci(ddata, PSCI_0_2_FN64_AFFINITY_INFO,
 				  ddata->mpidr, 0, 0);
+}
+
+/*
+ * Runs on a Linux cpu before it brings @cpu up. Refuse while our firmware
+ * owns the core: PSCI would fail the CPU_ON anyway, with a less clear
+ * message, and the firmware keeps running either way. Not -EBUSY: the
+ * sysfs online path retries that for over half a second.
+ */
+static int rtd_amp_cpu_prepare(unsigned int cpu, struct hlist_node *node)
+{
+	struct rtd_amp_rproc *ddata = hlist_entry(node, struct rtd_amp_rproc,
+						  cpuhp);
+	long aff;
+
+	if (cpu != ddata->cpu)
+		return 0;
+	aff = rtd_amp_affinity(ddata);
+	if (aff == PSCI_0_2_AFFINITY_LEVEL_OFF)
+		return 0;
+	dev_err(ddata->dev, "cpu%u runs the firmware of %s (AFFINITY_INFO %ld): stop it before bringing the cpu online\n",
+		cpu, dev_name(&ddata->rproc->dev), aff);
+	return -EPERM;
+}
+
+static void rtd_amp_cpuhp_remove(void *data)
+{
+	struct rtd_amp_rproc *ddata = data;
+
+	cpuhp_state_remove_instance_nocalls(rtd_amp_cpuhp_state, &ddata->cpuhp);
 }
 
 static int rtd_amp_mem_alloc(struct rproc *rproc, struct rproc_mem_entry *mem)
@@ -514,6 +548,16 @@ static int rtd_amp_rproc_probe(struct platform_device *pdev)
 	ret = rtd_amp_psci_conduit(dev, &ddata->hvc);
 	if (ret)
 		return ret;
+	if (ddata->cpu >= 0) {
+		ret = cpuhp_state_add_instance_nocalls(rtd_amp_cpuhp_state,
+						       &ddata->cpuhp);
+		if (ret)
+			return dev_err_probe(dev, ret, "cannot watch cpu%d hotplug\n",
+					     ddata->cpu);
+		ret = devm_add_action_or_reset(dev, rtd_amp_cpuhp_remove, ddata);
+		if (ret)
+			return ret;
+	}
 	ret = rtd_amp_map_ctrl(ddata);
 	if (ret)
 		return ret;
@@ -556,7 +600,31 @@ static struct platform_driver rtd_amp_rproc_driver = {
 		.of_match_table = rtd_amp_rproc_of_match,
 	},
 };
-module_platform_driver(rtd_amp_rproc_driver);
+
+static int __init rtd_amp_rproc_init(void)
+{
+	int ret;
+
+	ret = cpuhp_setup_state_multi(CPUHP_BP_PREPARE_DYN,
+				      "remoteproc/rtd-amp:prepare",
+				      rtd_amp_cpu_prepare, NULL);
+	if (ret < 0)
+		return ret;
+	rtd_amp_cpuhp_state = ret;
+
+	ret = platform_driver_register(&rtd_amp_rproc_driver);
+	if (ret)
+		cpuhp_remove_multi_state(rtd_amp_cpuhp_state);
+	return ret;
+}
+module_init(rtd_amp_rproc_init);
+
+static void __exit rtd_amp_rproc_exit(void)
+{
+	platform_driver_unregister(&rtd_amp_rproc_driver);
+	cpuhp_remove_multi_state(rtd_amp_cpuhp_state);
+}
+module_exit(rtd_amp_rproc_exit);
 
 MODULE_SOFTDEP("pre: rtd_amp_mbox");
 MODULE_DESCRIPTION("RTD1619B AMP remote processor on a spare Cortex-A55 core");
