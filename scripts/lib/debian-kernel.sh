@@ -21,10 +21,19 @@ _dk_meta_version() {
 		sort -V | tail -n1
 }
 
-# First dependency of PKG=VER whose name starts with PREFIX.
+# First dependency of PKG=VER whose name starts with PREFIX. One awk reads
+# all of apt-cache's output: a reader that quits early would kill the
+# writer with SIGPIPE, which pipefail turns into a random failure.
 _dk_dep() {
-	apt-cache show "$1=$2" 2>/dev/null | awk -F': ' '/^Depends:/ {print $2; exit}' |
-		tr ',' '\n' | sed 's/^ *//; s/ .*//' | grep -m1 "^$3"
+	apt-cache show "$1=$2" 2>/dev/null | awk -F': ' -v p="$3" '
+		/^Depends:/ && found == "" {
+			n = split($2, d, /, */)
+			for (i = 1; i <= n; i++) {
+				sub(/ .*/, "", d[i])
+				if (index(d[i], p) == 1) { found = d[i]; break }
+			}
+		}
+		END { if (found != "") print found }'
 }
 
 # VERSION.PATCHLEVEL.SUBLEVEL of a kernel Makefile.
@@ -40,7 +49,7 @@ _dk_makefile_version() {
 _dk_source() {
 	local root=$1 series=$2 want have pkg tmp
 	want=$(_dk_makefile_version "$(find "$root/root/usr/src" -maxdepth 2 \
-		-path '*-common/Makefile' | head -n1)")
+		-path '*-common/Makefile' -print -quit)")
 	if [ -f "$root/src/Makefile" ]; then
 		have=$(_dk_makefile_version "$root/src/Makefile")
 		[ "$have" = "$want" ] && return 0
