@@ -28,7 +28,6 @@ SRC_URI += "\
     file://rtd-ampd.default \
     file://rtd-ampd.init \
     file://rtd-ampd.service \
-    file://rtdamp.pc.in \
 "
 
 S = "${RTD_AMP_SRCDIR}/rust"
@@ -67,10 +66,12 @@ do_install:append() {
     patchelf --set-soname librtdamp.so.${RTDAMP_SOVERSION} ${D}${libdir}/librtdamp.so.${PV}
     ln -sf librtdamp.so.${PV} ${D}${libdir}/librtdamp.so.${RTDAMP_SOVERSION}
     ln -sf librtdamp.so.${RTDAMP_SOVERSION} ${D}${libdir}/librtdamp.so
+    install -m 0644 ${CARGO_BINDIR}/librtdamp.a ${D}${libdir}/librtdamp.a
     install -m 0644 ${S}/crates/amp-capi/include/rtdamp.h ${D}${includedir}/rtdamp.h
+    # The pkg-config template is maintained with the C API (amp-capi).
     sed -e 's|@PREFIX@|${prefix}|' -e 's|@LIBDIR@|${libdir}|' \
         -e 's|@INCLUDEDIR@|${includedir}|' -e 's|@VERSION@|${PV}|' \
-        ${WORKDIR}/rtdamp.pc.in > ${D}${libdir}/pkgconfig/rtdamp.pc
+        ${S}/crates/amp-capi/rtdamp.pc.in > ${D}${libdir}/pkgconfig/rtdamp.pc
 
     # Daemon: default configuration (maintained with its code), defaults
     # file, udev rule, systemd unit and SysV init script.
@@ -102,6 +103,7 @@ FILES:${PN}-daemon += "\
 "
 FILES:${PN}-cli += "${bindir}/ampctl"
 FILES:${PN}-dev += "${includedir}/rtdamp.h ${libdir}/librtdamp.so ${libdir}/pkgconfig/rtdamp.pc"
+FILES:${PN}-staticdev += "${libdir}/librtdamp.a"
 CONFFILES:${PN}-daemon += "${sysconfdir}/default/rtd-ampd ${sysconfdir}/rtd-ampd.toml"
 ALLOW_EMPTY:${PN} = "1"
 RDEPENDS:${PN} = "${PN}-cli ${PN}-daemon librtdamp"
