@@ -37,8 +37,10 @@ for series in 6.1 6.12; do
 	else
 		for ko in rtd_amp_mbox rtd_amp_rproc; do
 			[ -f "$out/$ko.ko" ] || bad "$ko.ko missing for $series"
-			modinfo -F vermagic "$out/$ko.ko" | grep -q "^$(dk_version "$series") " ||
-				bad "$ko.ko vermagic is not $(dk_version "$series")"
+			magic=$(modinfo -F vermagic "$out/$ko.ko")
+			case "$magic" in "$(dk_version "$series") "*) ;;
+			*) bad "$ko.ko vermagic is '$magic', not $(dk_version "$series")" ;;
+			esac
 		done
 	fi
 done

@@ -7,13 +7,16 @@ set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+# Captured first: `cmd | grep -q` under pipefail can fail on SIGPIPE.
+foreign=$(dpkg --print-foreign-architectures)
+if ! grep -qx arm64 <<<"$foreign"; then
 	as_root dpkg --add-architecture arm64
 	_apt_updated=0
 fi
 add_apt_suite backports bookworm-backports
 apt_install make perl dwarves device-tree-compiler cpp kmod sparse
-if ! dpkg-query -W -f='${Version}' qemu-system-arm 2>/dev/null | grep -q '^1:10\.'; then
+qemu_ver=$(dpkg-query -W -f='${Version}' qemu-system-arm 2>/dev/null || true)
+if [[ $qemu_ver != 1:10.* ]]; then
 	apt_update_once
 	log "apt-get install -t bookworm-backports qemu-system-arm"
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
