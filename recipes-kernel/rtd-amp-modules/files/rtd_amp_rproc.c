@@ -363,11 +363,11 @@ static void rtd_amp_report_crash(struct rtd_amp_rproc *ddata)
 	u32 kind = readl(ddata->ctrl + CTRL_CRASH_KIND);
 
 	rtd_amp_crash_msg(ddata, msg);
-	dev_err(ddata->dev, "firmware crashed (%s, record %u): ESR %#llx ELR %#llx FAR %#llx: %s\n",
-		rtd_amp_crash_kind(kind), ddata->crash_seq,
-		readq(ddata->ctrl + CTRL_CRASH_ESR),
+	dev_err(ddata->dev, "firmware crashed: kind %u ESR %#llx ELR %#llx FAR %#llx: %s (%s, record %u)\n",
+		kind, readq(ddata->ctrl + CTRL_CRASH_ESR),
 		readq(ddata->ctrl + CTRL_CRASH_ELR),
-		readq(ddata->ctrl + CTRL_CRASH_FAR), msg);
+		readq(ddata->ctrl + CTRL_CRASH_FAR), msg,
+		rtd_amp_crash_kind(kind), ddata->crash_seq);
 	rproc_report_crash(ddata->rproc, RPROC_FATAL_ERROR);
 }
 
