@@ -27,12 +27,15 @@
 #include <uapi/linux/psci.h>
 #include <linux/remoteproc.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
 
 #include "remoteproc_internal.h"
 #include "rtd_amp.h"
 
 #define RTD_AMP_FW_DEFAULT	"rtd-amp/rtd-amp-fw.elf"
 #define RTD_AMP_STOP_TIMEOUT_MS	1000
+#define RTD_AMP_BOOT_TIMEOUT_MS	500
+#define RTD_AMP_CTRL_VERSION	1
 
 /* Control page layout, shared with the firmware (docs/kernel.md). */
 #define CTRL_MAGIC		0x00
@@ -192,6 +195,52 @@ static void rtd_amp_dump_ctrl(struct rproc *rproc,
 		      min_t(size_t, size, CTRL_SIZE - offset));
 }
 
+/* Undo a partial prepare: nothing is mapped yet, entries are only listed. */
+static void rtd_amp_drop_regions(struct rproc *rproc)
+{
+	struct rproc_dump_segment *seg, *stmp;
+	struct rproc_mem_entry *mem, *mtmp;
+
+	list_for_each_entry_safe(mem, mtmp, &rproc->carveouts, node) {
+		list_del(&mem->node);
+		kfree(mem);
+	}
+	list_for_each_entry_safe(seg, stmp, &rproc->dump_segments, node) {
+		list_del(&seg->node);
+		kfree(seg);
+	}
+}
+
+static int rtd_amp_add_region(struct rproc *rproc, struct device_node *np,
+			      struct reserved_mem *rmem, int index)
+{
+	struct rtd_amp_rproc *ddata = rproc->priv;
+	struct rproc_mem_entry *mem;
+
+	if (of_node_name_eq(np, "ctrl"))
+		return rproc_coredump_add_custom_segment(rproc, rmem->base,
+							 CTRL_SIZE,
+							 rtd_amp_dump_ctrl, NULL);
+
+	if (of_node_name_eq(np, "vdev0buffer")) {
+		/* Used as a DMA pool by the virtio device, not mapped here. */
+		mem = rproc_of_resm_mem_entry_init(ddata->dev, index, rmem->size,
+						   rmem->base, np->name);
+		if (!mem)
+			return -ENOMEM;
+		rproc_add_carveout(rproc, mem);
+		return 0;
+	}
+
+	mem = rproc_mem_entry_init(ddata->dev, NULL, (dma_addr_t)rmem->base,
+				   rmem->size, rmem->base, rtd_amp_mem_alloc,
+				   rtd_amp_mem_release, np->name);
+	if (!mem)
+		return -ENOMEM;
+	rproc_add_carveout(rproc, mem);
+	return rproc_coredump_add_segment(rproc, rmem->base, rmem->size);
+}
+
 /*
  * Carveouts are registered on every start, as the core frees them when the
  * processor stops. The device address equals the physical address: the
@@ -202,7 +251,6 @@ static int rtd_amp_rproc_prepare(struct rproc *rproc)
 	struct rtd_amp_rproc *ddata = rproc->priv;
 	struct device *dev = ddata->dev;
 	struct of_phandle_iterator it;
-	struct rproc_mem_entry *mem;
 	struct reserved_mem *rmem;
 	int index = 0;
 	int err;
@@ -211,58 +259,61 @@ static int rtd_amp_rproc_prepare(struct rproc *rproc)
 	while (of_phandle_iterator_next(&it) == 0) {
 		rmem = of_reserved_mem_lookup(it.node);
 		if (!rmem) {
-			of_node_put(it.node);
 			dev_err(dev, "memory-region %d (%pOFn) is not reserved memory\n",
 				index, it.node);
-			return -EINVAL;
-		}
-
-		if (of_node_name_eq(it.node, "ctrl")) {
-			err = rproc_coredump_add_custom_segment(rproc, rmem->base,
-								CTRL_SIZE,
-								rtd_amp_dump_ctrl,
-								NULL);
-			if (err) {
-				of_node_put(it.node);
-				return err;
-			}
-			index++;
-			continue;
-		}
-
-		if (of_node_name_eq(it.node, "vdev0buffer")) {
-			/* Used as a DMA pool by the virtio device, not mapped here. */
-			mem = rproc_of_resm_mem_entry_init(dev, index, rmem->size,
-							   rmem->base, it.node->name);
+			err = -EINVAL;
 		} else {
-			mem = rproc_mem_entry_init(dev, NULL, (dma_addr_t)rmem->base,
-						   rmem->size, rmem->base,
-						   rtd_amp_mem_alloc,
-						   rtd_amp_mem_release,
-						   it.node->name);
-			if (mem) {
-				err = rproc_coredump_add_segment(rproc, rmem->base,
-								 rmem->size);
-				if (err) {
-					of_node_put(it.node);
-					return err;
-				}
-			}
+			err = rtd_amp_add_region(rproc, it.node, rmem, index);
 		}
-		if (!mem) {
+		if (err) {
 			of_node_put(it.node);
-			return -ENOMEM;
+			rtd_amp_drop_regions(rproc);
+			return err;
 		}
-		rproc_add_carveout(rproc, mem);
 		index++;
 	}
 	return 0;
+}
+
+/*
+ * The firmware stamps the control page as its first act. Waiting for that
+ * turns a firmware that never runs (wrong entry point, ELF for another
+ * board) into a clear dmesg line. Not an error: the core is on and only the
+ * firmware can switch it off, so a failed start could not be undone.
+ */
+static void rtd_amp_wait_boot(struct rtd_amp_rproc *ddata, u64 entry,
+			      ktime_t t0)
+{
+	ktime_t deadline = ktime_add_ms(ktime_get(), RTD_AMP_BOOT_TIMEOUT_MS);
+	u32 magic, version, state;
+
+	for (;;) {
+		magic = readl(ddata->ctrl + CTRL_MAGIC);
+		state = readl(ddata->ctrl + CTRL_FW_STATE);
+		if (magic == CTRL_MAGIC_VALUE && state != FW_OFF)
+			break;
+		if (ktime_after(ktime_get(), deadline)) {
+			dev_warn(ddata->dev, "started MPIDR %#llx at %#llx, but no sign of life from the firmware after %d ms (magic %#x, state %u): wrong entry point, or an ELF for another board?\n",
+				 ddata->mpidr, entry, RTD_AMP_BOOT_TIMEOUT_MS,
+				 magic, state);
+			return;
+		}
+		usleep_range(50, 100);
+	}
+
+	version = readl(ddata->ctrl + CTRL_VERSION);
+	if (version != RTD_AMP_CTRL_VERSION)
+		dev_warn(ddata->dev, "firmware speaks control page version %u, this driver %d\n",
+			 version, RTD_AMP_CTRL_VERSION);
+	dev_info(ddata->dev, "started MPIDR %#llx at %#llx, firmware up %lld us after CPU_ON\n",
+		 ddata->mpidr, entry, ktime_us_delta(ktime_get(), t0));
 }
 
 static int rtd_amp_rproc_start(struct rproc *rproc)
 {
 	struct rtd_amp_rproc *ddata = rproc->priv;
 	struct device *dev = ddata->dev;
+	ktime_t t0;
 	long ret;
 
 	if (ddata->cpu >= 0 && cpu_online(ddata->cpu)) {
@@ -283,6 +334,7 @@ static int rtd_amp_rproc_start(struct rproc *rproc)
 	/* The firmware reads a clean page as soon as it runs. */
 	wmb();
 
+	t0 = ktime_get();
 	ret = (long)rtd_amp_psci(ddata, PSCI_0_2_FN64_CPU_ON, ddata->mpidr,
 				 rproc->bootaddr, ddata->ctrl_pa);
 	if (ret != PSCI_RET_SUCCESS) {
@@ -290,8 +342,7 @@ static int rtd_amp_rproc_start(struct rproc *rproc)
 			ddata->mpidr, rproc->bootaddr, ret, rtd_amp_psci_err(ret));
 		return -EIO;
 	}
-	dev_info(dev, "started MPIDR %#llx at %#llx\n", ddata->mpidr,
-		 rproc->bootaddr);
+	rtd_amp_wait_boot(ddata, rproc->bootaddr, t0);
 	return 0;
 }
 
