@@ -33,6 +33,8 @@
 #include "rtd_amp.h"
 
 #define RTD_AMP_FW_DEFAULT	"rtd-amp/rtd-amp-fw.elf"
+/* The remoteproc `name` attribute tools look for, whatever the DT node is called. */
+#define RTD_AMP_RPROC_NAME	"rtd-amp"
 #define RTD_AMP_STOP_TIMEOUT_MS	1000
 #define RTD_AMP_BOOT_TIMEOUT_MS	500
 #define RTD_AMP_CTRL_VERSION	1
@@ -574,7 +576,7 @@ static int rtd_amp_rproc_probe(struct platform_device *pdev)
 	int ret;
 
 	of_property_read_string(np, "firmware-name", &fw_name);
-	rproc = devm_rproc_alloc(dev, np->name, &rtd_amp_rproc_ops, fw_name,
+	rproc = devm_rproc_alloc(dev, RTD_AMP_RPROC_NAME, &rtd_amp_rproc_ops, fw_name,
 				 sizeof(*ddata));
 	if (!rproc)
 		return -ENOMEM;
