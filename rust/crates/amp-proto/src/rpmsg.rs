@@ -17,7 +17,7 @@ use zerocopy::little_endian::{U16, U32};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::rsc::{LiveVdev, FW_RSC_ADDR_ANY};
-use crate::shmem::{BusWindow, Shm};
+use crate::shmem::{full_barrier, BusWindow, Shm};
 use crate::virtio::{status, VIRTIO_RPMSG_F_NS};
 use crate::vring::{DeviceQueue, DriverQueue, VringError, VringLayout, VRING_DESC_F_WRITE};
 
@@ -285,7 +285,10 @@ impl Sender<'_, '_> {
             // Only a broken driver posts such a buffer. It must still go
             // back, or the ring leaks it: as an empty message to address 0,
             // which Linux drops with a warning for lack of a recipient.
-            if let Some(shm) = self.mem.map(d.addr, RPMSG_HDR_LEN) {
+            // A buffer too short (or not writable) for even a header is
+            // never written: it stays with us, lost to a broken driver.
+            let room = d.flags & VRING_DESC_F_WRITE != 0 && d.len as usize >= RPMSG_HDR_LEN;
+            if let Some(shm) = self.mem.map(d.addr, RPMSG_HDR_LEN).filter(|_| room) {
                 write_hdr(&shm, 0, 0, 0);
                 self.tx.push_used(buf.head, RPMSG_HDR_LEN as u32);
             }
@@ -479,7 +482,13 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
         let ok = status::driver_ok(self.vdev.status());
         match (ok, self.queues.is_some()) {
             (false, true) => self.reset(),
-            (true, false) => self.attach()?,
+            (true, false) => {
+                // The status byte is a plain access: order the ring and
+                // table reads of attach() after it, so they see what the
+                // driver wrote before it set DRIVER_OK.
+                full_barrier();
+                self.attach()?
+            }
             _ => {}
         }
         Ok(())

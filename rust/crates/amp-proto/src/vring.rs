@@ -82,6 +82,14 @@ pub enum VringError {
     /// No free descriptor (driver) — the ring is full.
     #[error("no free descriptor")]
     Full,
+    /// The ring does not start on a 16-byte boundary (the descriptor
+    /// table's alignment in the virtio spec; an index then would not be
+    /// naturally aligned either).
+    #[error("vring at {addr:#x} is not 16-byte aligned")]
+    Misaligned {
+        /// CPU address of the ring.
+        addr: usize,
+    },
 }
 
 /// Byte layout of a split ring of `num` descriptors with `align`ment between
@@ -140,6 +148,12 @@ impl VringLayout {
     pub const fn avail_ring(&self, slot: u16) -> usize {
         self.avail_flags() + 4 + 2 * slot as usize
     }
+    /// Offset of `used_event` (`avail.ring[num]`, `vring_used_event()`),
+    /// meaningful only with `VIRTIO_RING_F_EVENT_IDX`, which this protocol
+    /// does not offer.
+    pub const fn used_event(&self) -> usize {
+        self.avail_ring(self.num)
+    }
     /// Offset of `used.flags`.
     pub const fn used_flags(&self) -> usize {
         self.used
@@ -152,8 +166,16 @@ impl VringLayout {
     pub const fn used_ring(&self, slot: u16) -> usize {
         self.used + 4 + 8 * slot as usize
     }
+    /// Offset of `avail_event` (`used.ring[num]`, `vring_avail_event()`);
+    /// the last two bytes of the layout.
+    pub const fn avail_event(&self) -> usize {
+        self.used_ring(self.num)
+    }
 
     fn check(&self, ring: &Shm<'_>) -> Result<(), VringError> {
+        if ring.addr() % 16 != 0 {
+            return Err(VringError::Misaligned { addr: ring.addr() });
+        }
         if ring.len() < self.size {
             return Err(VringError::TooSmall {
                 num: self.num,
@@ -351,14 +373,17 @@ impl<'a> DeviceQueue<'a> {
 pub const DRIVER_MAX_NUM: usize = 512;
 
 /// The driver (Linux) side of one split ring. Bookkeeping (free list,
-/// in-flight set) is private, never in shared memory, so a faulty device
-/// cannot corrupt it.
+/// in-flight set, and the address and length of every posted buffer, like
+/// Linux's `desc_extra`) is private, never in shared memory, so a faulty
+/// device cannot corrupt it: rewriting a descriptor in the shared table
+/// cannot redirect the driver to another buffer.
 pub struct DriverQueue<'a> {
     ring: Shm<'a>,
     layout: VringLayout,
     free: [u16; DRIVER_MAX_NUM],
     nfree: usize,
     in_flight: [bool; DRIVER_MAX_NUM],
+    posted: [(u64, u32); DRIVER_MAX_NUM],
     avail_idx: u16,
     last_used: u16,
 }
@@ -381,7 +406,8 @@ pub struct UsedBuf {
     pub id: u16,
     /// Bytes the device wrote (`used.len`, untrusted).
     pub len: u32,
-    /// The descriptor's bus address and length as the driver posted them.
+    /// The descriptor's bus address as the driver posted it (from the
+    /// driver's private copy, not from shared memory).
     pub addr: u64,
     /// Posted length.
     pub buf_len: u32,
@@ -409,6 +435,7 @@ impl<'a> DriverQueue<'a> {
             free,
             nfree: n,
             in_flight: [false; DRIVER_MAX_NUM],
+            posted: [(0, 0); DRIVER_MAX_NUM],
             avail_idx: 0,
             last_used: 0,
         })
@@ -441,6 +468,7 @@ impl<'a> DriverQueue<'a> {
         let slot = self.avail_idx & (self.layout.num - 1);
         self.ring.write_u16(self.layout.avail_ring(slot), id);
         self.in_flight[usize::from(id)] = true;
+        self.posted[usize::from(id)] = (addr, len);
         self.avail_idx = self.avail_idx.wrapping_add(1);
         self.ring
             .store_u16_release(self.layout.avail_idx(), self.avail_idx);
@@ -482,14 +510,16 @@ impl<'a> DriverQueue<'a> {
             return Err(VringError::NotInFlight(id));
         }
         self.in_flight[usize::from(id)] = false;
-        let d = read_desc(&self.ring, &self.layout, id);
+        // From the private copy: the shared descriptor may have been
+        // rewritten by the device.
+        let (addr, buf_len) = self.posted[usize::from(id)];
         self.free[self.nfree] = id;
         self.nfree += 1;
         Ok(Some(UsedBuf {
             id,
             len,
-            addr: d.addr,
-            buf_len: d.len,
+            addr,
+            buf_len,
         }))
     }
 

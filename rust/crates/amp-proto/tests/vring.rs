@@ -210,3 +210,34 @@ fn hostile_device_used_entries_are_rejected() {
         })
     ));
 }
+
+#[test]
+fn event_index_fields_where_linux_puts_them() {
+    // vring_used_event(vr) = vr->avail->ring[vr->num]
+    // vring_avail_event(vr) = *(__virtio16 *)&vr->used->ring[vr->num]
+    let l = VringLayout::new(64, 4096).unwrap();
+    assert_eq!(l.used_event(), 1024 + 4 + 2 * 64);
+    assert_eq!(l.avail_event(), 4096 + 4 + 8 * 64);
+    assert_eq!(l.avail_event() + 2, l.size(), "the last field of the ring");
+    let l = VringLayout::new(32768, 4096).unwrap();
+    assert_eq!(l.avail_event() + 2, l.size());
+}
+
+#[test]
+fn misaligned_ring_is_rejected() {
+    let l = VringLayout::new(8, 16).unwrap();
+    let r = OwnedRegion::new(l.size() + 16);
+    for off in [2, 8] {
+        let shm = r.shm().window(off, l.size()).unwrap();
+        assert!(matches!(
+            DeviceQueue::attach(shm, l),
+            Err(VringError::Misaligned { .. })
+        ));
+        assert!(matches!(
+            DriverQueue::init(shm, l),
+            Err(VringError::Misaligned { .. })
+        ));
+    }
+    let shm = r.shm().window(16, l.size()).unwrap();
+    assert!(DeviceQueue::attach(shm, l).is_ok());
+}

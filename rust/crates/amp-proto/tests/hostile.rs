@@ -1,0 +1,304 @@
+//! Fuzz-like robustness: each role runs against a peer that scribbles
+//! pseudo-random values over everything that peer may write (ring indices,
+//! descriptors, used entries, buffer headers, the vdev fields of the
+//! resource table). Neither role may panic or reach outside the shared
+//! window, and after the peer is reset a clean exchange works again.
+//! The generator is seeded, so a failure replays exactly.
+
+mod common;
+
+use amp_proto::rpmsg::*;
+use amp_proto::rsc;
+use amp_proto::sim::RING_SPAN;
+use amp_proto::vring::{DeviceQueue, VringLayout};
+use common::{pattern, Rig, BUS, NUM, TABLE};
+
+/// xorshift64*: small, seeded, good enough to pick offsets and values.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// A value biased towards the interesting edges of a field.
+    fn value(&mut self, bits: u32) -> u64 {
+        let max = if bits == 64 {
+            u64::MAX
+        } else {
+            (1 << bits) - 1
+        };
+        match self.below(6) {
+            0 => 0,
+            1 => max,
+            2 => u64::from(NUM) + self.below(4),
+            3 => 512 + self.below(32) - 16,
+            4 => self.below(u64::from(NUM)),
+            _ => self.next() & max,
+        }
+    }
+}
+
+/// Writes one random field (u8/u16/u32/u64) at a random offset in `shm`'s
+/// `off..off+len`.
+fn scribble(rng: &mut Rng, shm: amp_proto::shmem::Shm<'_>, off: usize, len: usize) {
+    let at = off + rng.below(len as u64) as usize;
+    match rng.below(4) {
+        0 => shm.write_u8(at, rng.value(8) as u8),
+        1 if at + 2 <= off + len => shm.write_u16(at & !1, rng.value(16) as u16),
+        2 if at + 4 <= off + len => shm.write_u32(at & !3, rng.value(32) as u32),
+        _ if at + 8 <= off + len => shm.write_u64(at & !7, rng.value(64)),
+        _ => shm.write_u8(at, rng.value(8) as u8),
+    }
+}
+
+fn layout() -> VringLayout {
+    VringLayout::new(NUM, 4096).unwrap()
+}
+
+/// Offset of the first vdev vring entry in the test table (after the header,
+/// one offset word, the type word and the 24-byte vdev body).
+const VRING0_ENTRY: usize = rsc::header_len(1) + 4 + 24;
+
+/// What a hostile driver may write: its rings (all of them), the buffers
+/// it owns, and the vdev fields of the table.
+fn hostile_driver_write(rng: &mut Rng, rig: &Rig) {
+    let win = rig.window().shm();
+    let l = layout();
+    match rng.below(8) {
+        // descriptors of either ring
+        0 | 1 => {
+            let ring = rng.below(2) as usize * RING_SPAN as usize;
+            scribble(rng, win, ring, l.avail_flags());
+        }
+        // avail flags / idx / ring of either ring
+        2 | 3 => {
+            let ring = rng.below(2) as usize * RING_SPAN as usize;
+            let a = l.avail_flags();
+            scribble(rng, win, ring + a, l.used_event() + 2 - a);
+        }
+        // RPMsg headers of Linux's TX buffers
+        4 | 5 => {
+            let b = 2 * RING_SPAN as usize + (NUM as usize + rng.below(NUM.into()) as usize) * 512;
+            scribble(rng, win, b, RPMSG_HDR_LEN);
+        }
+        // status, features, vring da/align/num/notifyid in the table
+        6 => {
+            let t = rig.table().shm();
+            if rng.below(2) == 0 {
+                // status (offset 20 of the vdev body) or gfeatures (12)
+                let body = VRING0_ENTRY - 24;
+                let at = body + [12, 20][rng.below(2) as usize];
+                t.write_u8(at, rng.value(8) as u8);
+            } else {
+                scribble(rng, t, VRING0_ENTRY, 2 * 16);
+            }
+        }
+        // a random byte anywhere in the window
+        _ => scribble(rng, win, 0, win.len()),
+    }
+}
+
+fn expect_ns(drv: &mut RpmsgDriver<'_>, dev: &mut RpmsgDevice<'_, 4>) {
+    let mut out = [0u8; 512];
+    dev.poll(&mut |_| {}, |_, _| {}).unwrap();
+    let (m, _) = drv.recv(&mut out).unwrap().expect("announcement");
+    assert_eq!((m.src, m.dst, m.len), (1024, RPMSG_NS_ADDR, 40));
+    assert_eq!(&out[..10], b"rpmsg-raw\0");
+}
+
+fn echo(dev: &mut RpmsgDevice<'_, 4>) -> Result<usize, RpmsgError> {
+    let mut buf = [0u8; RPMSG_MAX_PAYLOAD];
+    dev.poll(&mut |_| {}, |tx, m| {
+        let n = m.copy_to(&mut buf);
+        // The hostile driver may have left no buffer: that is its problem.
+        let _ = tx.try_send(m.dst, m.src, &buf[..n]);
+    })
+}
+
+#[test]
+fn device_survives_a_hostile_driver() {
+    let rig = common::rig();
+    let mut dev = RpmsgDevice::<'_, 4>::new(rig.vdev(), rig.bus());
+    dev.create_endpoint("rpmsg-raw", Some(1024)).unwrap();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut out = [0u8; 512];
+    let (mut poll_errors, mut dropped) = (0u32, 0u64);
+    for round in 0..300u32 {
+        // A clean start: the table as built, a fresh probe. The device sees
+        // the status drop first, as it does when Linux stops and restarts.
+        rig.table().shm().write_bytes(0, &TABLE);
+        echo(&mut dev).unwrap();
+        let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
+        expect_ns(&mut drv, &mut dev);
+        let data = pattern(round, (round as usize * 37) % 497);
+        drv.try_send(0x400 + round, 1024, &data).unwrap();
+        assert_eq!(echo(&mut dev), Ok(1), "round {round}: clean echo");
+        let (m, _) = drv.recv(&mut out).unwrap().expect("echo back");
+        assert_eq!((m.src, m.dst), (1024, 0x400 + round));
+        assert_eq!(&out[..m.len], &data[..], "round {round}: echo content");
+
+        // The hostile phase: the driver keeps talking while its memory is
+        // scribbled on; only the absence of panics is checked here.
+        let before = dev.stats().errors;
+        for i in 0..40u32 {
+            for _ in 0..=rng.below(3) {
+                hostile_driver_write(&mut rng, &rig);
+            }
+            let _ = drv.try_send(0x400, 1024, &pattern(i, rng.below(497) as usize));
+            if echo(&mut dev).is_err() {
+                poll_errors += 1;
+            }
+            let _ = drv.recv(&mut out);
+        }
+        dropped += dev.stats().errors - before;
+        drv.reset();
+    }
+    // The scribbles did reach the checks (the counts depend on the seed only).
+    assert!(poll_errors > 0, "no ring error was provoked");
+    assert!(dropped > 0, "no inbound message was dropped");
+}
+
+/// What a hostile device may write: used rings, descriptors (the whole ring
+/// is shared), the buffers Linux posted for it to fill.
+fn hostile_device_write(rng: &mut Rng, rig: &Rig) {
+    let win = rig.window().shm();
+    let l = layout();
+    let ring = rng.below(2) as usize * RING_SPAN as usize;
+    match rng.below(6) {
+        0 => scribble(rng, win, ring, l.avail_flags()),
+        1 | 2 => {
+            let u = l.used_flags();
+            scribble(rng, win, ring + u, l.avail_event() + 2 - u);
+        }
+        3 | 4 => {
+            let b = 2 * RING_SPAN as usize + rng.below(NUM.into()) as usize * 512;
+            scribble(rng, win, b, RPMSG_HDR_LEN);
+        }
+        _ => scribble(rng, win, 0, win.len()),
+    }
+}
+
+#[test]
+fn driver_survives_a_hostile_device() {
+    let rig = common::rig();
+    let l = layout();
+    let win = rig.window().shm();
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    let mut out = [0u8; 512];
+    let mut rejected = 0u32;
+    for round in 0..300u32 {
+        let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
+        let map = |i: u64| rig.bus().map(BUS + i * RING_SPAN, l.size()).unwrap();
+        let mut v0 = DeviceQueue::attach(map(0), l).unwrap();
+        let mut v1 = DeviceQueue::attach(map(1), l).unwrap();
+        for _ in 0..60 {
+            match rng.below(4) {
+                // a plausible message with random lengths and header
+                0 => {
+                    if let Ok(Some(b)) = v0.pop_avail() {
+                        let off = (b.desc.addr.wrapping_sub(BUS)) as usize;
+                        if off + 16 <= win.len() {
+                            win.write_u32(off, 1024);
+                            win.write_u32(off + 4, 0x400);
+                            win.write_u16(off + 12, rng.value(16) as u16);
+                        }
+                        v0.push_used(b.head, rng.value(32) as u32);
+                    }
+                }
+                // a used entry with a random id on either ring
+                1 => {
+                    let q = if rng.below(2) == 0 { &mut v0 } else { &mut v1 };
+                    q.push_used(rng.value(16) as u16, rng.value(32) as u32);
+                }
+                // consume Linux's TX buffers
+                2 => {
+                    if let Ok(Some(b)) = v1.pop_avail() {
+                        v1.push_used(b.head, 0);
+                    }
+                }
+                _ => hostile_device_write(&mut rng, &rig),
+            }
+            if drv.recv(&mut out).is_err() {
+                rejected += 1;
+            }
+            let _ = drv.try_send(0x400, 1024, &pattern(round, rng.below(497) as usize));
+        }
+        drv.reset();
+    }
+    assert!(rejected > 0, "no inbound error was provoked");
+}
+
+#[test]
+fn driver_keeps_its_own_buffer_addresses() {
+    // A device that rewrites a TX descriptor to point into vring0 must not
+    // make Linux's next message land there: the driver reuses the address
+    // it posted (its private copy), as Linux does.
+    let rig = common::rig();
+    let l = layout();
+    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
+    let mut v1 = DeviceQueue::attach(rig.bus().map(BUS + RING_SPAN, l.size()).unwrap(), l).unwrap();
+    let win = rig.window().shm();
+    // Use up every never-used TX buffer so the next send recycles one.
+    for i in 0..NUM {
+        drv.try_send(0x400, 1024, &[i as u8; 4]).unwrap();
+        let b = v1.pop_avail().unwrap().unwrap();
+        // Redirect the descriptor to vring0's descriptor table, then return it.
+        win.write_u64(RING_SPAN as usize + l.desc(b.head), BUS);
+        v1.push_used(b.head, 0);
+    }
+    let mut ring0 = vec![0u8; l.size()];
+    win.read_bytes(0, &mut ring0);
+    drv.try_send(0x400, 1024, &[0xAB; 100]).unwrap();
+    let mut after = vec![0u8; l.size()];
+    win.read_bytes(0, &mut after);
+    assert_eq!(ring0, after, "vring0 untouched");
+    let b = v1.pop_avail().unwrap().unwrap();
+    let tx_first = rig.layout().buffers + 512 * u64::from(NUM);
+    assert!(
+        (tx_first..tx_first + 512 * u64::from(NUM)).contains(&b.desc.addr),
+        "the message went into one of Linux's TX buffers"
+    );
+    let off = (b.desc.addr - BUS) as usize;
+    assert_eq!(win.read_u16(off + 12), 100);
+    assert_eq!(win.read_u8(off + 16), 0xAB);
+}
+
+#[test]
+fn device_never_writes_a_buffer_too_short_for_a_header() {
+    // A broken driver posts an RX buffer of 8 bytes: the device must not
+    // write the 16-byte header over whatever follows it.
+    let rig = common::rig();
+    let l = layout();
+    let (_drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
+    let mut dev = RpmsgDevice::<'_, 4>::new(rig.vdev(), rig.bus());
+    let ept = dev.create_endpoint("", Some(1024)).unwrap();
+    dev.poll(&mut |_| {}, |_, _| {}).unwrap();
+    let win = rig.window().shm();
+    // vring0's next avail buffer is descriptor 0: shrink it to 8 bytes.
+    win.write_u32(l.desc(0) + 8, 8);
+    let buf0 = (rig.layout().buffers - BUS) as usize;
+    win.fill(buf0, 512, 0x5A);
+    let r = dev.sender(&mut |_| {}).unwrap().try_send(ept, 0x400, b"hi");
+    assert!(matches!(
+        r,
+        Err(RpmsgError::BadBuffer {
+            head: 0,
+            len: 8,
+            ..
+        })
+    ));
+    let mut b = [0u8; 512];
+    win.read_bytes(buf0, &mut b);
+    assert!(b.iter().all(|&x| x == 0x5A), "buffer untouched");
+    // The next buffer is fine.
+    dev.sender(&mut |_| {})
+        .unwrap()
+        .try_send(ept, 0x400, b"hi")
+        .unwrap();
+}
