@@ -32,6 +32,7 @@ struct rtd_amp_mbox {
 	struct mbox_controller mbox;
 	struct mbox_chan chans[RTD_AMP_MBOX_NUM];
 	u64 sgi1r;
+	int irq;
 };
 
 /*
@@ -65,8 +66,33 @@ static int rtd_amp_mbox_send_data(struct mbox_chan *chan, void *data)
 	return 0;
 }
 
+/*
+ * The rx interrupt is live only while a client holds the rx channel: the
+ * mailbox core has no client to hand a doorbell to otherwise (a firmware
+ * left running after a failed stop may still ring).
+ */
+static int rtd_amp_mbox_startup(struct mbox_chan *chan)
+{
+	struct rtd_amp_mbox *mb = dev_get_drvdata(chan->mbox->dev);
+
+	if (chan == &mb->chans[RTD_AMP_MBOX_RX])
+		enable_irq(mb->irq);
+	return 0;
+}
+
+static void rtd_amp_mbox_shutdown(struct mbox_chan *chan)
+{
+	struct rtd_amp_mbox *mb = dev_get_drvdata(chan->mbox->dev);
+
+	/* Also waits for a running handler to finish. */
+	if (chan == &mb->chans[RTD_AMP_MBOX_RX])
+		disable_irq(mb->irq);
+}
+
 static const struct mbox_chan_ops rtd_amp_mbox_ops = {
 	.send_data = rtd_amp_mbox_send_data,
+	.startup = rtd_amp_mbox_startup,
+	.shutdown = rtd_amp_mbox_shutdown,
 };
 
 /*
@@ -121,8 +147,10 @@ static int rtd_amp_mbox_probe(struct platform_device *pdev)
 	irq = platform_get_irq(pdev, 0);
 	if (irq < 0)
 		return irq;
+	mb->irq = irq;
 	ret = devm_request_threaded_irq(dev, irq, NULL, rtd_amp_mbox_rx_thread,
-					IRQF_ONESHOT, dev_name(dev), mb);
+					IRQF_ONESHOT | IRQF_NO_AUTOEN,
+					dev_name(dev), mb);
 	if (ret)
 		return dev_err_probe(dev, ret, "cannot request rx irq %d\n", irq);
 
