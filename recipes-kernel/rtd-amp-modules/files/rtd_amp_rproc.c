@@ -361,13 +361,15 @@ static void rtd_amp_ring(struct rtd_amp_rproc *ddata)
 static int rtd_amp_rproc_stop(struct rproc *rproc)
 {
 	struct rtd_amp_rproc *ddata = rproc->priv;
-	ktime_t deadline;
+	unsigned long delay_us = 50;
+	ktime_t t0, deadline;
 	long aff;
 
+	t0 = ktime_get();
 	writel(CTRL_STOP_VALUE, ddata->ctrl + CTRL_STOP_REQ);
 	rtd_amp_ring(ddata);
 
-	deadline = ktime_add_ms(ktime_get(), ddata->stop_timeout_ms);
+	deadline = ktime_add_ms(t0, ddata->stop_timeout_ms);
 	for (;;) {
 		aff = rtd_amp_affinity(ddata);
 		if (aff == PSCI_0_2_AFFINITY_LEVEL_OFF)
@@ -378,9 +380,12 @@ static int rtd_amp_rproc_stop(struct rproc *rproc)
 				readl(ddata->ctrl + CTRL_FW_STATE));
 			return -ETIMEDOUT;
 		}
-		usleep_range(500, 1000);
+		/* Short first: a healthy firmware is off within microseconds. */
+		usleep_range(delay_us, 2 * delay_us);
+		delay_us = min(2 * delay_us, 1000UL);
 	}
-	dev_info(ddata->dev, "stopped MPIDR %#llx\n", ddata->mpidr);
+	dev_info(ddata->dev, "stopped MPIDR %#llx, powered off %lld us after the request\n",
+		 ddata->mpidr, ktime_us_delta(ktime_get(), t0));
 	return 0;
 }
 
