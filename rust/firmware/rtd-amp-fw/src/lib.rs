@@ -176,3 +176,45 @@ impl Services {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use amp_proto::rsc::Entry;
+    use rtd_amp_rt::board::{QEMU_VIRT, RTD1619B};
+
+    #[test]
+    fn both_boards_tables_validate() {
+        assert_eq!(RSC_LEN, 200);
+        for b in [QEMU_VIRT, RTD1619B] {
+            let bytes = resource_table(&b).finish();
+            let t = rsc::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", b.name));
+            let n = t.entries().count();
+            assert_eq!(n, 3, "{}", b.name);
+            for (_, e) in t.entries() {
+                if let Entry::Trace(tr) = e {
+                    assert_eq!(rsc::name_str(&tr.name), Some("trace0"));
+                    assert_eq!(u64::from(tr.len.get()), layout::TRACE_SIZE);
+                }
+            }
+        }
+        // This build's static is the default board's table.
+        assert_eq!(RESOURCE_TABLE_BYTES, resource_table(&QEMU_VIRT).finish());
+    }
+
+    #[test]
+    fn channel_names_are_the_ones_linux_binds() {
+        assert_eq!(
+            CHANNELS,
+            [
+                ("rpmsg-raw", 1024),
+                ("rpmsg-tty", 1025),
+                ("rtd-amp-ctrl", 1026)
+            ]
+        );
+        for (name, addr) in CHANNELS {
+            assert!(name.len() < 32, "fits rpmsg_ns_msg.name");
+            assert!(addr >= 1024, "not a reserved address");
+        }
+    }
+}

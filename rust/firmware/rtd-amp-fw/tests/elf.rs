@@ -90,6 +90,31 @@ fn check(board: &Board) {
     assert_eq!(kinds, ["carveout", "trace", "vdev"]);
     // The section is inside a loaded segment, so Linux can find and update it.
     assert!(fw.contains(&sh.sh_addr));
+    assert_eq!(sh.sh_addr % 8, 0, "table aligned for its u32/u64 fields");
+    let in_load = elf.program_headers.iter().any(|p| {
+        p.p_type == PT_LOAD
+            && p.p_vaddr <= sh.sh_addr
+            && sh.sh_addr + sh.sh_size <= p.p_vaddr + p.p_filesz
+    });
+    assert!(in_load, "table bytes are loaded from the file");
+
+    // The symbols the boot code and the vectors rely on.
+    let sym = |name: &str| {
+        elf.syms
+            .iter()
+            .find(|s| elf.strtab.get_at(s.st_name) == Some(name))
+            .map(|s| s.st_value)
+            .unwrap_or_else(|| panic!("{}: no symbol {name}", board.name))
+    };
+    assert_eq!(sym("_start"), elf.entry, "entry is the boot code");
+    assert_eq!(sym("__vectors") % 0x800, 0, "VBAR_EL1 alignment");
+    assert!(fw.contains(&sym("__vectors")));
+    assert_eq!(sym("__stack_top") % 16, 0, "AArch64 stack alignment");
+    assert!(sym("__bss_start") <= sym("__bss_end"));
+    assert!(
+        sym("__image_end") <= board.at(layout::TRACE),
+        "image, bss and stack end before the trace buffer"
+    );
 }
 
 #[test]

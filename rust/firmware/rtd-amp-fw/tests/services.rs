@@ -117,3 +117,212 @@ fn echo_tty_and_control() {
     let (_, _, body) = recv(&mut drv);
     assert_eq!(Response::decode(&body).unwrap().0, 9);
 }
+
+fn ready(table: &[u8], bus: u64) -> SimVdev {
+    SimVdev::new(table, 64, bus)
+}
+
+fn drain_announcements(drv: &mut RpmsgDriver<'_>, fw: &mut Fw<'_>) {
+    fw.poll();
+    for _ in 0..CHANNELS.len() {
+        let (_, dst, _) = recv(drv);
+        assert_eq!(dst, RPMSG_NS_ADDR);
+    }
+}
+
+fn control(drv: &mut RpmsgDriver<'_>, fw: &mut Fw<'_>, req: Request, tag: u32) -> Response {
+    let mut buf = [0u8; amp_control::MAX_MESSAGE_LEN];
+    let n = req.encode(tag, &mut buf).unwrap();
+    drv.try_send(0x4001, 1026, &buf[..n]).unwrap();
+    fw.poll();
+    let (src, dst, body) = recv(drv);
+    assert_eq!((src, dst), (1026, 0x4001));
+    let (t, resp) = Response::decode(&body).unwrap();
+    assert_eq!(t, tag);
+    resp
+}
+
+#[test]
+fn tty_splits_long_lines_and_answers_each_line() {
+    let sim = ready(&resource_table(&QEMU_VIRT).finish(), 0x7040_0000);
+    let (mut drv, mut fw) = setup(&sim);
+    drain_announcements(&mut drv, &mut fw);
+    // Three lines in one message: three replies, in order.
+    drv.try_send(0x402, 1025, b"a\nbb\nccc\n").unwrap();
+    fw.poll();
+    for want in [&b"fw: a\n"[..], b"fw: bb\n", b"fw: ccc\n"] {
+        assert_eq!(recv(&mut drv), (1025, 0x402, want.to_vec()));
+    }
+    // A full payload without a newline: the first 492 bytes leave as one
+    // piece (prefix + 492 = 496, the largest payload), the rest waits.
+    let long: Vec<u8> = (0..496).map(|i| b'a' + (i % 26) as u8).collect();
+    drv.try_send(0x402, 1025, &long).unwrap();
+    fw.poll();
+    let (_, _, body) = recv(&mut drv);
+    assert_eq!(body.len(), 496);
+    assert_eq!(&body[..4], b"fw: ");
+    assert_eq!(&body[4..], &long[..492]);
+    assert!(drv.recv(&mut [0u8; 512]).unwrap().is_none());
+    drv.try_send(0x402, 1025, b"\n").unwrap();
+    fw.poll();
+    let mut tail = b"fw: ".to_vec();
+    tail.extend_from_slice(&long[492..]);
+    tail.push(b'\n');
+    assert_eq!(recv(&mut drv), (1025, 0x402, tail));
+}
+
+#[test]
+fn any_source_gets_answers_and_unknown_addresses_are_dropped() {
+    let sim = ready(&resource_table(&QEMU_VIRT).finish(), 0x7040_0000);
+    let (mut drv, mut fw) = setup(&sim);
+    drain_announcements(&mut drv, &mut fw);
+    // Linux-created endpoints get any address from 1024 up.
+    for src in [1024u32, 0x1234, 0xFFFF_FFFE] {
+        drv.try_send(src, 1024, b"hi").unwrap();
+        fw.poll();
+        assert_eq!(recv(&mut drv), (1024, src, b"hi".to_vec()));
+    }
+    // Nothing listens at 1030: the buffer is returned, no reply, no fault.
+    drv.try_send(0x500, 1030, b"lost").unwrap();
+    assert_eq!(fw.poll(), None);
+    assert!(drv.recv(&mut [0u8; 512]).unwrap().is_none());
+    assert_eq!(fw.dev.stats().errors, 1, "counted by the RPMsg layer");
+    // An empty control message is answered with an error, not dropped.
+    drv.try_send(0x501, 1026, b"").unwrap();
+    fw.poll();
+    let (_, dst, body) = recv(&mut drv);
+    assert_eq!(dst, 0x501);
+    assert!(matches!(
+        Response::decode(&body).unwrap().1,
+        Response::Error { .. }
+    ));
+}
+
+#[test]
+fn version_names_the_firmware_and_the_board() {
+    let sim = ready(&resource_table(&QEMU_VIRT).finish(), 0x7040_0000);
+    let (mut drv, mut fw) = setup(&sim);
+    drain_announcements(&mut drv, &mut fw);
+    match control(&mut drv, &mut fw, Request::Version, 1) {
+        Response::Version(v) => {
+            assert_eq!(v.protocol, u16::from(amp_control::PROTOCOL_VERSION));
+            let text = |b: &[u8]| {
+                String::from_utf8(b.iter().copied().take_while(|&c| c != 0).collect()).unwrap()
+            };
+            assert_eq!(
+                text(&v.firmware),
+                format!("rtd-amp-fw {}", env!("CARGO_PKG_VERSION"))
+            );
+            // Host tests build the default board.
+            assert_eq!(text(&v.board), "qemu-virt");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn replies_that_find_no_buffer_are_counted_as_errors() {
+    let sim = ready(&resource_table(&QEMU_VIRT).finish(), 0x7040_0000);
+    let (mut drv, mut fw) = setup(&sim);
+    drain_announcements(&mut drv, &mut fw);
+    // Linux posts 64 RX buffers; it reads none while sending 70 messages
+    // (in batches, as its own TX buffers come back).
+    let mut sent = 0;
+    while sent < 70 {
+        match drv.try_send(0x401, 1024, &[sent as u8; 8]) {
+            Ok(_) => sent += 1,
+            Err(_) => {
+                fw.poll();
+            }
+        }
+        if sent % 32 == 0 {
+            fw.poll();
+        }
+    }
+    fw.poll();
+    assert_eq!(fw.services.messages, 70);
+    assert_eq!(fw.services.errors, 6, "64 replies fit, 6 did not");
+    for i in 0..64u8 {
+        assert_eq!(recv(&mut drv), (1024, 0x401, vec![i; 8]));
+    }
+    match control(&mut drv, &mut fw, Request::Stats, 2) {
+        Response::Stats(s) => {
+            assert_eq!(s.messages, 71);
+            assert_eq!(s.bytes, 70 * 8 + 8);
+            assert_eq!(s.errors, 6);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn rtd1619b_table_serves_the_same_way() {
+    let sim = ready(
+        &resource_table(&rtd_amp_rt::board::RTD1619B).finish(),
+        0x3240_0000,
+    );
+    let (mut drv, mut fw) = setup(&sim);
+    drain_announcements(&mut drv, &mut fw);
+    drv.try_send(0x401, 1024, b"board").unwrap();
+    fw.poll();
+    assert_eq!(recv(&mut drv), (1024, 0x401, b"board".to_vec()));
+}
+
+#[test]
+fn a_reloaded_driver_gets_the_announcements_again() {
+    let sim = ready(&resource_table(&QEMU_VIRT).finish(), 0x7040_0000);
+    let (mut drv, mut fw) = setup(&sim);
+    drain_announcements(&mut drv, &mut fw);
+    drv.try_send(0x401, 1024, b"before").unwrap();
+    fw.poll();
+    recv(&mut drv);
+    // Linux resets the virtio device (status 0), then probes it again with
+    // fresh, zeroed rings: the firmware must follow and announce again.
+    drv.reset();
+    fw.poll();
+    assert!(!fw.dev.is_ready());
+    let (mut drv, _) = RpmsgDriver::probe(sim.vdev(), sim.bus(), sim.layout()).unwrap();
+    drain_announcements(&mut drv, &mut fw);
+    drv.try_send(0x401, 1024, b"after").unwrap();
+    fw.poll();
+    assert_eq!(recv(&mut drv), (1024, 0x401, b"after".to_vec()));
+}
+
+#[test]
+fn fault_kinds_reach_the_firmware_after_the_reply() {
+    let sim = ready(&resource_table(&QEMU_VIRT).finish(), 0x7040_0000);
+    let (mut drv, mut fw) = setup(&sim);
+    drain_announcements(&mut drv, &mut fw);
+    for (tag, kind) in [
+        amp_control::FaultKind::DataAbort,
+        amp_control::FaultKind::Panic,
+        amp_control::FaultKind::Undefined,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut buf = [0u8; amp_control::MAX_MESSAGE_LEN];
+        let n = Request::Fault { kind }
+            .encode(tag as u32, &mut buf)
+            .unwrap();
+        drv.try_send(0x4000, 1026, &buf[..n]).unwrap();
+        assert_eq!(fw.poll(), Some(kind));
+        let (_, _, body) = recv(&mut drv);
+        assert_eq!(
+            Response::decode(&body).unwrap(),
+            (tag as u32, Response::FaultAck { kind })
+        );
+    }
+    // With fault injection switched off the request is still answered,
+    // and nothing is done.
+    fw.services.fault_enabled = false;
+    let mut buf = [0u8; amp_control::MAX_MESSAGE_LEN];
+    let n = Request::Fault {
+        kind: amp_control::FaultKind::Panic,
+    }
+    .encode(9, &mut buf)
+    .unwrap();
+    drv.try_send(0x4000, 1026, &buf[..n]).unwrap();
+    assert_eq!(fw.poll(), None);
+    assert_eq!(recv(&mut drv).1, 0x4000);
+}

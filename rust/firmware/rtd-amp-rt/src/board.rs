@@ -87,6 +87,9 @@ const _: () = assert!(layout::TRACE + layout::TRACE_SIZE <= layout::FIRMWARE_SIZ
 const _: () = assert!(layout::CTRL + 0x1000 <= WINDOW_SIZE);
 const _: () = assert!(layout::BUFFERS + 0x4_0000 <= layout::CTRL);
 
+// The board's window lies below 2 GiB, so 2 GiB boards have it.
+const _: () = assert!(RTD1619B.window + WINDOW_SIZE <= 0x8000_0000);
+
 #[cfg(all(feature = "board-qemu-virt", feature = "board-rtd1619b"))]
 compile_error!("select exactly one board feature");
 
@@ -127,5 +130,52 @@ mod tests {
         assert_eq!(QEMU_VIRT.spi_intid(), 152);
         assert_eq!(QEMU_VIRT.at(layout::CTRL), 0x70FF_0000);
         assert_eq!(RTD1619B.at(layout::VRING1), 0x3240_8000);
+    }
+
+    #[test]
+    fn constants_match_the_fixed_contracts() {
+        // QEMU virt: PSCI hvc, CPU3's redistributor at 0x08100000.
+        assert_eq!(QEMU_VIRT.conduit, Conduit::Hvc);
+        assert_eq!(QEMU_VIRT.gicr + 3 * 0x2_0000, 0x0810_0000);
+        assert_eq!(QEMU_VIRT.doorbell_sgi, 7);
+        // RTD1619B: PSCI smc, GICD 0xFF100000, CPU3's RD_base 0xFF1A0000.
+        assert_eq!(RTD1619B.conduit, Conduit::Smc);
+        assert_eq!(RTD1619B.gicd, 0xFF10_0000);
+        assert_eq!(RTD1619B.gicr + 3 * 0x2_0000, 0xFF1A_0000);
+        assert_eq!(RTD1619B.doorbell_sgi, 7, "an SGI in 0-7 (8-15 are TF-A's)");
+        assert_eq!(RTD1619B.window, 0x3200_0000);
+        // Both GIC mappings cover CPU3's redistributor (RD and SGI frames).
+        for b in [QEMU_VIRT, RTD1619B] {
+            let rd3 = b.gicr + 3 * 0x2_0000;
+            let base = b.gicd & !0x1F_FFFF;
+            assert!(
+                rd3 >= base && rd3 + 0x2_0000 <= base + b.gic_span,
+                "{}",
+                b.name
+            );
+        }
+        // The carveouts of the contract, in order and not overlapping.
+        let parts = [
+            (layout::FIRMWARE, layout::FIRMWARE_SIZE),
+            (layout::VRING0, 0x8000),
+            (layout::VRING1, 0x8000),
+            (layout::BUFFERS, 0x4_0000),
+            (layout::CTRL, 0x1000),
+        ];
+        assert_eq!(
+            parts,
+            [
+                (0, 0x40_0000),
+                (0x40_0000, 0x8000),
+                (0x40_8000, 0x8000),
+                (0x41_0000, 0x4_0000),
+                (0xFF_0000, 0x1000)
+            ]
+        );
+        for w in parts.windows(2) {
+            assert!(w[0].0 + w[0].1 <= w[1].0);
+        }
+        // Host tests build the default board.
+        assert_eq!(BOARD, QEMU_VIRT);
     }
 }

@@ -206,4 +206,47 @@ mod tests {
             "unknown reason (undefined instruction?)"
         );
     }
+
+    #[test]
+    fn stop_request_survives_a_crash_and_states_have_the_driver_values() {
+        let r = OwnedRegion::new(SIZE);
+        let p = ControlPage::new(r.shm()).unwrap();
+        assert!(ControlPage::new(r.shm().window(0, SIZE - 1).unwrap()).is_none());
+        p.init();
+        for (s, v) in [
+            (State::Off, 0),
+            (State::Booting, 1),
+            (State::Running, 2),
+            (State::Crashed, 3),
+            (State::Stopping, 4),
+        ] {
+            p.set_state(s);
+            assert_eq!(p.state(), v);
+            assert_eq!(r.shm().read_u32(0x08), v);
+        }
+        // Linux asks to stop; the firmware crashes before it sees it: the
+        // request stays, so the crash loop still honours it.
+        r.shm().write_u32(0x0C, STOP);
+        let rec = CrashRecord {
+            kind: CrashKind::Panic,
+            esr: 0,
+            elr: 0,
+            far: 0,
+            spsr: 0,
+            sp: 0,
+            x: [0; 8],
+        };
+        p.record_crash(&rec, b"");
+        assert!(p.stop_requested());
+        assert_eq!(r.shm().read_u32(0x40), 5, "panic kind");
+        assert_eq!(r.shm().read_u8(0xB0), 0, "empty message terminated");
+        // Anything but the exact word is not a stop request.
+        r.shm().write_u32(0x0C, STOP + 1);
+        assert!(!p.stop_requested());
+        // The sequence number wraps instead of overflowing.
+        r.shm().write_u32(0x10, u32::MAX);
+        p.record_crash(&rec, b"again");
+        assert_eq!(p.crash_seq(), 0);
+        assert_eq!(p.state(), 3);
+    }
 }

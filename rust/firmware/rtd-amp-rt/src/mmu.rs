@@ -211,4 +211,49 @@ mod tests {
             Err(MapError::NoTable(5 << 30))
         );
     }
+
+    #[test]
+    fn system_register_values() {
+        // MAIR: attr0 Device-nGnRE, attr1 Normal WB RW-allocate, attr2 Normal NC.
+        assert_eq!(MAIR & 0xFF, 0x04);
+        assert_eq!((MAIR >> 8) & 0xFF, 0xFF);
+        assert_eq!((MAIR >> 16) & 0xFF, 0x44);
+        // TCR: T0SZ 25 => 39-bit VA (level-1 start, 512 GiB); 4 KiB granule
+        // (TG0 = 0); EPD1 set; IPS 36 bits covers every mapped address.
+        assert_eq!(TCR & 0x3F, 25);
+        assert_eq!((TCR >> 14) & 3, 0);
+        assert_ne!(TCR & (1 << 23), 0);
+        assert_eq!((TCR >> 32) & 7, 1);
+        for b in [QEMU_VIRT, RTD1619B] {
+            for r in regions(&b) {
+                assert!(r.base + r.size <= 1 << 36);
+                assert!(r.base + r.size <= 1 << (64 - 25));
+            }
+        }
+    }
+
+    #[test]
+    fn descriptors_are_valid_blocks_and_tables() {
+        let mut t = Box::new(Tables::new());
+        for r in regions(&QEMU_VIRT) {
+            t.map(&r).unwrap();
+        }
+        // Level-1 entries point at our level-2 tables (page aligned).
+        let used: Vec<u64> = t.l1.iter().copied().filter(|&e| e != 0).collect();
+        assert_eq!(used.len(), 2, "GIC GiB and window GiB");
+        for e in used {
+            assert_eq!(e & 0b11, TABLE);
+            assert_eq!((e & !0xFFF) % 4096, 0);
+        }
+        // 8 blocks for the window (16 MiB) + 1 for the GIC.
+        let blocks: usize =
+            t.l2.iter()
+                .map(|l2| l2.iter().filter(|&&e| e & 0b11 == BLOCK).count())
+                .sum();
+        assert_eq!(blocks, 9);
+        // Mapping the same region twice changes nothing.
+        let before = t.l2;
+        t.map(&regions(&QEMU_VIRT)[0]).unwrap();
+        assert_eq!(before, t.l2);
+    }
 }

@@ -78,4 +78,52 @@ mod tests {
         t.line(&[b'x'; 100]).unwrap();
         assert_eq!(visible(&r, 32), "x".repeat(30) + "\n");
     }
+
+    #[test]
+    fn any_sequence_of_lines_leaves_whole_lines_newest_last() {
+        // A deterministic pseudo-random mix of line lengths, many wraps.
+        let len = 97;
+        let r = OwnedRegion::new(len);
+        let pos = AtomicUsize::new(0);
+        let t = Trace::new(r.shm().window(0, len).unwrap(), &pos);
+        t.clear();
+        let mut seed = 0x2545_F491u32;
+        for n in 0..2000u32 {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let size = (seed >> 16) as usize % 40;
+            let line: Vec<u8> = format!("{n}:{}", "y".repeat(size)).into_bytes();
+            let (a, b) = t.line(&line).unwrap();
+            assert!(b <= len, "writes stay in the buffer");
+            assert_eq!(b - a, line.len() + 2, "text, newline, NUL");
+            let shown = visible(&r, len);
+            assert!(shown.ends_with('\n'));
+            let lines: Vec<&str> = shown.trim_end_matches('\n').split('\n').collect();
+            // Every visible line is one that was written whole, in order,
+            // and the newest one is last.
+            assert_eq!(lines.last().unwrap().as_bytes(), &line[..]);
+            let mut prev = None;
+            for l in &lines {
+                let (num, rest) = l.split_once(':').expect("a whole line");
+                let num: u32 = num.parse().unwrap();
+                assert!(rest.bytes().all(|c| c == b'y'));
+                if let Some(p) = prev {
+                    assert_eq!(num, p + 1, "consecutive lines");
+                }
+                prev = Some(num);
+            }
+        }
+    }
+
+    #[test]
+    fn tiny_buffers_are_refused() {
+        let r = OwnedRegion::new(2);
+        let pos = AtomicUsize::new(0);
+        let t = Trace::new(r.shm().window(0, 2).unwrap(), &pos);
+        assert_eq!(t.line(b"x"), None);
+        let r = OwnedRegion::new(3);
+        let t = Trace::new(r.shm().window(0, 3).unwrap(), &pos);
+        t.clear();
+        assert_eq!(t.line(b"xyz"), Some((0, 3)), "cut to one byte");
+        assert_eq!(visible(&r, 3), "x\n");
+    }
 }
