@@ -113,6 +113,8 @@ pub fn hint(e: &io::Error) -> &'static str {
         Some(Errno::ETIMEDOUT) => "timed out: the remote processor did not answer",
         Some(Errno::EAGAIN) => "nothing to read yet (non-blocking)",
         Some(Errno::EINVAL) => "the kernel refused the request (a firmware name can only change while offline; check dmesg)",
+        Some(Errno::ENOTTY) => "the device does not know this request: is it an rpmsg device? (flow control needs Linux 6.2+)",
+        Some(Errno::EOPNOTSUPP) => "the transport does not support this (virtio-rpmsg has no flow control)",
         Some(Errno::ENOMEM) => "out of memory or no free RPMsg buffer: retry later",
         _ => "see dmesg for the kernel's side",
     }

@@ -104,6 +104,7 @@ pub struct Remoteproc {
     dir: PathBuf,
     index: u32,
     debug_dir: PathBuf,
+    devcd_class: PathBuf,
 }
 
 fn read_attr(path: &Path) -> Result<String> {
@@ -133,6 +134,7 @@ pub fn list(sys: &Sys) -> Result<Vec<Remoteproc>> {
                 dir: class.join(&name),
                 index,
                 debug_dir: sys.debugfs.join("remoteproc").join(&name),
+                devcd_class: sys.sysfs.join("class/devcoredump"),
             })
         })
         .collect();
@@ -142,7 +144,7 @@ pub fn list(sys: &Sys) -> Result<Vec<Remoteproc>> {
 
 impl Remoteproc {
     /// By device name (`remoteproc0`), index (`0`) or the `name` attribute
-    /// (the DT node name, e.g. `remoteproc-cpu3`).
+    /// (`rtd-amp` for ours).
     pub fn find(sys: &Sys, id: &str) -> Result<Self> {
         let all = list(sys)?;
         if let Some(r) = all
@@ -240,13 +242,19 @@ impl Remoteproc {
     pub fn wait_for(&self, want: State, timeout: Duration) -> Result<()> {
         let end = Instant::now() + timeout;
         loop {
-            let st = self.state()?;
-            if st == want {
+            // A value the kernel never shows (a half-written file of a test
+            // double, a command word) is a transient: keep polling.
+            let (now, shown) = match self.state() {
+                Ok(st) => (Some(st), st.to_string()),
+                Err(Error::Parse { value, .. }) => (None, format!("{value:?}")),
+                Err(e) => return Err(e),
+            };
+            if now == Some(want) {
                 return Ok(());
             }
             if Instant::now() >= end {
                 return Err(Error::Timeout {
-                    what: format!("{} to become {want} (it is {st})", self.device()),
+                    what: format!("{} to become {want} (it is {shown})", self.device()),
                     after: timeout,
                 });
             }
@@ -310,6 +318,69 @@ impl Remoteproc {
     pub fn trace(&self, n: u32) -> Result<Vec<u8>> {
         let p = self.debug_dir.join(format!("trace{n}"));
         fs::read(&p).map_err(|e| Error::io("read", p, e))
+    }
+}
+
+impl Remoteproc {
+    /// Core dumps of this remote processor waiting in devcoredump
+    /// (`/sys/class/devcoredump/devcdN` whose `failing_device` is this
+    /// remoteproc; the kernel makes one on a crash when `coredump` is
+    /// `enabled`, and drops it by itself after 5 minutes).
+    pub fn coredumps(&self) -> Result<Vec<Devcoredump>> {
+        let rd = match fs::read_dir(&self.devcd_class) {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => return Err(Error::io("list", &self.devcd_class, e)),
+        };
+        let me = fs::canonicalize(&self.dir).ok();
+        let mut v: Vec<Devcoredump> = rd
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("devcd"))
+            .filter(|e| {
+                let link = e.path().join("failing_device");
+                match (&me, fs::canonicalize(&link)) {
+                    (Some(me), Ok(dev)) => *me == dev,
+                    // Unresolvable (copied tree): compare the device names.
+                    _ => fs::read_link(&link)
+                        .ok()
+                        .and_then(|l| l.file_name().map(|n| n == self.device().as_str()))
+                        .unwrap_or(false),
+                }
+            })
+            .map(|e| Devcoredump { dir: e.path() })
+            .collect();
+        v.sort_by(|a, b| a.dir.cmp(&b.dir));
+        Ok(v)
+    }
+}
+
+/// A core dump held by the kernel's devcoredump (`/sys/class/devcoredump/devcdN`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Devcoredump {
+    dir: PathBuf,
+}
+
+impl Devcoredump {
+    /// The `devcdN` directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Copies the dump (an ELF core file) to `to` and then tells the kernel
+    /// to free it. Returns the number of bytes written.
+    pub fn save(&self, to: &Path) -> Result<u64> {
+        let data = self.dir.join("data");
+        let mut src = fs::File::open(&data).map_err(|e| Error::io("open", &data, e))?;
+        let mut dst = fs::File::create(to).map_err(|e| Error::io("create", to, e))?;
+        let n = std::io::copy(&mut src, &mut dst).map_err(|e| Error::io("copy", &data, e))?;
+        dst.sync_all().map_err(|e| Error::io("sync", to, e))?;
+        self.dismiss()?;
+        Ok(n)
+    }
+
+    /// Frees the dump without saving it (any write to `data`).
+    pub fn dismiss(&self) -> Result<()> {
+        write_attr(&self.dir.join("data"), "1")
     }
 }
 

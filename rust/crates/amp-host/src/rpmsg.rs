@@ -279,6 +279,27 @@ impl Endpoint {
             .map_err(|e| Error::io("read", &self.path, e))
     }
 
+    /// Whether the remote asked us to pause sending
+    /// (`RPMSG_GET_OUTGOING_FLOWCONTROL`, Linux 6.2+; `poll` reports a change
+    /// as `POLLPRI`). Transports without flow control never set it.
+    pub fn outgoing_flow_paused(&self) -> Result<bool> {
+        let mut v: std::os::raw::c_int = 0;
+        // SAFETY: the fd is an rpmsg endpoint device; `v` outlives the call.
+        unsafe { uapi::rpmsg_get_outgoing_flowcontrol(self.file.as_raw_fd(), &mut v) }
+            .map_err(|e| Error::errno("ioctl RPMSG_GET_OUTGOING_FLOWCONTROL on", &self.path, e))?;
+        Ok(v != 0)
+    }
+
+    /// Asks the remote to pause (`true`) or resume (`false`) sending to us
+    /// (`RPMSG_SET_INCOMING_FLOWCONTROL`, Linux 6.2+). virtio-rpmsg has no
+    /// flow control and answers `EOPNOTSUPP`.
+    pub fn set_incoming_flow_paused(&self, pause: bool) -> Result<()> {
+        // SAFETY: the fd is an rpmsg endpoint device; the argument is a value.
+        unsafe { uapi::rpmsg_set_incoming_flowcontrol(self.file.as_raw_fd(), pause.into()) }
+            .map(|_| ())
+            .map_err(|e| Error::errno("ioctl RPMSG_SET_INCOMING_FLOWCONTROL on", &self.path, e))
+    }
+
     /// Destroys the endpoint (`RPMSG_DESTROY_EPT_IOCTL`); the device goes away.
     pub fn destroy(self) -> Result<()> {
         // SAFETY: the fd is an rpmsg endpoint device.

@@ -1,0 +1,209 @@
+//! More of the library against a temp-dir test double: a thread plays the
+//! kernel's remoteproc core (answers `start`/`stop` writes), devcoredump,
+//! and ioctls on descriptors that are not rpmsg devices.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use amp_host::remoteproc::{Remoteproc, State};
+use amp_host::rpmsg::{Ctrl, Endpoint};
+use amp_host::{Error, Sys};
+
+/// Generous: only bounds a hang, never asserts timing.
+const LONG: Duration = Duration::from_secs(20);
+
+fn rproc(root: &Path, state: &str) -> PathBuf {
+    let d = root.join("sys/class/remoteproc/remoteproc0");
+    fs::create_dir_all(&d).unwrap();
+    for (f, v) in [
+        ("name", "rtd-amp"),
+        ("state", state),
+        ("firmware", "rtd-amp/rtd-amp-fw.elf"),
+        ("recovery", "enabled"),
+        ("coredump", "enabled"),
+    ] {
+        fs::write(d.join(f), format!("{v}\n")).unwrap();
+    }
+    d
+}
+
+/// Rewrites `state` the way the kernel reports it after a command.
+fn kernel(dir: PathBuf, stop: Arc<AtomicBool>) -> thread::JoinHandle<Vec<String>> {
+    thread::spawn(move || {
+        let mut seen = vec![];
+        while !stop.load(Ordering::Relaxed) {
+            let p = dir.join("state");
+            let s = fs::read_to_string(&p).unwrap_or_default();
+            let answer = match s.as_str() {
+                "start" => Some("running\n"),
+                "stop" => Some("offline\n"),
+                _ => None,
+            };
+            if let Some(a) = answer {
+                seen.push(s.clone());
+                fs::write(&p, a).unwrap();
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+        seen
+    })
+}
+
+#[test]
+fn start_stop_cycle_with_a_kernel_double() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = rproc(t.path(), "offline");
+    let stop = Arc::new(AtomicBool::new(false));
+    let k = kernel(dir, stop.clone());
+    let sys = Sys::under(t.path());
+    let r = Remoteproc::find(&sys, "rtd-amp").unwrap();
+    for _ in 0..3 {
+        r.start().unwrap();
+        r.wait_for(State::Running, LONG).unwrap();
+        assert!(r.state().unwrap().is_up());
+        r.stop().unwrap();
+        r.wait_for(State::Offline, LONG).unwrap();
+    }
+    // Not up: stopping again is refused before anything is written.
+    let e = r.stop().unwrap_err();
+    assert!(e.to_string().contains("nothing to stop"), "{e}");
+    assert_eq!(e.raw_os_error(), Some(nix::libc::EBUSY));
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(k.join().unwrap(), ["start", "stop"].repeat(3));
+}
+
+#[test]
+fn crashed_processor_can_change_firmware_and_restart() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = rproc(t.path(), "crashed");
+    let r = Remoteproc::find(&Sys::under(t.path()), "remoteproc0").unwrap();
+    assert_eq!(r.state().unwrap(), State::Crashed);
+    assert!(!r.state().unwrap().is_up());
+    r.set_firmware("rtd-amp/new.elf").unwrap();
+    assert_eq!(
+        fs::read_to_string(dir.join("firmware")).unwrap(),
+        "rtd-amp/new.elf"
+    );
+    // The kernel's recovery command (what to use after a crash).
+    r.recover().unwrap();
+    assert_eq!(fs::read_to_string(dir.join("recovery")).unwrap(), "recover");
+    assert!(r.set_firmware("").is_err());
+    assert!(r.set_firmware("a\nb").is_err());
+    // A sysfs write error (read-only attribute) carries the errno and a hint.
+    let ro = dir.join("coredump");
+    fs::remove_file(&ro).unwrap();
+    fs::create_dir(&ro).unwrap();
+    let e = r
+        .set_coredump(amp_host::remoteproc::Coredump::Disabled)
+        .unwrap_err();
+    assert!(matches!(e, Error::Io { .. }), "{e}");
+    assert!(e.to_string().contains("coredump"), "{e}");
+}
+
+#[test]
+fn devcoredump_is_found_saved_and_dismissed() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = rproc(t.path(), "crashed");
+    let other = t.path().join("sys/class/remoteproc/remoteproc1");
+    fs::create_dir_all(&other).unwrap();
+    let class = t.path().join("sys/class/devcoredump");
+    for (cd, dev, data) in [
+        ("devcd1", &dir, &b"\x7fELF core of remoteproc0"[..]),
+        ("devcd2", &other, &b"someone else's"[..]),
+    ] {
+        let d = class.join(cd);
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("data"), data).unwrap();
+        symlink(dev, d.join("failing_device")).unwrap();
+    }
+    let sys = Sys::under(t.path());
+    let r = Remoteproc::find(&sys, "0").unwrap();
+    let dumps = r.coredumps().unwrap();
+    assert_eq!(dumps.len(), 1);
+    assert!(dumps[0].path().ends_with("devcd1"));
+    let out = t.path().join("rtd-amp.core");
+    assert_eq!(dumps[0].save(&out).unwrap(), 24);
+    assert_eq!(fs::read(&out).unwrap(), b"\x7fELF core of remoteproc0");
+    // Dismissed: the kernel frees it on any write to `data`.
+    assert_eq!(fs::read(class.join("devcd1/data")).unwrap(), b"1");
+    // No devcoredump class at all: nothing, not an error.
+    let t2 = tempfile::tempdir().unwrap();
+    rproc(t2.path(), "offline");
+    let r2 = Remoteproc::find(&Sys::under(t2.path()), "0").unwrap();
+    assert!(r2.coredumps().unwrap().is_empty());
+}
+
+#[test]
+fn ioctls_on_non_rpmsg_files_are_explained() {
+    let t = tempfile::tempdir().unwrap();
+    let dev = t.path().join("dev");
+    fs::create_dir_all(&dev).unwrap();
+    for n in ["rpmsg_ctrl0", "rpmsg0"] {
+        nix::unistd::mkfifo(&dev.join(n), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    }
+    let sys = Sys::under(t.path());
+    let ctrl = Ctrl::open(&sys, 0).unwrap();
+    let e = ctrl
+        .create_endpoint("ctl", amp_host::rpmsg::ADDR_ANY, 1026, LONG)
+        .unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(nix::libc::ENOTTY), "{e}");
+    let s = e.to_string();
+    assert!(
+        s.contains("RPMSG_CREATE_EPT") && s.contains("rpmsg_ctrl0"),
+        "{s}"
+    );
+    assert!(s.contains("is it an rpmsg device"), "{s}");
+    let e = ctrl
+        .create_endpoint(&"n".repeat(40), 1, 2, LONG)
+        .unwrap_err();
+    assert!(e.to_string().contains("1..31 bytes"), "{e}");
+    assert!(ctrl.create_device("rpmsg-raw", 1, 2).is_err());
+    assert!(ctrl.release_device("rpmsg-raw", 1, 2).is_err());
+    let e = Ctrl::open(&sys, 7).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(nix::libc::ENOENT));
+
+    let ep = Endpoint::open(&dev.join("rpmsg0")).unwrap();
+    let e = ep.outgoing_flow_paused().unwrap_err();
+    assert!(
+        e.to_string().contains("RPMSG_GET_OUTGOING_FLOWCONTROL"),
+        "{e}"
+    );
+    let e = ep.set_incoming_flow_paused(true).unwrap_err();
+    assert!(e.to_string().contains("Linux 6.2+"), "{e}");
+    let e = ep.destroy().unwrap_err();
+    assert!(e.to_string().contains("RPMSG_DESTROY_EPT"), "{e}");
+}
+
+#[test]
+fn endpoint_keeps_message_boundaries_and_works_with_poll() {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let t = tempfile::tempdir().unwrap();
+    let fifo = t.path().join("rpmsg0");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let mut ep = Endpoint::open(&fifo).unwrap();
+    assert_eq!(ep.path(), fifo);
+    // Exactly the limit is fine, one more is refused before any write.
+    ep.send(&[0xA5; amp_host::rpmsg::MAX_PAYLOAD]).unwrap();
+    let e = ep.send(&[0; amp_host::rpmsg::MAX_PAYLOAD + 1]).unwrap_err();
+    assert!(matches!(e, Error::MessageTooLong(497)), "{e}");
+    let mut fds = [PollFd::new(ep.as_fd(), PollFlags::POLLIN)];
+    assert_eq!(
+        poll(&mut fds, PollTimeout::try_from(20_000).unwrap()).unwrap(),
+        1
+    );
+    let mut buf = [0u8; 512];
+    assert_eq!(ep.recv(&mut buf, Some(LONG)).unwrap(), 496);
+    assert!(buf[..496].iter().all(|&b| b == 0xA5));
+    // Nothing more: a short timeout reports which endpoint it waited on.
+    let e = ep
+        .recv(&mut buf, Some(Duration::from_millis(1)))
+        .unwrap_err();
+    assert!(e.to_string().contains("rpmsg0"), "{e}");
+    assert_eq!(e.raw_os_error(), Some(nix::libc::ETIMEDOUT));
+}
