@@ -1,0 +1,184 @@
+# Builds the QEMU twin's guest for one kernel series: the rpmsg bus modules
+# Debian does not ship, our two drivers, the firmware (and broken variants
+# for the tests), the in-guest test tool, the host daemon and CLI when they
+# build, the DTB (QEMU's own virt DT plus our overlay) and an initramfs.
+# Source it after common.sh and debian-kernel.sh.
+# shellcheck shell=bash
+
+QA_GUEST=$REPO_ROOT/scripts/qemu/guest
+# The five modules of drivers/rpmsg (and rpmsg_tty from drivers/tty) that
+# Debian builds as =n; rpmsg_core comes with the image.
+QA_RPMSG_MODS="rpmsg_ns virtio_rpmsg_bus rpmsg_char rpmsg_ctrl rpmsg_tty"
+# shellcheck disable=SC2054 # commas belong to QEMU's -M value
+QA_QEMU_MACHINE=(-M virt,gic-version=3 -cpu cortex-a55 -smp 4 -m 1G)
+
+qa_guest_dir() { printf '%s/qemu/%s\n' "$CACHE_DIR" "$1"; }
+
+# Hash of files, to rebuild only when inputs change.
+_qa_hash() { cat "$@" | sha256sum | cut -c1-16; }
+
+_qa_make_modules() {
+	local series=$1 dir=$2
+	make -s -C "$(dk_kdir "$series")" M="$dir" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- \
+		RPROC_INTERNAL_DIR="$(dk_srcdir "$series")/drivers/remoteproc" modules \
+		>"$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; die "module build failed in $dir"; }
+}
+
+qa_rpmsg_modules() {
+	local series=$1 out src m key
+	out=$(qa_guest_dir "$series")/rpmsg
+	src=$(dk_srcdir "$series")
+	# The source's own version too: dk_prepare may swap linux-source.
+	key=$(dk_version "$series")-$(sed -n 's/^SUBLEVEL = //p' "$src/Makefile")
+	[ -f "$out/.key" ] && [ "$(cat "$out/.key")" = "$key" ] && return 0
+	log "building the rpmsg bus modules from linux-source ($key)"
+	rm -rf "$out" && mkdir -p "$out"
+	cp "$src"/drivers/rpmsg/{virtio_rpmsg_bus.c,rpmsg_ns.c,rpmsg_char.c,rpmsg_ctrl.c,rpmsg_internal.h,rpmsg_char.h} \
+		"$src/drivers/tty/rpmsg_tty.c" "$out/"
+	{
+		echo "obj-m += $(for m in $QA_RPMSG_MODS; do printf '%s.o ' "$m"; done)"
+		# Built out of the kernel tree: tell the sources which of their
+		# peers exist, as Kconfig would have.
+		echo "ccflags-y += -DCONFIG_RPMSG_CHAR_MODULE=1 -DCONFIG_RPMSG_CTRL_MODULE=1"
+		echo "ccflags-y += -DCONFIG_RPMSG_NS_MODULE=1 -DCONFIG_RPMSG_TTY_MODULE=1"
+		echo "ccflags-y += -DCONFIG_RPMSG_VIRTIO_MODULE=1"
+	} >"$out/Kbuild"
+	_qa_make_modules "$series" "$out"
+	echo "$key" >"$out/.key"
+}
+
+qa_our_modules() {
+	local series=$1 out key
+	out=$(qa_guest_dir "$series")/rtd-amp
+	key=$(dk_version "$series")-$(_qa_hash "$REPO_ROOT"/recipes-kernel/rtd-amp-modules/files/{*.c,*.h,Kbuild})
+	[ -f "$out/.key" ] && [ "$(cat "$out/.key")" = "$key" ] && return 0
+	log "building rtd_amp_mbox and rtd_amp_rproc"
+	rm -rf "$out" && mkdir -p "$out"
+	cp "$REPO_ROOT"/recipes-kernel/rtd-amp-modules/files/{*.c,*.h,Kbuild} "$out/"
+	_qa_make_modules "$series" "$out"
+	echo "$key" >"$out/.key"
+}
+
+# Broken firmware for the rejection tests, derived from the real ELF.
+qa_bad_firmware() {
+	local good=$1 dir=$2
+	aarch64-linux-gnu-objcopy --remove-section .resource_table "$good" "$dir/bad-no-rsc.elf"
+	python3 - "$good" "$dir" <<'PY'
+import struct, sys
+good, out = sys.argv[1], sys.argv[2]
+elf = bytearray(open(good, "rb").read())
+phoff, = struct.unpack_from("<Q", elf, 0x20)
+phentsize, phnum = struct.unpack_from("<HH", elf, 0x36)
+shoff, = struct.unpack_from("<Q", elf, 0x28)
+shentsize, shnum, shstrndx = struct.unpack_from("<HHH", elf, 0x3A)
+
+def write(name, data):
+    open(f"{out}/{name}", "wb").write(data)
+
+# Wrong machine: x86-64.
+b = bytearray(elf); struct.pack_into("<H", b, 0x12, 62); write("bad-machine.elf", b)
+# First loadable segment moved 16 MiB up, outside every carveout.
+b = bytearray(elf)
+for i in range(phnum):
+    o = phoff + i * phentsize
+    if struct.unpack_from("<I", b, o)[0] == 1:
+        for f in (0x10, 0x18):
+            v, = struct.unpack_from("<Q", b, o + f)
+            struct.pack_into("<Q", b, o + f, v + 0x1000000)
+        break
+write("bad-segment.elf", b)
+# Resource table with a bad version and an entry offset past its end.
+so = shoff + shstrndx * shentsize
+stroff, = struct.unpack_from("<Q", elf, so + 0x18)
+b = bytearray(elf)
+for i in range(shnum):
+    o = shoff + i * shentsize
+    name, = struct.unpack_from("<I", elf, o)
+    if elf[stroff + name:stroff + name + 16] == b".resource_table\0":
+        off, = struct.unpack_from("<Q", elf, o + 0x18)
+        struct.pack_into("<II", b, off, 2, 3)
+        struct.pack_into("<I", b, off + 16, 0xFFFF0)
+write("bad-rsc.elf", b)
+PY
+}
+
+qa_busybox() {
+	local out=$CACHE_DIR/qemu/busybox
+	[ -x "$out/bin/busybox" ] && return 0
+	log "fetching busybox-static:arm64"
+	rm -rf "$out" && mkdir -p "$out/deb"
+	if ! (cd "$out/deb" && apt-get download -q busybox-static:arm64 >download.log 2>&1); then
+		cat "$out/deb/download.log" >&2
+	fi
+	dpkg-deb -x "$out"/deb/busybox-static_*.deb "$out"
+	[ -x "$out/bin/busybox" ] || die "busybox-static:arm64 could not be fetched"
+}
+
+qa_dtb() {
+	local out=$1 key
+	key=$(_qa_hash "$REPO_ROOT/recipes-bsp/rtd-amp-overlays/files/qemu-virt-amp.dtso")-$(qemu-system-aarch64 --version | head -n1 | tr -dc '0-9.')
+	[ -f "$out/dtb.key" ] && [ "$(cat "$out/dtb.key")" = "$key" ] && return 0
+	qemu-system-aarch64 "${QA_QEMU_MACHINE[@]}" -machine dumpdtb="$out/virt.dtb" -nographic >/dev/null 2>&1
+	# QEMU's DT has no labels; the overlay refers to the remote cpu as cpu3.
+	dtc -q -I dtb -O dts "$out/virt.dtb" | sed 's/^\t\tcpu@3 {/\t\tcpu3: cpu@3 {/' >"$out/virt.dts"
+	grep -q 'cpu3: cpu@3' "$out/virt.dts" || die "QEMU's DT has no /cpus/cpu@3"
+	dtc -q -@ -I dts -O dtb -o "$out/virt-labelled.dtb" "$out/virt.dts"
+	dtc -q -@ -I dts -O dtb -o "$out/qemu-virt-amp.dtbo" "$REPO_ROOT/recipes-bsp/rtd-amp-overlays/files/qemu-virt-amp.dtso"
+	fdtoverlay -i "$out/virt-labelled.dtb" -o "$out/virt-amp.dtb" "$out/qemu-virt-amp.dtbo"
+	echo "$key" >"$out/dtb.key"
+}
+
+# Copies a module of the image (decompressed: busybox insmod reads plain ELF).
+_qa_image_module() {
+	local series=$1 name=$2 dest=$3 f
+	f=$(find "$(dk_moddir "$series")/kernel" -name "$name.ko*" -print -quit)
+	[ -n "$f" ] || die "$name is not in the $series image"
+	case "$f" in
+	*.xz) xz -dc "$f" >"$dest/$name.ko" ;;
+	*.zst) zstd -qdc "$f" >"$dest/$name.ko" ;;
+	*) cp "$f" "$dest/$name.ko" ;;
+	esac
+}
+
+qa_build_guest() {
+	local series=$1 out root fw tools=()
+	dk_prepare "$series"
+	out=$(qa_guest_dir "$series")
+	mkdir -p "$out"
+	qa_rpmsg_modules "$series"
+	qa_our_modules "$series"
+	qa_busybox
+	qa_dtb "$out"
+	fw=$("$REPO_ROOT/scripts/build-firmware" qemu-virt | tail -n1)
+	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -o "$out/ampt" "$QA_GUEST/ampt.c"
+	if [ -x "$REPO_ROOT/scripts/build-host-aarch64" ] && [ -d "$REPO_ROOT/rust/crates/rtd-ampd" ]; then
+		mapfile -t tools < <("$REPO_ROOT/scripts/build-host-aarch64")
+	fi
+
+	root=$out/root
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,lib/modules,lib/firmware/rtd-amp}
+	cp "$CACHE_DIR/qemu/busybox/bin/busybox" "$root/bin/"
+	local a
+	for a in sh ash mount umount insmod rmmod cat echo ls sleep dmesg grep \
+		dd poweroff printf head tail od cmp mkdir stty timeout sed awk tr wc cut basename readlink test \
+		true false seq uname date sync kill ps rm cp mv find xargs expr env id chmod ln sort uniq tee; do
+		ln -sf busybox "$root/bin/$a"
+	done
+	_qa_image_module "$series" rpmsg_core "$root/lib/modules"
+	for a in $QA_RPMSG_MODS; do cp "$out/rpmsg/$a.ko" "$root/lib/modules/"; done
+	cp "$out"/rtd-amp/rtd_amp_{mbox,rproc}.ko "$root/lib/modules/"
+	cp "$fw" "$root/lib/firmware/rtd-amp/rtd-amp-fw.elf"
+	qa_bad_firmware "$fw" "$root/lib/firmware/rtd-amp"
+	cp "$out/ampt" "$root/bin/ampt"
+	if [ ${#tools[@]} -eq 2 ] && [ -x "${tools[0]}" ] && [ -x "${tools[1]}" ]; then
+		cp "${tools[0]}" "$root/bin/rtd-ampd"
+		cp "${tools[1]}" "$root/bin/ampctl"
+	fi
+	cp "$QA_GUEST"/{init,tests.sh,demo.sh,lib.sh} "$root/"
+	chmod +x "$root"/{init,tests.sh,demo.sh}
+	dk_version "$series" >"$root/etc/amp-kernel"
+	# The daemon's configuration as the layer installs it (/etc/rtd-ampd.toml).
+	cp "$REPO_ROOT/rust/crates/rtd-ampd/rtd-ampd.toml" "$root/etc/rtd-ampd.toml"
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 >"$out/initrd.gz")
+}

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+/*
+ * ampt: the QEMU twin's in-guest test tool. Drives /dev/rpmsg* the way an
+ * application does and reports one line per action, so the guest suite in
+ * tests.sh can check results with plain shell. Built static for arm64 by
+ * scripts/qemu-amp; the real user-facing tools are ampctl and rtd-ampd.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <linux/rpmsg.h>
+
+#define MAX_PAYLOAD 496
+
+static int open_dev(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		printf("open %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+/* One message, or -errno; 0 bytes read on timeout is -ETIMEDOUT. */
+static int recv_msg(int fd, uint8_t *buf, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int n = poll(&p, 1, timeout_ms);
+
+	if (n == 0)
+		return -ETIMEDOUT;
+	if (n < 0)
+		return -errno;
+	n = read(fd, buf, MAX_PAYLOAD);
+	return n < 0 ? -errno : n;
+}
+
+static double now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+static void fill(uint8_t *b, int len, int seq)
+{
+	for (int i = 0; i < len; i++)
+		b[i] = (uint8_t)(seq * 31 + i * 7);
+}
+
+/* echo DEV COUNT: COUNT messages of 1..496 bytes, each checked. */
+static int cmd_echo(const char *dev, int count)
+{
+	uint8_t out[MAX_PAYLOAD], in[MAX_PAYLOAD];
+	int fd = open_dev(dev), ok = 0;
+
+	for (int i = 0; i < count; i++) {
+		int len = 1 + (i * 37) % MAX_PAYLOAD, n;
+
+		fill(out, len, i);
+		if (write(fd, out, len) != len) {
+			printf("echo: write %d: %s\n", i, strerror(errno));
+			break;
+		}
+		n = recv_msg(fd, in, 5000);
+		if (n != len || memcmp(in, out, len)) {
+			printf("echo: message %d (%d bytes): got %d bytes%s\n", i, len, n,
+			       n == len ? " with wrong content" : "");
+			break;
+		}
+		ok++;
+	}
+	printf("echo: %d/%d ok\n", ok, count);
+	close(fd);
+	return ok == count ? 0 : 1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* bench DEV SIZE COUNT: round trips (median, p99) and throughput. */
+static int cmd_bench(const char *dev, int size, int count)
+{
+	uint8_t out[MAX_PAYLOAD], in[MAX_PAYLOAD];
+	double *lat = calloc(count, sizeof(*lat)), t0, start;
+	int fd = open_dev(dev);
+
+	fill(out, size, 1);
+	start = now_us();
+	for (int i = 0; i < count; i++) {
+		t0 = now_us();
+		if (write(fd, out, size) != size || recv_msg(fd, in, 5000) != size) {
+			printf("bench: round trip %d failed\n", i);
+			return 1;
+		}
+		lat[i] = now_us() - t0;
+	}
+	double total = now_us() - start;
+
+	qsort(lat, count, sizeof(*lat), cmp_double);
+	printf("bench %d B: p50 %.0f us, p99 %.0f us, %.3f MB/s one way (%d round trips)\n",
+	       size, lat[count / 2], lat[(count * 99) / 100], size * (double)count / total,
+	       count);
+	close(fd);
+	return 0;
+}
+
+static int cmd_ept_create(const char *ctrl, const char *name, unsigned int src, unsigned int dst)
+{
+	struct rpmsg_endpoint_info ei = { .src = src, .dst = dst };
+	int fd = open_dev(ctrl);
+
+	snprintf(ei.name, sizeof(ei.name), "%s", name);
+	if (ioctl(fd, RPMSG_CREATE_EPT_IOCTL, &ei)) {
+		printf("create: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("create: ok\n");
+	return 0;
+}
+
+static int cmd_ept_destroy(const char *dev)
+{
+	int fd = open_dev(dev);
+
+	if (ioctl(fd, RPMSG_DESTROY_EPT_IOCTL)) {
+		printf("destroy: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("destroy: ok\n");
+	return 0;
+}
+
+static void put16(uint8_t *b, uint16_t v) { b[0] = v; b[1] = v >> 8; }
+static void put32(uint8_t *b, uint32_t v) { for (int i = 0; i < 4; i++) b[i] = v >> (8 * i); }
+static uint64_t get64(const uint8_t *b)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | b[i];
+	return v;
+}
+
+/* ctl DEV ping|stats|fault KIND: the firmware's control protocol. */
+static int cmd_ctl(const char *dev, const char *what, int kind)
+{
+	uint8_t req[16] = { 1 }, in[MAX_PAYLOAD];
+	int fd = open_dev(dev), len = 8, n;
+
+	put32(req + 4, 0x1234);
+	if (!strcmp(what, "ping")) {
+		req[1] = 1;
+		put16(req + 2, 8);
+		for (int i = 0; i < 8; i++)
+			req[8 + i] = 0x11 * (i + 1);
+		len = 16;
+	} else if (!strcmp(what, "stats")) {
+		req[1] = 3;
+	} else if (!strcmp(what, "fault")) {
+		req[1] = 4;
+		put16(req + 2, 4);
+		put32(req + 8, kind);
+		len = 12;
+	} else {
+		printf("ctl: unknown request %s\n", what);
+		return 2;
+	}
+	if (write(fd, req, len) != len) {
+		printf("ctl: write: %s\n", strerror(errno));
+		return 1;
+	}
+	n = recv_msg(fd, in, 5000);
+	if (n < 8) {
+		printf("ctl: no reply (%s)\n", n < 0 ? strerror(-n) : "short");
+		return 1;
+	}
+	if (in[1] == 0x81 && n == 16 && !memcmp(in + 8, req + 8, 8))
+		printf("ctl: pong ok\n");
+	else if (in[1] == 0x83 && n == 40)
+		printf("ctl: stats messages %llu bytes %llu errors %llu uptime_ms %llu\n",
+		       (unsigned long long)get64(in + 8), (unsigned long long)get64(in + 16),
+		       (unsigned long long)get64(in + 24), (unsigned long long)get64(in + 32));
+	else if (in[1] == 0x84)
+		printf("ctl: fault acknowledged\n");
+	else
+		printf("ctl: reply opcode 0x%02x, %d bytes\n", in[1], n);
+	close(fd);
+	return 0;
+}
+
+/* after DEV: what an application sees on an endpoint after a crash. */
+static int cmd_after(const char *dev)
+{
+	uint8_t b[4] = { 1, 2, 3, 4 };
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		printf("after: open %s\n", strerrorname_np(errno));
+		return 0;
+	}
+	if (write(fd, b, 4) < 0)
+		printf("after: write %s\n", strerrorname_np(errno));
+	else
+		printf("after: write ok\n");
+	return 0;
+}
+
+/*
+ * watch DEV MS: hold the endpoint open as an application would and report
+ * what it sees when the channel goes away (crash, stop): poll events, then
+ * the errno of read and write.
+ */
+static int cmd_watch(const char *dev, int timeout_ms)
+{
+	struct pollfd p = { .fd = open_dev(dev), .events = POLLIN };
+	uint8_t b[MAX_PAYLOAD];
+	int n = poll(&p, 1, timeout_ms), r, w;
+
+	if (n == 0) {
+		printf("watch: nothing within %d ms\n", timeout_ms);
+		return 1;
+	}
+	r = read(p.fd, b, sizeof(b)) < 0 ? errno : 0;
+	w = write(p.fd, b, 4) < 0 ? errno : 0;
+	printf("watch: revents 0x%x read %s write %s\n", p.revents,
+	       r ? strerrorname_np(r) : "ok", w ? strerrorname_np(w) : "ok");
+	return 0;
+}
+
+/* pending DEV: messages already queued (stale or replayed ones). */
+static int cmd_pending(const char *dev)
+{
+	uint8_t in[MAX_PAYLOAD];
+	int fd = open_dev(dev), n = 0;
+
+	while (recv_msg(fd, in, 200) > 0)
+		n++;
+	printf("pending: %d\n", n);
+	return 0;
+}
+
+/* sock PATH LINE: one request to rtd-ampd's control socket, print the reply. */
+static int cmd_sock(const char *path, const char *line)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	char buf[8192];
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), n, got = 0;
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		printf("sock: connect %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	if (write(fd, line, strlen(line)) < 0 || write(fd, "\n", 1) != 1) {
+		printf("sock: write: %s\n", strerror(errno));
+		return 1;
+	}
+	while (got < (int)sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0) {
+		got += n;
+		if (memchr(buf, '\n', got))
+			break;
+	}
+	buf[got] = 0;
+	printf("%s%s", buf, got && buf[got - 1] == '\n' ? "" : "\n");
+	close(fd);
+	return got ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 4 && !strcmp(argv[1], "echo"))
+		return cmd_echo(argv[2], atoi(argv[3]));
+	if (argc >= 5 && !strcmp(argv[1], "bench"))
+		return cmd_bench(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc >= 6 && !strcmp(argv[1], "ept-create"))
+		return cmd_ept_create(argv[2], argv[3], strtoul(argv[4], 0, 0), strtoul(argv[5], 0, 0));
+	if (argc >= 3 && !strcmp(argv[1], "ept-destroy"))
+		return cmd_ept_destroy(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "ctl"))
+		return cmd_ctl(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 0);
+	if (argc >= 3 && !strcmp(argv[1], "after"))
+		return cmd_after(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "watch"))
+		return cmd_watch(argv[2], atoi(argv[3]));
+	if (argc >= 4 && !strcmp(argv[1], "sock"))
+		return cmd_sock(argv[2], argv[3]);
+	if (argc >= 3 && !strcmp(argv[1], "pending"))
+		return cmd_pending(argv[2]);
+	fprintf(stderr, "usage: ampt echo DEV N | bench DEV SIZE N | ept-create CTRL NAME SRC DST |\n"
+		"       ept-destroy DEV | ctl DEV ping|stats|fault KIND | after DEV | pending DEV |\n"
+		"       sock PATH JSON | watch DEV MS\n");
+	return 2;
+}

@@ -1,0 +1,69 @@
+# Helpers for the guest scripts (sourced).
+# shellcheck shell=sh
+R=/sys/class/remoteproc/remoteproc0
+D=/sys/kernel/debug/remoteproc/remoteproc0
+FW=rtd-amp/rtd-amp-fw.elf
+SOCK=/run/rtd-ampd.sock
+BAD="bad-no-rsc bad-rsc bad-segment bad-machine"
+export R D FW SOCK BAD
+
+# wait_for CMD... : retry for up to 5 s.
+wait_for() {
+	t=50
+	while [ $t -gt 0 ]; do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+		t=$((t - 1))
+	done
+	return 1
+}
+
+state_is() { [ "$(cat $R/state)" = "$1" ]; }
+
+# The /dev/rpmsgN whose endpoint is named $1 (newest if several).
+dev_named() {
+	found=
+	for d in /sys/class/rpmsg/rpmsg[0-9]*; do
+		[ -e "$d/name" ] || continue
+		[ "$(cat "$d/name")" = "$1" ] && found=/dev/${d##*/}
+	done
+	[ -n "$found" ] && [ -e "$found" ] && echo "$found"
+}
+
+raw_dev() { dev_named rpmsg-raw; }
+have_raw() { [ -n "$(raw_dev)" ]; }
+
+start_fw() {
+	state_is running && return 0
+	echo "$FW" >$R/firmware && echo start >$R/state && wait_for state_is running && wait_for have_raw
+}
+
+stop_fw() {
+	state_is offline && return 0
+	echo stop >$R/state && wait_for state_is offline
+}
+
+# The daemon as its systemd unit runs it (ExecStart=rtd-ampd --config FILE,
+# logs to stderr without a journal), here in the background.
+daemon_pid=
+daemon_rc=
+export daemon_rc
+start_daemon() {
+	rm -f "$SOCK"
+	rtd-ampd --config "$1" >>/tmp/rtd-ampd.log 2>&1 &
+	daemon_pid=$!
+	wait_for [ -S "$SOCK" ]
+}
+
+# SIGTERM, as systemctl stop; sets daemon_rc.
+stop_daemon() {
+	[ -n "$daemon_pid" ] || return 0
+	kill -TERM "$daemon_pid"
+	wait "$daemon_pid"
+	daemon_rc=$?
+	daemon_pid=
+}
+
+daemon_status() { ampt sock "$SOCK" '{"cmd":"status"}'; }
+daemon_phase() { daemon_status | grep -q "\"phase\":\"$1\""; }
+daemon_has_event() { daemon_status | grep -q "\"kind\":\"$1\""; }

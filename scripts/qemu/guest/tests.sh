@@ -1,0 +1,181 @@
+#!/bin/sh
+# The QEMU twin's guest test suite: one PASS/FAIL line per case with the
+# reason, figures as FIGURE lines, and a last line "N passed, M failed".
+# Part 1 drives the kernel interfaces directly (sysfs, /dev/rpmsg*), part 2
+# runs the daemon as the board's systemd unit does and tests through it.
+# shellcheck source=scripts/qemu/guest/lib.sh
+. /lib.sh
+pass=0
+fail=0
+ok() { echo "PASS: $1"; pass=$((pass + 1)); }
+ko() { echo "FAIL: $1: $2"; fail=$((fail + 1)); }
+check() { # check NAME REASON CMD...
+	name=$1 why=$2
+	shift 2
+	if "$@"; then ok "$name"; else ko "$name" "$why"; fi
+}
+matches() { printf '%s\n' "$1" | grep -qE "$2"; }
+
+# --- load through sysfs
+echo "$FW" >$R/firmware
+check "sysfs: firmware name set" "firmware reads '$(cat $R/firmware)'" [ "$(cat $R/firmware)" = "$FW" ]
+echo start >$R/state
+check "sysfs: start reaches running" "state is $(cat $R/state)" wait_for state_is running
+check "NS: rpmsg-raw announced, /dev/rpmsgN bound" "no rpmsg-raw device" wait_for have_raw
+check "NS: rpmsg-tty announced, /dev/ttyRPMSG0 bound" "no /dev/ttyRPMSG0" wait_for [ -e /dev/ttyRPMSG0 ]
+check "NS: rtd-amp-ctrl announced on the bus" "not in /sys/bus/rpmsg/devices" \
+	wait_for sh -c 'cat /sys/bus/rpmsg/devices/*/name | grep -qx rtd-amp-ctrl'
+trace=$(cat $D/trace0 2>&1)
+check "trace: firmware log readable in debugfs" "trace0: $trace" matches "$trace" 'rtd-amp-fw.*serving'
+
+# --- I/O
+raw=$(raw_dev)
+r=$(ampt echo "$raw" 1000)
+check "echo: 1000 messages of 1..496 bytes on $raw, content checked" "$r" [ "$r" = "echo: 1000/1000 ok" ]
+stty -F /dev/ttyRPMSG0 raw -echo
+exec 4<>/dev/ttyRPMSG0
+printf 'hello tty\n' >&4
+line=$(timeout 5 head -n1 <&4)
+exec 4<&-
+check "tty: line echoed with prefix" "got '$line'" [ "$line" = "fw: hello tty" ]
+r=$(ampt ept-create /dev/rpmsg_ctrl0 amp-test 0x2000 1026)
+ctl=$(wait_for dev_named amp-test >/dev/null && dev_named amp-test)
+check "ctrl: endpoint created through /dev/rpmsg_ctrl0" "$r, device '$ctl'" [ -n "$ctl" ]
+r=$(ampt ctl "$ctl" ping)
+check "ctrl: control service answers ping on the new endpoint" "$r" [ "$r" = "ctl: pong ok" ]
+r=$(ampt ctl "$ctl" stats)
+check "ctrl: statistics" "$r" matches "$r" '^ctl: stats messages [1-9]'
+r=$(ampt ept-destroy "$ctl")
+check "ctrl: endpoint destroyed, device gone" "$r" wait_for [ ! -e "$ctl" ]
+
+# --- the CPU-online guard, while the firmware runs
+if echo 1 2>/dev/null >/sys/devices/system/cpu/cpu3/online; then onl=yes; else onl=no; fi
+r=$(ampt echo "$(raw_dev)" 10)
+check "cpu guard: onlining cpu3 refused while the firmware runs, firmware unharmed" \
+	"online accepted=$onl, $r, cpu3 online=$(cat /sys/devices/system/cpu/cpu3/online)" \
+	sh -c "[ $onl = no ] && [ '$r' = 'echo: 10/10 ok' ]"
+
+# --- stop/start cycles
+stop_fw && start_fw
+mem0=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
+bad=
+for i in $(seq 1 20); do
+	stop_fw || { bad="cycle $i: stop left state $(cat $R/state)"; break; }
+	[ -z "$(raw_dev)" ] || { bad="cycle $i: channel left behind"; break; }
+	start_fw || { bad="cycle $i: start gave $(cat $R/state), channel '$(raw_dev)'"; break; }
+	p=$(ampt pending "$(raw_dev)")
+	[ "$p" = "pending: 0" ] || { bad="cycle $i: stale messages ($p)"; break; }
+	e=$(ampt echo "$(raw_dev)" 5)
+	[ "$e" = "echo: 5/5 ok" ] || { bad="cycle $i: $e"; break; }
+done
+check "stop/start: 20 cycles, channels back, no stale or replayed messages" "$bad" [ -z "$bad" ]
+mem1=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
+echo "FIGURE: MemAvailable before/after 20 cycles: $mem0 kB / $mem1 kB"
+check "stop/start: no memory leak (MemAvailable within 2 MiB)" "lost $((mem0 - mem1)) kB" [ $((mem0 - mem1)) -lt 2048 ]
+
+# --- bad firmware, through sysfs: the kernel rejects it
+for b in $BAD; do
+	stop_fw
+	dmesg -c >/dev/null
+	echo "rtd-amp/$b.elf" >$R/firmware
+	if echo start 2>/dev/null >$R/state; then started=yes; else started=no; fi
+	sleep 0.3
+	# The line that says why, not the generic "Boot failed".
+	why=$(dmesg | grep -iE 'remoteproc|rproc|rtd' | grep -v 'Boot failed' | tail -n1)
+	[ -n "$why" ] || why=$(dmesg | grep -iE 'remoteproc|rproc' | tail -n1)
+	check "bad firmware $b: rejected by the kernel, processor offline" \
+		"start=$started state=$(cat $R/state): $why" sh -c "[ $started = no ] && [ \"\$(cat $R/state)\" = offline ]"
+	echo "  kernel: $why"
+done
+stop_fw
+echo "$FW" >$R/firmware
+check "bad firmware: the processor stays usable after the kernel's rejections" "good firmware did not start" start_fw
+
+# --- the CPU-online guard, before a start
+stop_fw
+echo 1 >/sys/devices/system/cpu/cpu3/online
+dmesg -c >/dev/null
+if echo start 2>/dev/null >$R/state; then started=yes; else started=no; fi
+msg=$(dmesg | grep 'is online in Linux' | tail -n1)
+check "cpu guard: start refused while cpu3 is online, dmesg says why" "start=$started, dmesg '$msg'" \
+	sh -c "[ $started = no ] && [ -n \"$msg\" ]"
+echo "  kernel: $msg"
+echo 0 >/sys/devices/system/cpu/cpu3/online
+check "cpu guard: starts again once cpu3 is offline" "state $(cat $R/state)" start_fw
+
+# --- figures (TCG emulation, not hardware)
+for size in 16 496; do
+	r=$(ampt bench "$(raw_dev)" $size 1000)
+	echo "FIGURE: $r"
+	check "bench: $size-byte round trips" "$r" matches "$r" '^bench'
+done
+stop_fw
+
+# --- part 2: the daemon, started as its systemd unit would be
+if [ -x /bin/rtd-ampd ]; then
+	dmesg -c >/dev/null
+	start_daemon /etc/rtd-ampd.toml
+	check "daemon: starts the firmware at boot from its configuration" \
+		"state $(cat $R/state), daemon: $(daemon_status)" \
+		sh -c ". /lib.sh; wait_for state_is running && wait_for have_raw && wait_for daemon_phase running"
+	r=$(ampt echo "$(raw_dev)" 50)
+	check "daemon: channels up after the daemon's start" "$r" [ "$r" = "echo: 50/50 ok" ]
+	check "daemon: recovery handed to the daemon (kernel recovery disabled)" \
+		"recovery is $(cat $R/recovery)" [ "$(cat $R/recovery)" = disabled ]
+
+	# crash injection: the firmware's fault command on the control service
+	old=$(raw_dev)
+	ampt ept-create /dev/rpmsg_ctrl0 amp-fault 0x2001 1026 >/dev/null
+	fctl=$(wait_for dev_named amp-fault >/dev/null && dev_named amp-fault)
+	ampt watch "$old" 20000 >/tmp/watch.out &
+	watch_pid=$!
+	sleep 0.2
+	dmesg -c >/dev/null
+	r=$(ampt ctl "$fctl" fault 1)
+	check "crash: fault command accepted by the control service" "$r" [ "$r" = "ctl: fault acknowledged" ]
+	check "crash: crash record reported by the driver" "no crash line in dmesg" \
+		wait_for sh -c 'dmesg | grep -q "firmware crashed: kind 1 ESR"'
+	echo "  kernel: $(dmesg | grep 'firmware crashed' | tail -n1)"
+	wait $watch_pid
+	r=$(cat /tmp/watch.out)
+	check "crash: an application on the old endpoint sees EPIPE/ENETRESET" "$r" \
+		matches "$r" 'read (EPIPE|ENETRESET) write (EPIPE|ENETRESET)'
+	echo "  application: $r"
+	t=100
+	while [ $t -gt 0 ] && ! { daemon_has_event crashed && daemon_phase running && have_raw; }; do
+		sleep 0.1
+		t=$((t - 1))
+	done
+	check "crash: daemon records the crash and restarts the firmware within its policy" \
+		"state $(cat $R/state), daemon: $(daemon_status)" \
+		sh -c ". /lib.sh; daemon_has_event crashed && daemon_phase running && state_is running"
+	new=$(wait_for have_raw && raw_dev)
+	r=$(ampt after "$old")
+	echo "  old endpoint after the restart: $r"
+	r=$(ampt echo "$new" 20)
+	check "crash: the application reconnects and talks again" "$r" [ "$r" = "echo: 20/20 ok" ]
+	stop_daemon
+	check "daemon: SIGTERM stops the firmware and the daemon exits 0" \
+		"state $(cat $R/state), exit $daemon_rc" sh -c "[ $daemon_rc = 0 ] && [ \"\$(cat $R/state)\" = offline ]"
+
+	# bad firmware through the daemon: its check refuses it before the kernel sees it
+	for b in $BAD; do
+		sed "s|^firmware = .*|firmware = \"rtd-amp/$b.elf\"|" /etc/rtd-ampd.toml >/tmp/bad.toml
+		start_daemon /tmp/bad.toml
+		wait_for daemon_phase failed
+		st=$(daemon_status)
+		check "bad firmware $b: refused by the daemon's check, not started" \
+			"state $(cat $R/state), daemon: $st" \
+			sh -c "[ \"\$(cat $R/state)\" = offline ] && printf '%s' '$st' | grep -q '\"phase\":\"failed\"'"
+		echo "  daemon: $(printf '%s' "$st" | sed -n 's/.*"last_error":\("[^"]*"\).*/\1/p')"
+		stop_daemon
+	done
+	start_daemon /etc/rtd-ampd.toml
+	check "bad firmware: the processor stays usable through the daemon" "state $(cat $R/state), daemon: $(daemon_status)" \
+		sh -c ". /lib.sh; wait_for state_is running && wait_for daemon_phase running"
+	stop_daemon
+else
+	ko "daemon: rtd-ampd in the guest" "scripts/build-host-aarch64 did not produce rtd-ampd"
+fi
+
+echo "$pass passed, $fail failed"
