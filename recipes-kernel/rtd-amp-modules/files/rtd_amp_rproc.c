@@ -448,15 +448,79 @@ static void rtd_amp_rproc_rx(struct mbox_client *cl, void *msg)
 	rproc_vq_interrupt(ddata->rproc, 1);
 }
 
+/* The generic ELF checks, plus: this core only runs 64-bit aarch64 code. */
+static int rtd_amp_rproc_sanity_check(struct rproc *rproc,
+				      const struct firmware *fw)
+{
+	const struct elf64_hdr *ehdr;
+	int ret;
+
+	ret = rproc_elf_sanity_check(rproc, fw);
+	if (ret)
+		return ret;
+
+	ehdr = (const struct elf64_hdr *)fw->data;
+	if (ehdr->e_ident[EI_CLASS] != ELFCLASS64) {
+		dev_err(&rproc->dev, "firmware %s is a 32-bit ELF; this core runs ELF64 aarch64 code\n",
+			rproc->firmware);
+		return -EINVAL;
+	}
+	if (ehdr->e_machine != EM_AARCH64) {
+		dev_err(&rproc->dev, "firmware %s is for machine %u, not aarch64 (EM_AARCH64 = %u)\n",
+			rproc->firmware, ehdr->e_machine, EM_AARCH64);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Whether a (sanity-checked, ELF64) image has a .resource_table section. */
+static bool rtd_amp_has_rsc_table(const struct firmware *fw)
+{
+	static const char name[] = ".resource_table";
+	const struct elf64_hdr *ehdr = (const struct elf64_hdr *)fw->data;
+	const struct elf64_shdr *shdr;
+	u64 strtab, off;
+	unsigned int i;
+
+	if (ehdr->e_shoff > fw->size ||
+	    ehdr->e_shnum > (fw->size - ehdr->e_shoff) / sizeof(*shdr) ||
+	    ehdr->e_shstrndx >= ehdr->e_shnum)
+		return false;
+	shdr = (const struct elf64_shdr *)(fw->data + ehdr->e_shoff);
+	strtab = shdr[ehdr->e_shstrndx].sh_offset;
+	for (i = 0; i < ehdr->e_shnum; i++) {
+		off = strtab + shdr[i].sh_name;
+		if (strtab > fw->size || off > fw->size - sizeof(name))
+			continue;
+		if (!memcmp(fw->data + off, name, sizeof(name)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The resource table is mandatory: it declares the vdev and its rings. The
+ * generic helper fails without a word when the section is missing.
+ */
+static int rtd_amp_rproc_parse_fw(struct rproc *rproc, const struct firmware *fw)
+{
+	int ret = rproc_elf_load_rsc_table(rproc, fw);
+
+	if (ret && !rtd_amp_has_rsc_table(fw))
+		dev_err(&rproc->dev, "firmware %s has no .resource_table section (not an rtd-amp firmware?)\n",
+			rproc->firmware);
+	return ret;
+}
+
 static const struct rproc_ops rtd_amp_rproc_ops = {
 	.prepare = rtd_amp_rproc_prepare,
 	.start = rtd_amp_rproc_start,
 	.stop = rtd_amp_rproc_stop,
 	.kick = rtd_amp_rproc_kick,
 	.load = rproc_elf_load_segments,
-	.parse_fw = rproc_elf_load_rsc_table,
+	.parse_fw = rtd_amp_rproc_parse_fw,
 	.find_loaded_rsc_table = rproc_elf_find_loaded_rsc_table,
-	.sanity_check = rproc_elf_sanity_check,
+	.sanity_check = rtd_amp_rproc_sanity_check,
 	.get_boot_addr = rproc_elf_get_boot_addr,
 };
 
