@@ -249,3 +249,146 @@ fn device_tree_without_the_node_is_explained() {
     assert!(e.to_string().contains("overlay"), "{e}");
     assert!(matches!(regions_from_dtb(b"junk"), Err(CheckError::Dtb(_))));
 }
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().expect("dtc/fdtoverlay (device-tree-compiler)");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The repository's own overlay (recipes-bsp/rtd-amp-overlays) applied to a
+/// minimal base with the labels it needs, as the kernel would see it.
+fn overlay_dtb(dir: &Path, overlay: &str, cells: u32) -> Vec<u8> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..");
+    let dtso = repo
+        .join("recipes-bsp/rtd-amp-overlays/files")
+        .join(overlay);
+    let base = format!(
+        r#"/dts-v1/;
+/ {{
+    #address-cells = <{cells}>;
+    #size-cells = <{cells}>;
+    interrupt-parent = <&gic>;
+    gic: interrupt-controller {{ interrupt-controller; #interrupt-cells = <3>; }};
+    cpus {{
+        #address-cells = <1>;
+        #size-cells = <0>;
+        cpu3: cpu@3 {{ device_type = "cpu"; reg = <3>; }};
+    }};
+    reserved_memory: reserved-memory {{
+        #address-cells = <{cells}>;
+        #size-cells = <{cells}>;
+        ranges;
+    }};
+}};
+"#
+    );
+    let (b_dts, b_dtb) = (dir.join("base.dts"), dir.join("base.dtb"));
+    let (o_dtbo, out) = (dir.join("ov.dtbo"), dir.join("merged.dtb"));
+    std::fs::write(&b_dts, base).unwrap();
+    run(Command::new("dtc")
+        .args(["-q", "-@", "-I", "dts", "-O", "dtb", "-o"])
+        .arg(&b_dtb)
+        .arg(&b_dts));
+    run(Command::new("dtc")
+        .args(["-q", "-@", "-I", "dts", "-O", "dtb", "-o"])
+        .arg(&o_dtbo)
+        .arg(&dtso));
+    run(Command::new("fdtoverlay")
+        .arg("-i")
+        .arg(&b_dtb)
+        .arg("-o")
+        .arg(&out)
+        .arg(&o_dtbo));
+    std::fs::read(out).unwrap()
+}
+
+#[test]
+fn the_repository_overlays_give_the_contract_window() {
+    // Fixed contract (BRIEF): firmware, vring0, vring1, buffer, ctrl.
+    let want = |w: u64| {
+        vec![
+            ("firmware", w, 0x40_0000),
+            ("vdev0vring0", w + 0x40_0000, 0x8000),
+            ("vdev0vring1", w + 0x40_8000, 0x8000),
+            ("vdev0buffer", w + 0x41_0000, 0x4_0000),
+            ("ctrl", w + 0xFF_0000, 0x1000),
+        ]
+    };
+    for (overlay, cells, w) in [
+        ("qemu-virt-amp.dtso", 2, 0x7000_0000u64),
+        ("rtd1619b-amp.dtso", 1, 0x3200_0000u64),
+    ] {
+        let d = tempfile::tempdir().unwrap();
+        let regions = regions_from_dtb(&overlay_dtb(d.path(), overlay, cells)).unwrap();
+        let got: Vec<_> = regions
+            .iter()
+            .map(|r| (r.name.as_str(), r.base, r.size))
+            .collect();
+        assert_eq!(got, want(w), "{overlay}");
+        // A firmware linked for that window passes; one for the other
+        // board's window is refused, naming the window.
+        let t = table(w as u32 + 0x3F_8000);
+        let img = elf(AARCH64, w, &[(w, 0x8000, 0x6000)], Some(&t));
+        check(&img, &regions).unwrap();
+        let other = if w == W { 0x3200_0000 } else { W };
+        let img = elf(AARCH64, other, &[(other, 0x8000, 0x6000)], Some(&t));
+        let e = check(&img, &regions).unwrap_err().to_string();
+        assert!(e.contains(&format!("firmware {w:#x}..")), "{overlay}: {e}");
+    }
+}
+
+#[test]
+fn fixed_vrings_and_carveouts_must_be_inside_reserved_memory() {
+    use amp_proto::rsc::{VdevSpec, VringSpec, CARVEOUT_ENTRY_LEN};
+    const LEN: usize = rsc::header_len(2) + CARVEOUT_ENTRY_LEN + rsc::vdev_entry_len(2, 0);
+    fn tab(carveout_da: u32, vring_da: [u32; 2]) -> Vec<u8> {
+        let ring = |da, notifyid| VringSpec {
+            da,
+            align: 4096,
+            num: 64,
+            notifyid,
+        };
+        TableBuilder::<LEN>::new(2)
+            .carveout(carveout_da, carveout_da, 0x1000, 0, "heap")
+            .vdev(
+                VdevSpec {
+                    id: 7,
+                    notifyid: 0,
+                    dfeatures: 1,
+                    config_len: 0,
+                },
+                &[ring(vring_da[0], 0), ring(vring_da[1], 1)],
+            )
+            .finish()
+            .to_vec()
+    }
+    let d = tempfile::tempdir().unwrap();
+    let regions = regions_from_dtb(&dtb(d.path(), true)).unwrap();
+    let img = |t: &[u8]| elf(AARCH64, W, &[(W, 0x1000, 0x10)], Some(t));
+    let any = rsc::FW_RSC_ADDR_ANY;
+    // Fixed rings in their carveouts and a carveout in the firmware region.
+    let r = check(
+        &img(&tab(0x7010_0000, [0x7040_0000, 0x7040_8000])),
+        &regions,
+    )
+    .unwrap();
+    assert!(r.resources[0].contains("carveout heap da 0x70100000"));
+    assert!(r.resources[1].contains("2 vrings"));
+    check(&img(&tab(any, [any, any])), &regions).unwrap();
+    let e = check(&img(&tab(0x7100_0000, [any, any])), &regions).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("carveout \"heap\" at 0x71000000..0x71001000"),
+        "{e}"
+    );
+    // 64 descriptors at align 4096 take 0x1000 + 0x1000 + ...: a ring that
+    // starts in the last page of vdev0vring1 runs past its end.
+    let e = check(&img(&tab(any, [0x7040_0000, 0x7040_F000])), &regions).unwrap_err();
+    let s = e.to_string();
+    assert!(s.contains("vring 1 at 0x7040f000"), "{s}");
+    assert!(s.contains("vdev0vring1 0x70408000..0x70410000"), "{s}");
+}
