@@ -2,13 +2,30 @@
 # The protocol core builds for the firmware's target, aarch64-unknown-none,
 # without std or alloc. Debian's rustc builds `core` for that target from
 # source (ARCHITECTURE.md section 7); the crate itself uses stable Rust only.
+# Then amp-proto-size links the device role alone (table, RpmsgDevice with
+# an echo endpoint, poll loop) at opt-level "s" and prints what it costs a
+# firmware (docs/benchmarks.md). Everything at opt-level "s" in one target
+# dir, so `core` is built once.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 cd "$REPO_ROOT/rust"
-RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo build --locked --release \
-	-Zbuild-std=core -p amp-proto --no-default-features \
-	--target aarch64-unknown-none --target-dir target/aarch64-none
+build() {
+	RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=s \
+		CARGO_TARGET_AARCH64_UNKNOWN_NONE_LINKER=ld.lld \
+		/usr/bin/cargo build --locked --release -q \
+		-Zbuild-std=core -Zbuild-std-features=compiler-builtins-mem \
+		--target aarch64-unknown-none --target-dir target/aarch64-none "$@"
+}
+build -p amp-proto --no-default-features
 rlib=$(find target/aarch64-none/aarch64-unknown-none/release -maxdepth 2 -name 'libamp_proto-*.rlib' | head -n1)
 [ -n "$rlib" ] || die "no amp-proto rlib for aarch64-unknown-none"
 log "built $(basename "$rlib") ($(stat -c %s "$rlib") bytes)"
+build -p amp-proto-size
+elf=target/aarch64-none/aarch64-unknown-none/release/amp-proto-size
+[ -f "$elf" ] || die "no amp-proto-size ELF"
+aarch64-linux-gnu-readelf -h "$elf" | grep -q 'AArch64' || die "$elf is not an aarch64 ELF"
+aarch64-linux-gnu-nm "$elf" | grep -q 'RpmsgDevice\|Sender.*try_send\|DeviceQueue' ||
+	die "the device role is missing from $elf"
+log "device-role core at opt-level s (section bytes):"
+aarch64-linux-gnu-size -A "$elf" | awk '$1 ~ /^\.(text|rodata|data|bss)$/ {printf "  %-8s %6d\n", $1, $2}'
