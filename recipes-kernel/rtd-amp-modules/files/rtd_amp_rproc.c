@@ -311,6 +311,20 @@ static void rtd_amp_wait_boot(struct rtd_amp_rproc *ddata, u64 entry,
 		 ddata->mpidr, entry, ktime_us_delta(ktime_get(), t0));
 }
 
+/*
+ * The core starts wherever the ELF says: outside our carveout that would be
+ * Linux's memory, so refuse such an image before it runs.
+ */
+static bool rtd_amp_entry_ok(struct rproc *rproc, u64 entry)
+{
+	struct rproc_mem_entry *mem;
+
+	list_for_each_entry(mem, &rproc->carveouts, node)
+		if (!strcmp(mem->name, "firmware"))
+			return entry >= mem->da && entry - mem->da < mem->len;
+	return false;
+}
+
 static int rtd_amp_rproc_start(struct rproc *rproc)
 {
 	struct rtd_amp_rproc *ddata = rproc->priv;
@@ -322,6 +336,12 @@ static int rtd_amp_rproc_start(struct rproc *rproc)
 		dev_err(dev, "cpu%d (MPIDR %#llx) is online in Linux: take it offline (echo 0 > /sys/devices/system/cpu/cpu%d/online) or boot with maxcpus=%d\n",
 			ddata->cpu, ddata->mpidr, ddata->cpu, ddata->cpu);
 		return -EBUSY;
+	}
+
+	if (!rtd_amp_entry_ok(rproc, rproc->bootaddr)) {
+		dev_err(dev, "entry point %#llx is outside the firmware carveout: not starting the core there\n",
+			rproc->bootaddr);
+		return -EINVAL;
 	}
 
 	ret = rtd_amp_affinity(ddata);
