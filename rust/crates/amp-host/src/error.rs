@@ -13,7 +13,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A system call on a path failed.
-    #[error("{op} {}: {source}: {}", path.display(), hint(source))]
+    #[error("{op} {}: {source}: {}", path.display(), hint_for(op, path, source))]
     Io {
         /// What was being done ("open", "write", "ioctl CREATE_EPT"...).
         op: &'static str,
@@ -100,6 +100,26 @@ mod libc_errno {
     pub const EINVAL: i32 = Errno::EINVAL as i32;
 }
 
+/// [`hint`], sharpened by what was being done: the same errno means
+/// different things for different requests.
+pub fn hint_for(op: &str, path: &std::path::Path, e: &io::Error) -> &'static str {
+    let errno = e.raw_os_error().map(Errno::from_raw);
+    let unknown_request = matches!(errno, Some(Errno::EINVAL) | Some(Errno::ENOTTY));
+    if op.contains("FLOWCONTROL") && unknown_request {
+        return "this kernel has no RPMsg flow-control ioctls (Linux 6.2+), or this is not an rpmsg endpoint device";
+    }
+    if op.contains("DESTROY_EPT") && errno == Some(Errno::EINVAL) {
+        return "the endpoint of an announced channel cannot be destroyed (only ones made with create_endpoint): close it instead";
+    }
+    if op.contains("CREATE_EPT") && errno == Some(Errno::EINVAL) {
+        return "the kernel refused the endpoint (name 1..31 bytes; a source address below 1024 is reserved; check dmesg)";
+    }
+    if op == "write" && path.ends_with("firmware") && errno == Some(Errno::EBUSY) {
+        return "the firmware can only change while the remote processor is offline: stop it first";
+    }
+    hint(e)
+}
+
 /// What a user can do about an OS error in this domain.
 pub fn hint(e: &io::Error) -> &'static str {
     match e.raw_os_error().map(Errno::from_raw) {
@@ -112,8 +132,8 @@ pub fn hint(e: &io::Error) -> &'static str {
         Some(Errno::EACCES) | Some(Errno::EPERM) => "permission denied: run as root or as a member of the group the udev rule names",
         Some(Errno::ETIMEDOUT) => "timed out: the remote processor did not answer",
         Some(Errno::EAGAIN) => "nothing to read yet (non-blocking)",
-        Some(Errno::EINVAL) => "the kernel refused the request (a firmware name can only change while offline; check dmesg)",
-        Some(Errno::ENOTTY) => "the device does not know this request: is it an rpmsg device? (flow control needs Linux 6.2+)",
+        Some(Errno::EINVAL) => "the kernel refused the request: check the value and dmesg",
+        Some(Errno::ENOTTY) => "the device does not know this request: is it an rpmsg device?",
         Some(Errno::EOPNOTSUPP) => "the transport does not support this (virtio-rpmsg has no flow control)",
         Some(Errno::ENOMEM) => "out of memory or no free RPMsg buffer: retry later",
         _ => "see dmesg for the kernel's side",
@@ -141,6 +161,36 @@ mod tests {
             let s = Error::errno("write", "/dev/rpmsg1", errno).to_string();
             assert!(s.contains(words), "{errno}: {s}");
         }
+        for (op, errno, words) in [
+            (
+                "ioctl RPMSG_GET_OUTGOING_FLOWCONTROL on",
+                Errno::EINVAL,
+                "Linux 6.2+",
+            ),
+            (
+                "ioctl RPMSG_SET_INCOMING_FLOWCONTROL on",
+                Errno::ENOTTY,
+                "Linux 6.2+",
+            ),
+            (
+                "ioctl RPMSG_DESTROY_EPT on",
+                Errno::EINVAL,
+                "close it instead",
+            ),
+            ("ioctl RPMSG_CREATE_EPT on", Errno::EINVAL, "below 1024"),
+            ("ioctl RPMSG_DESTROY_EPT on", Errno::ENOTTY, "rpmsg device"),
+            ("write", Errno::EINVAL, "dmesg"),
+        ] {
+            let s = Error::errno(op, "/dev/rpmsg2", errno).to_string();
+            assert!(s.contains(words), "{op} {errno}: {s}");
+        }
+        let s = Error::errno(
+            "write",
+            "/sys/class/remoteproc/remoteproc0/firmware",
+            Errno::EBUSY,
+        )
+        .to_string();
+        assert!(s.contains("stop it first"), "{s}");
         assert_eq!(
             Error::MessageTooLong(497).raw_os_error(),
             Some(Errno::EMSGSIZE as i32)
