@@ -94,6 +94,63 @@ else
 	bad "fdtoverlay cannot apply qemu-virt-amp.dtso to QEMU's virt DT"
 fi
 
+# The board's DT is not available here: a stand-in with the BSP's cell sizes
+# and the labels the overlay uses (reserved_memory, gic, cpu3; see the
+# evidence in rtd1619b-amp.dtso) checks that it applies and validates.
+log "RTD1619B overlay on a stand-in of the BSP's rtd16xxb.dtsi"
+cat >"$work/stark-stub.dts" <<'DTS'
+/dts-v1/;
+/ {
+	compatible = "realtek,rtd1619b";
+	model = "stand-in for an RTD1619B board";
+	interrupt-parent = <&gic>;
+	#address-cells = <1>;
+	#size-cells = <1>;
+
+	cpus {
+		#address-cells = <1>;
+		#size-cells = <0>;
+
+		cpu3: cpu@300 {
+			device_type = "cpu";
+			compatible = "arm,cortex-a55";
+			reg = <0x300>;
+			enable-method = "psci";
+		};
+	};
+
+	psci {
+		compatible = "arm,psci-1.0";
+		method = "smc";
+	};
+
+	reserved_memory: reserved-memory {
+		#address-cells = <1>;
+		#size-cells = <1>;
+		ranges;
+	};
+
+	gic: interrupt-controller@ff100000 {
+		compatible = "arm,gic-v3";
+		reg = <0xff100000 0x10000>, <0xff140000 0x80000>;
+		interrupt-controller;
+		#interrupt-cells = <3>;
+	};
+};
+DTS
+if dtc -q -@ -I dts -O dtb -o "$work/stark-stub.dtb" "$work/stark-stub.dts" &&
+	fdtoverlay -i "$work/stark-stub.dtb" -o "$work/stark-amp.dtb" "$work/rtd1619b-amp.dtbo"; then
+	for node in /reserved-memory/firmware@32000000 /reserved-memory/ctrl@32ff0000 /mailbox-0 /remoteproc-cpu3; do
+		fdtget -p "$work/stark-amp.dtb" "$node" >/dev/null 2>&1 || bad "$node missing after fdtoverlay (RTD1619B)"
+	done
+	"$dt/dt-validate" -s "$work/schemas.json" "$work/stark-amp.dtb" >"$work/validate-stark.log" 2>&1 || true
+	if grep -E 'mailbox-0|remoteproc-cpu3|reserved-memory' "$work/validate-stark.log" >&2; then
+		bad "RTD1619B overlay nodes do not validate against the bindings"
+	fi
+else
+	bad "rtd1619b-amp.dtso does not apply to the RTD1619B stand-in"
+fi
+
 log "config fragment symbols in the 6.1 Kconfig"
 while IFS= read -r line; do
 	case "$line" in CONFIG_*=*) ;; *) continue ;; esac
