@@ -80,6 +80,8 @@ _start:
     isb
     mov     x0, x19
     lsr     x1, x20, #2
+    mov     x29, xzr
+    mov     x30, xzr
     bl      rtd_amp_rt_entry
 5:
     wfe
@@ -273,6 +275,37 @@ pub fn psci_cpu_off(board: &Board) -> i64 {
         }
     }
     x0 as i64
+}
+
+/// The stack's bounds (`__stack_bottom..__stack_top` of the linker script).
+pub fn stack_range() -> core::ops::Range<u64> {
+    extern "C" {
+        static __stack_bottom: u8;
+        static __stack_top: u8;
+    }
+    // SAFETY: only the symbols' addresses are taken, never their contents.
+    unsafe { core::ptr::addr_of!(__stack_bottom) as u64..core::ptr::addr_of!(__stack_top) as u64 }
+}
+
+/// Reads one 64-bit word of the stack (for the crash backtrace); 0 for an
+/// address outside it or not 8-byte aligned.
+pub fn stack_word(addr: u64) -> u64 {
+    let s = stack_range();
+    if addr % 8 != 0 || addr < s.start || addr + 8 > s.end {
+        return 0;
+    }
+    // SAFETY: an aligned word inside the stack, which is mapped (image) and
+    // always readable.
+    unsafe { core::ptr::read_volatile(addr as *const u64) }
+}
+
+/// The current frame pointer (`x29`).
+#[inline(always)]
+pub fn frame_pointer() -> u64 {
+    let fp: u64;
+    // SAFETY: reads a register.
+    unsafe { asm!("mov {}, x29", out(reg) fp, options(nomem, nostack, preserves_flags)) };
+    fp
 }
 
 /// Loads from `addr` (a deliberate fault when it is unmapped).

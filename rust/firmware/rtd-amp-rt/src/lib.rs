@@ -14,10 +14,12 @@
 //! and a `.resource_table` (see the `rtd-amp-fw` crate for the default
 //! application). Board constants come from [`board::BOARD`]; everything
 //! else is board-independent. Host builds compile only the pure parts
-//! (board, control page, trace, page tables, GIC arithmetic) for tests.
+//! (board, control page, trace, page tables, GIC arithmetic, backtrace)
+//! for tests.
 #![cfg_attr(not(test), no_std)]
 #![warn(missing_docs)]
 
+pub mod backtrace;
 pub mod board;
 pub mod ctrl;
 pub mod gic;

@@ -8,7 +8,7 @@ use amp_proto::shmem::{BusWindow, Shm};
 
 use crate::board::{layout, Board, BOARD, WINDOW_SIZE};
 use crate::ctrl::{esr_class, ControlPage, CrashKind, CrashRecord, State};
-use crate::{arch, gic, mmu, trace::Trace, LineBuf};
+use crate::{arch, backtrace, gic, mmu, trace::Trace, LineBuf};
 
 static mut TABLES: mmu::Tables = mmu::Tables::new();
 static TRACE_POS: AtomicUsize = AtomicUsize::new(0);
@@ -253,10 +253,25 @@ fn crash(kind: CrashKind, frame: Option<&[u64; 12]>, msg: &[u8]) -> ! {
     };
     let mut x = [0u64; 8];
     let mut sp = 0;
-    if let Some(f) = frame {
+    // A few frames of context: the link register at the exception, then
+    // the return addresses of the frame-record chain.
+    let mut frames = [0u64; 6];
+    let mut nframes = 0;
+    let fp = if let Some(f) = frame {
         x.copy_from_slice(&f[..8]);
         sp = f.as_ptr() as u64 + arch::FRAME_BYTES;
-    }
+        frames[0] = f[9];
+        nframes = 1;
+        f[8]
+    } else {
+        arch::frame_pointer()
+    };
+    nframes += backtrace::walk(
+        fp,
+        arch::stack_range(),
+        arch::stack_word,
+        &mut frames[nframes..],
+    );
     let rec = CrashRecord {
         kind,
         esr,
@@ -274,6 +289,15 @@ fn crash(kind: CrashKind, frame: Option<&[u64; 12]>, msg: &[u8]) -> ! {
         kind as u32
     );
     let _ = l.write_str(core::str::from_utf8(msg).unwrap_or("?"));
+    log_line(l.as_bytes());
+    let mut l = LineBuf::<200>::new();
+    let _ = l.write_str(match frame {
+        Some(_) => "CRASH lr + backtrace:",
+        None => "CRASH backtrace:",
+    });
+    for a in &frames[..nframes] {
+        let _ = write!(l, " {a:#x}");
+    }
     log_line(l.as_bytes());
     ring_linux(&board);
     wait_for_stop(&board, &ctrl)
