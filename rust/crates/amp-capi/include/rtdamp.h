@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+/*
+ * librtdamp: C API for the rtd-amp remote processors (RTD1619B AMP).
+ *
+ * Remote processors are named by their remoteproc `name` attribute
+ * ("rtd-amp") or their device directory ("remoteproc0"). Functions return
+ * 0 (or a byte count) on success and a negative errno value on failure;
+ * rtdamp_last_error() then describes the failure in words (per thread).
+ * Link with `pkg-config --cflags --libs rtdamp`.
+ */
+#ifndef RTDAMP_H
+#define RTDAMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RTDAMP_VERSION_MAJOR 0
+#define RTDAMP_VERSION_MINOR 1
+
+/* Well-known firmware addresses. */
+#define RTDAMP_ADDR_ECHO 1024u    /* rpmsg-raw echo */
+#define RTDAMP_ADDR_TTY 1025u     /* rpmsg-tty line echo */
+#define RTDAMP_ADDR_CONTROL 1026u /* rtd-amp-ctrl control service */
+/* Let the kernel choose the local address. */
+#define RTDAMP_ADDR_ANY 0xFFFFFFFFu
+/* Largest message payload. */
+#define RTDAMP_MAX_PAYLOAD 496u
+
+/* Kernel remoteproc states. */
+typedef enum rtdamp_state {
+	RTDAMP_STATE_OFFLINE = 0,
+	RTDAMP_STATE_SUSPENDED = 1,
+	RTDAMP_STATE_RUNNING = 2,
+	RTDAMP_STATE_CRASHED = 3,
+	RTDAMP_STATE_DELETED = 4,
+	RTDAMP_STATE_ATTACHED = 5,
+	RTDAMP_STATE_DETACHED = 6,
+	RTDAMP_STATE_INVALID = 7
+} rtdamp_state;
+
+/* An open RPMsg endpoint (opaque). */
+typedef struct rtdamp_endpoint rtdamp_endpoint;
+
+/*
+ * Use `root` instead of "/" to find sys/ and dev/ (test doubles). NULL
+ * restores "/". Affects calls made afterwards from any thread.
+ */
+int rtdamp_set_root(const char *root);
+
+/*
+ * Creates an endpoint on the rpmsg control device `ctrl` ("rpmsg_ctrl0" or
+ * "/dev/rpmsg_ctrl0") named `name` (at most 31 bytes) from local address
+ * `src` (RTDAMP_ADDR_ANY for any) to firmware address `dst`, and opens it.
+ * On success *out owns the endpoint; close it with rtdamp_endpoint_close,
+ * which also destroys it.
+ */
+int rtdamp_endpoint_open(const char *ctrl, const char *name, uint32_t src, uint32_t dst,
+			 rtdamp_endpoint **out);
+
+/* Opens an existing endpoint device ("rpmsg0" or "/dev/rpmsg0"). Closing it
+ * does not destroy it. */
+int rtdamp_endpoint_open_dev(const char *dev, rtdamp_endpoint **out);
+
+/* Closes (and, if rtdamp_endpoint_open created it, destroys) an endpoint.
+ * NULL is ignored. */
+void rtdamp_endpoint_close(rtdamp_endpoint *ep);
+
+/* The endpoint's file descriptor, for poll/epoll (do not close it). */
+int rtdamp_endpoint_fd(const rtdamp_endpoint *ep);
+
+/*
+ * Sends one message of `len` bytes (1..RTDAMP_MAX_PAYLOAD). Waits at most
+ * `timeout_ms` for room (-1: forever, 0: do not wait). Returns 0, or
+ * -ETIMEDOUT, -EMSGSIZE, -EPIPE (endpoint gone)...
+ */
+int rtdamp_send(rtdamp_endpoint *ep, const void *buf, size_t len, int timeout_ms);
+
+/*
+ * Receives one message into `buf` (`cap` bytes; a longer message is
+ * truncated). Waits at most `timeout_ms` (-1: forever, 0: do not wait).
+ * Returns the message length, or -ETIMEDOUT, -EPIPE...
+ */
+ssize_t rtdamp_recv(rtdamp_endpoint *ep, void *buf, size_t cap, int timeout_ms);
+
+/* Starts / stops a remote processor; returns once the kernel has acted
+ * (a crashed processor is restarted with `recover`). */
+int rtdamp_rproc_start(const char *rproc);
+int rtdamp_rproc_stop(const char *rproc);
+
+/* Reads a remote processor's state into *out. */
+int rtdamp_rproc_state(const char *rproc, rtdamp_state *out);
+
+/* "offline", "running"... ; "unknown" for other values. */
+const char *rtdamp_state_name(rtdamp_state state);
+
+/* Message about the calling thread's last failure ("" if none). Valid until
+ * the thread's next librtdamp call. */
+const char *rtdamp_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RTDAMP_H */

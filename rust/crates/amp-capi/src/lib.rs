@@ -1,0 +1,366 @@
+//! `librtdamp`: the C API of the rtd-amp host library (`include/rtdamp.h`).
+//!
+//! Every function returns 0 (or a byte count) on success and a negative
+//! errno value on failure; `rtdamp_last_error()` gives the message of the
+//! calling thread's last failure. No Rust panic crosses the boundary.
+#![allow(clippy::missing_safety_doc)] // the safety contract is in rtdamp.h
+
+use amp_host::remoteproc::{Remoteproc, State};
+use amp_host::rpmsg::{Ctrl, Endpoint};
+use amp_host::Sys;
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::RwLock;
+use std::time::Duration;
+
+static ROOT: RwLock<Option<PathBuf>> = RwLock::new(None);
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn sys() -> Sys {
+    match &*ROOT.read().unwrap_or_else(|e| e.into_inner()) {
+        Some(root) => Sys::under(root),
+        None => Sys::system(),
+    }
+}
+
+fn set_error(msg: String) {
+    let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+}
+
+fn fail(e: amp_host::Error) -> c_int {
+    let errno = match &e {
+        amp_host::Error::NoSuchRemoteproc(_) => libc::ENOENT,
+        other => other.raw_os_error().unwrap_or(libc::EIO),
+    };
+    set_error(e.to_string());
+    -errno
+}
+
+fn invalid(what: &str) -> c_int {
+    set_error(format!("invalid argument: {what}"));
+    -libc::EINVAL
+}
+
+/// Runs `f`, turning a panic into -EIO.
+fn guard(f: impl FnOnce() -> c_int) -> c_int {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        set_error("internal error in librtdamp".into());
+        -libc::EIO
+    })
+}
+
+unsafe fn text<'a>(p: *const c_char) -> Option<&'a str> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: the caller passes a NUL-terminated string (rtdamp.h).
+    unsafe { CStr::from_ptr(p) }.to_str().ok()
+}
+
+fn timeout(ms: c_int) -> Option<Duration> {
+    (ms >= 0).then(|| Duration::from_millis(ms as u64))
+}
+
+/// An endpoint handle.
+pub struct RtdampEndpoint {
+    ep: Option<Endpoint>,
+    /// Destroy on close (created by `rtdamp_endpoint_open`).
+    owned: bool,
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_set_root(root: *const c_char) -> c_int {
+    guard(|| {
+        let r = if root.is_null() {
+            None
+        } else {
+            // SAFETY: per the header.
+            match unsafe { text(root) } {
+                Some(s) => Some(PathBuf::from(s)),
+                None => return invalid("root is not UTF-8"),
+            }
+        };
+        *ROOT.write().unwrap_or_else(|e| e.into_inner()) = r;
+        0
+    })
+}
+
+fn dev_path(sys: &Sys, dev: &str) -> PathBuf {
+    let name = dev.strip_prefix("/dev/").unwrap_or(dev);
+    sys.dev.join(name)
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_endpoint_open(
+    ctrl: *const c_char,
+    name: *const c_char,
+    src: u32,
+    dst: u32,
+    out: *mut *mut RtdampEndpoint,
+) -> c_int {
+    guard(|| {
+        // SAFETY: per the header.
+        let (Some(ctrl), Some(name)) = (unsafe { text(ctrl) }, unsafe { text(name) }) else {
+            return invalid("ctrl and name must be UTF-8 strings");
+        };
+        if out.is_null() {
+            return invalid("out is NULL");
+        }
+        let Some(index) = ctrl
+            .trim_start_matches("/dev/")
+            .strip_prefix("rpmsg_ctrl")
+            .and_then(|n| n.parse().ok())
+        else {
+            return invalid("ctrl must be rpmsg_ctrlN");
+        };
+        let sys = sys();
+        let r = Ctrl::open(&sys, index)
+            .and_then(|c| c.create_endpoint(name, src, dst, Duration::from_secs(2)))
+            .and_then(|p| Endpoint::open(&p));
+        match r {
+            Ok(ep) => {
+                let h = Box::new(RtdampEndpoint {
+                    ep: Some(ep),
+                    owned: true,
+                });
+                // SAFETY: out checked non-NULL.
+                unsafe { *out = Box::into_raw(h) };
+                0
+            }
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_endpoint_open_dev(
+    dev: *const c_char,
+    out: *mut *mut RtdampEndpoint,
+) -> c_int {
+    guard(|| {
+        // SAFETY: per the header.
+        let Some(dev) = (unsafe { text(dev) }) else {
+            return invalid("dev must be a UTF-8 string");
+        };
+        if out.is_null() {
+            return invalid("out is NULL");
+        }
+        match Endpoint::open(&dev_path(&sys(), dev)) {
+            Ok(ep) => {
+                let h = Box::new(RtdampEndpoint {
+                    ep: Some(ep),
+                    owned: false,
+                });
+                // SAFETY: out checked non-NULL.
+                unsafe { *out = Box::into_raw(h) };
+                0
+            }
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_endpoint_close(ep: *mut RtdampEndpoint) {
+    if ep.is_null() {
+        return;
+    }
+    // SAFETY: `ep` came from Box::into_raw in an open function.
+    let mut h = unsafe { Box::from_raw(ep) };
+    if let Some(e) = h.ep.take() {
+        if h.owned {
+            let _ = e.destroy();
+        }
+    }
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_endpoint_fd(ep: *const RtdampEndpoint) -> c_int {
+    // SAFETY: a live handle or NULL.
+    match unsafe { ep.as_ref() }.and_then(|h| h.ep.as_ref()) {
+        Some(e) => e.as_raw_fd(),
+        None => invalid("ep is NULL"),
+    }
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_send(
+    ep: *mut RtdampEndpoint,
+    buf: *const c_void,
+    len: usize,
+    timeout_ms: c_int,
+) -> c_int {
+    guard(|| {
+        // SAFETY: a live handle or NULL.
+        let Some(e) = (unsafe { ep.as_mut() }).and_then(|h| h.ep.as_mut()) else {
+            return invalid("ep is NULL");
+        };
+        if buf.is_null() || len == 0 {
+            return invalid("empty message");
+        }
+        // SAFETY: the caller provides `len` readable bytes.
+        let msg = unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len) };
+        if timeout_ms >= 0 {
+            let mut fds = [libc::pollfd {
+                fd: e.as_raw_fd(),
+                events: libc::POLLOUT,
+                revents: 0,
+            }];
+            // SAFETY: one valid pollfd.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, timeout_ms) };
+            if n == 0 {
+                set_error(format!("no room to send within {timeout_ms} ms"));
+                return -libc::ETIMEDOUT;
+            }
+        }
+        match e.send(msg) {
+            Ok(()) => 0,
+            Err(err) => fail(err),
+        }
+    })
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_recv(
+    ep: *mut RtdampEndpoint,
+    buf: *mut c_void,
+    cap: usize,
+    timeout_ms: c_int,
+) -> isize {
+    let r = guard(|| {
+        // SAFETY: a live handle or NULL.
+        let Some(e) = (unsafe { ep.as_mut() }).and_then(|h| h.ep.as_mut()) else {
+            return invalid("ep is NULL");
+        };
+        if buf.is_null() || cap == 0 {
+            return invalid("empty buffer");
+        }
+        // SAFETY: the caller provides `cap` writable bytes.
+        let out = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), cap) };
+        match e.recv(out, timeout(timeout_ms)) {
+            Ok(n) => n as c_int,
+            Err(err) => fail(err),
+        }
+    });
+    r as isize
+}
+
+fn with_rproc(name: *const c_char, f: impl FnOnce(&Remoteproc) -> amp_host::Result<()>) -> c_int {
+    guard(|| {
+        // SAFETY: per the header.
+        let Some(name) = (unsafe { text(name) }) else {
+            return invalid("rproc must be a UTF-8 string");
+        };
+        match Remoteproc::find(&sys(), name).and_then(|r| f(&r)) {
+            Ok(()) => 0,
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Waits until the kernel has acted on a state write: the attribute reads
+/// as a valid state other than `from` (immediate on a real kernel, whose
+/// sysfs writes are synchronous).
+fn settle(r: &Remoteproc, from: State) -> amp_host::Result<()> {
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match r.state() {
+            Ok(s) if s != from => return Ok(()),
+            _ if std::time::Instant::now() < end => std::thread::sleep(Duration::from_millis(5)),
+            Ok(s) => {
+                return Err(amp_host::Error::Timeout {
+                    what: format!("{} to leave the {s} state", r.device()),
+                    after: Duration::from_secs(5),
+                })
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_rproc_start(rproc: *const c_char) -> c_int {
+    with_rproc(rproc, |r| {
+        let from = r.state()?;
+        if from == State::Crashed {
+            r.recover()?;
+        } else {
+            r.start()?;
+        }
+        settle(r, from)
+    })
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_rproc_stop(rproc: *const c_char) -> c_int {
+    with_rproc(rproc, |r| {
+        let from = r.state()?;
+        r.stop()?;
+        settle(r, from)
+    })
+}
+
+fn state_code(s: State) -> c_int {
+    match s {
+        State::Offline => 0,
+        State::Suspended => 1,
+        State::Running => 2,
+        State::Crashed => 3,
+        State::Deleted => 4,
+        State::Attached => 5,
+        State::Detached => 6,
+        State::Invalid => 7,
+    }
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_rproc_state(rproc: *const c_char, out: *mut c_int) -> c_int {
+    if out.is_null() {
+        return invalid("out is NULL");
+    }
+    with_rproc(rproc, |r| {
+        let s = r.state()?;
+        // SAFETY: out checked non-NULL.
+        unsafe { *out = state_code(s) };
+        Ok(())
+    })
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub extern "C" fn rtdamp_state_name(state: c_int) -> *const c_char {
+    let s: &'static CStr = match state {
+        0 => c"offline",
+        1 => c"suspended",
+        2 => c"running",
+        3 => c"crashed",
+        4 => c"deleted",
+        5 => c"attached",
+        6 => c"detached",
+        7 => c"invalid",
+        _ => c"unknown",
+    };
+    s.as_ptr()
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub extern "C" fn rtdamp_last_error() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ptr())
+}

@@ -1,0 +1,740 @@
+//! `ampctl`: command-line tool for the rtd-amp remote processors.
+
+mod cli;
+mod stats;
+
+use amp_control::{FaultKind, Request, Response, MAX_MESSAGE_LEN};
+use amp_host::remoteproc::{Remoteproc, State};
+use amp_host::rpmsg::{self, Ctrl, Endpoint, ADDR_ANY, MAX_PAYLOAD};
+use amp_host::Sys;
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{CommandFactory, Parser};
+use cli::{Channel, Cli, Command, CoredumpCmd, EndpointCmd, GenerateCmd, Target};
+use rtd_ampd::protocol::{ProcStatus, Reply, Request as DaemonRequest};
+use serde::Serialize;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// How long start/stop wait for the kernel.
+const STATE_TIMEOUT: Duration = Duration::from_secs(10);
+
+struct Ctx {
+    sys: Sys,
+    root: PathBuf,
+    socket: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let root = cli.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+    let ctx = Ctx {
+        sys: Sys::under(&root),
+        root,
+        socket: cli.socket.clone(),
+    };
+    match run(&ctx, cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ampctl: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_json<T: Serialize>(v: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
+    match cmd {
+        Command::List(json) => list(ctx, json.json),
+        Command::Status { target, json } => status(ctx, &target, json.json),
+        Command::Start {
+            target,
+            firmware,
+            no_check,
+            direct,
+        } => {
+            let r = resolve(ctx, &target)?;
+            if firmware.is_none() && !no_check && !direct {
+                if let Some(name) = daemon_name(ctx, &r) {
+                    return via_daemon(ctx, DaemonRequest::Start { name });
+                }
+            }
+            start_direct(ctx, &r, firmware.as_deref(), !no_check)
+        }
+        Command::Stop { target, direct } => {
+            let r = resolve(ctx, &target)?;
+            if !direct {
+                if let Some(name) = daemon_name(ctx, &r) {
+                    return via_daemon(ctx, DaemonRequest::Stop { name });
+                }
+            }
+            stop_direct(&r)
+        }
+        Command::Restart { target, direct } => {
+            let r = resolve(ctx, &target)?;
+            if !direct {
+                if let Some(name) = daemon_name(ctx, &r) {
+                    return via_daemon(ctx, DaemonRequest::Restart { name });
+                }
+            }
+            if r.state()? != State::Offline {
+                stop_direct(&r)?;
+            }
+            start_direct(ctx, &r, None, true)
+        }
+        Command::Firmware { target, set, json } => {
+            let r = resolve(ctx, &target)?;
+            if let Some(name) = set {
+                r.set_firmware(&name)
+                    .with_context(|| format!("setting the firmware of {}", r.device()))?;
+            }
+            let fw = r.firmware()?;
+            if json.json {
+                print_json(&serde_json::json!({ "device": r.device(), "firmware": fw }))
+            } else {
+                println!("{fw}");
+                Ok(())
+            }
+        }
+        Command::Check { elf, dtb, json } => {
+            let report = amp_host::fwcheck::check_files(&elf, dtb.as_deref(), &ctx.sys)
+                .with_context(|| {
+                    format!(
+                        "{} does not fit this system (checked against {})",
+                        elf.display(),
+                        dtb.as_deref().unwrap_or(&ctx.sys.fdt()).display()
+                    )
+                })?;
+            if json.json {
+                print_json(&report)
+            } else {
+                print!("{report}");
+                println!("{}: ok", elf.display());
+                Ok(())
+            }
+        }
+        Command::Trace {
+            target,
+            follow,
+            interval_ms,
+        } => trace(ctx, &target, follow, interval_ms),
+        Command::Coredump {
+            action:
+                CoredumpCmd::Save {
+                    target,
+                    output,
+                    wait_ms,
+                },
+        } => coredump(ctx, &target, &output, wait_ms),
+        Command::Ping {
+            channel,
+            count,
+            info,
+            json,
+        } => ping(ctx, &channel, count, info, json.json),
+        Command::Fault { channel, kind } => fault(ctx, &channel, kind.into()),
+        Command::Bench {
+            channel,
+            count,
+            size,
+            json,
+        } => bench(ctx, &channel, count, size, json.json),
+        Command::Endpoint { action } => match action {
+            EndpointCmd::Create {
+                name,
+                ctrl,
+                src,
+                dst,
+                json,
+            } => {
+                let c = open_ctrl(ctx, &ctrl)?;
+                let path =
+                    c.create_endpoint(&name, src.unwrap_or(ADDR_ANY), dst, Duration::from_secs(2))?;
+                if json.json {
+                    print_json(&serde_json::json!({ "device": path, "name": name, "dst": dst }))
+                } else {
+                    println!("{}", path.display());
+                    Ok(())
+                }
+            }
+            EndpointCmd::Destroy { dev } => {
+                let path = dev_path(ctx, &dev);
+                Endpoint::open(&path)?.destroy()?;
+                Ok(())
+            }
+        },
+        Command::Send { dev, text, hex } => {
+            let data = match text {
+                Some(t) => t.into_bytes(),
+                None => {
+                    let mut v = Vec::new();
+                    std::io::stdin()
+                        .read_to_end(&mut v)
+                        .context("reading the message from stdin")?;
+                    v
+                }
+            };
+            let data = if hex {
+                parse_hex(std::str::from_utf8(&data)?.trim())?
+            } else {
+                data
+            };
+            if data.is_empty() {
+                bail!("nothing to send: give TEXT or pipe the message to stdin");
+            }
+            Endpoint::open(&dev_path(ctx, &dev))?.send(&data)?;
+            Ok(())
+        }
+        Command::Recv {
+            dev,
+            count,
+            timeout_ms,
+            hex,
+            json,
+        } => {
+            let mut ep = Endpoint::open(&dev_path(ctx, &dev))?;
+            let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+            let mut buf = [0u8; 512];
+            let mut msgs = Vec::new();
+            for _ in 0..count {
+                let n = ep.recv(&mut buf, timeout)?;
+                let text = if hex {
+                    to_hex(&buf[..n])
+                } else {
+                    String::from_utf8_lossy(&buf[..n]).into_owned()
+                };
+                if json.json {
+                    msgs.push(serde_json::json!({ "len": n, "data": text }));
+                } else {
+                    println!("{text}");
+                }
+            }
+            if json.json {
+                print_json(&msgs)?;
+            }
+            Ok(())
+        }
+        Command::Generate { what } => generate(what),
+    }
+}
+
+fn resolve(ctx: &Ctx, target: &Target) -> Result<Remoteproc> {
+    if let Some(id) = &target.rproc {
+        return Ok(Remoteproc::find(&ctx.sys, id)?);
+    }
+    let all = amp_host::remoteproc::list(&ctx.sys)?;
+    match all.len() {
+        1 => Ok(all.into_iter().next().expect("one")),
+        0 => bail!(
+            "no remote processor registered under {}: is the rtd_amp_rproc module loaded and the overlay applied?",
+            ctx.sys.remoteproc_class().display()
+        ),
+        _ => bail!(
+            "there are {} remote processors; name one: {}",
+            all.len(),
+            all.iter().map(|r| r.device()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+#[derive(Serialize)]
+struct ListEntry {
+    device: String,
+    name: Option<String>,
+    state: Option<String>,
+    firmware: Option<String>,
+}
+
+fn entry(r: &Remoteproc) -> ListEntry {
+    ListEntry {
+        device: r.device(),
+        name: r.name().ok(),
+        state: r.state().ok().map(|s| s.to_string()),
+        firmware: r.firmware().ok(),
+    }
+}
+
+fn list(ctx: &Ctx, json: bool) -> Result<()> {
+    let all: Vec<ListEntry> = amp_host::remoteproc::list(&ctx.sys)?
+        .iter()
+        .map(entry)
+        .collect();
+    if json {
+        return print_json(&all);
+    }
+    if all.is_empty() {
+        println!("no remote processors (is the rtd_amp_rproc module loaded?)");
+        return Ok(());
+    }
+    println!("{:<13} {:<12} {:<9} FIRMWARE", "DEVICE", "NAME", "STATE");
+    for e in all {
+        let q = |o: Option<String>| o.unwrap_or_else(|| "?".into());
+        println!(
+            "{:<13} {:<12} {:<9} {}",
+            e.device,
+            q(e.name),
+            q(e.state),
+            q(e.firmware)
+        );
+    }
+    Ok(())
+}
+
+/// The daemon's status list, or None when no daemon answers.
+fn daemon_status(ctx: &Ctx) -> Option<Vec<ProcStatus>> {
+    let reply =
+        rtd_ampd::server::request(&ctx.socket, &DaemonRequest::Status { name: None }).ok()?;
+    reply.ok.then_some(reply.status)
+}
+
+/// The daemon's name for `r`, when a daemon runs and supervises it.
+fn daemon_name(ctx: &Ctx, r: &Remoteproc) -> Option<String> {
+    let name = r.name().ok();
+    daemon_status(ctx)?
+        .into_iter()
+        .find(|s| s.device.as_deref() == Some(&r.device()) || Some(&s.name) == name.as_ref())
+        .map(|s| s.name)
+}
+
+fn via_daemon(ctx: &Ctx, req: DaemonRequest) -> Result<()> {
+    let reply: Reply = rtd_ampd::server::request(&ctx.socket, &req)
+        .with_context(|| format!("talking to rtd-ampd on {}", ctx.socket.display()))?;
+    if !reply.ok {
+        bail!("rtd-ampd: {}", reply.error.unwrap_or_default());
+    }
+    for s in reply.status {
+        println!(
+            "{}: {} (kernel: {})",
+            s.name,
+            s.phase,
+            s.kernel_state.as_deref().unwrap_or("?")
+        );
+    }
+    Ok(())
+}
+
+fn start_direct(ctx: &Ctx, r: &Remoteproc, firmware: Option<&str>, check: bool) -> Result<()> {
+    let state = r.state()?;
+    if state.is_up() {
+        bail!("{} is already {state}; use `ampctl restart`", r.device());
+    }
+    if let Some(fw) = firmware {
+        r.set_firmware(fw)?;
+    }
+    if check {
+        let fw = r.firmware()?;
+        let path = ctx.root.join("lib/firmware").join(&fw);
+        amp_host::fwcheck::check_files(&path, None, &ctx.sys).with_context(|| {
+            format!(
+                "firmware check of {} failed (use --no-check to start it anyway)",
+                path.display()
+            )
+        })?;
+    }
+    if state == State::Crashed {
+        r.recover()?;
+    } else {
+        r.start()?;
+    }
+    r.wait_for(State::Running, STATE_TIMEOUT).with_context(|| {
+        format!(
+            "{} did not start; see `dmesg` and `ampctl trace`",
+            r.device()
+        )
+    })?;
+    println!("{}: running", r.device());
+    Ok(())
+}
+
+fn stop_direct(r: &Remoteproc) -> Result<()> {
+    if r.state()? == State::Crashed {
+        // A crashed processor is only stoppable portably after a recover.
+        r.recover()?;
+        r.wait_for(State::Running, STATE_TIMEOUT)?;
+    }
+    r.stop()?;
+    r.wait_for(State::Offline, STATE_TIMEOUT)?;
+    println!("{}: offline", r.device());
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Status {
+    #[serde(flatten)]
+    rproc: ListEntry,
+    recovery: Option<String>,
+    coredump: Option<String>,
+    channels: Vec<rpmsg::Channel>,
+    daemon: Option<ProcStatus>,
+}
+
+fn status(ctx: &Ctx, target: &Target, json: bool) -> Result<()> {
+    let r = resolve(ctx, target)?;
+    let e = entry(&r);
+    let daemon = daemon_status(ctx).and_then(|v| {
+        v.into_iter()
+            .find(|s| s.device.as_deref() == Some(&e.device) || Some(&s.name) == e.name.as_ref())
+    });
+    let st = Status {
+        recovery: r.recovery().ok().map(|v| format!("{v:?}").to_lowercase()),
+        coredump: r.coredump().ok().map(|v| format!("{v:?}").to_lowercase()),
+        channels: rpmsg::channels(&ctx.sys).unwrap_or_default(),
+        daemon,
+        rproc: e,
+    };
+    if json {
+        return print_json(&st);
+    }
+    let q = |o: &Option<String>| o.clone().unwrap_or_else(|| "?".into());
+    println!("device:    {}", st.rproc.device);
+    println!("name:      {}", q(&st.rproc.name));
+    println!("state:     {}", q(&st.rproc.state));
+    println!("firmware:  {}", q(&st.rproc.firmware));
+    println!("recovery:  {}", q(&st.recovery));
+    println!("coredump:  {}", q(&st.coredump));
+    if st.channels.is_empty() {
+        println!("channels:  none");
+    }
+    for c in &st.channels {
+        println!(
+            "channel:   {} (src {} dst {}) {}",
+            c.name,
+            c.src,
+            c.dst,
+            c.driver.as_deref().unwrap_or("")
+        );
+    }
+    match &st.daemon {
+        None => println!("daemon:    not running or not supervising it"),
+        Some(d) => {
+            println!(
+                "daemon:    {} (restarts {}/{}, total {})",
+                d.phase, d.restarts, d.max_restarts, d.total_restarts
+            );
+            if let Some(e) = &d.last_error {
+                println!("last error: {e}");
+            }
+            for ev in d.events.iter().rev().take(5).rev() {
+                println!("  {:>8} ms  {} {}", ev.at_ms, ev.kind, ev.detail);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn trace(ctx: &Ctx, target: &Target, follow: bool, interval_ms: u64) -> Result<()> {
+    let r = resolve(ctx, target)?;
+    let read = || -> Result<Vec<u8>> {
+        r.trace(0)
+            .with_context(|| "reading the trace buffer (is debugfs mounted on /sys/kernel/debug?)")
+    };
+    let mut seen = read()?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&seen)?;
+    out.flush()?;
+    if !follow {
+        return Ok(());
+    }
+    loop {
+        std::thread::sleep(Duration::from_millis(interval_ms.max(10)));
+        let now = match read() {
+            Ok(v) => v,
+            Err(_) => continue, // the processor is restarting
+        };
+        if now.starts_with(&seen) {
+            out.write_all(&now[seen.len()..])?;
+        } else {
+            out.write_all(b"\n--- trace buffer restarted ---\n")?;
+            out.write_all(&now)?;
+        }
+        out.flush()?;
+        seen = now;
+    }
+}
+
+fn coredump(ctx: &Ctx, target: &Target, output: &Path, wait_ms: u64) -> Result<()> {
+    let r = resolve(ctx, target)?;
+    let class = ctx.sys.sysfs.join("class/devcoredump");
+    let deadline = Instant::now() + Duration::from_millis(wait_ms);
+    loop {
+        let mut dumps: Vec<PathBuf> = std::fs::read_dir(&class)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        dumps.sort();
+        // Newest dump whose failing device is this remoteproc (or any, if
+        // the link is missing).
+        let mine = dumps.iter().rev().find(|d| {
+            std::fs::read_link(d.join("failing_device"))
+                .map(|l| {
+                    l.to_string_lossy().contains(&r.device())
+                        || l.ends_with(r.path().file_name().unwrap_or_default())
+                })
+                .unwrap_or(true)
+        });
+        if let Some(d) = mine {
+            let data = std::fs::read(d.join("data"))
+                .with_context(|| format!("reading {}", d.display()))?;
+            std::fs::write(output, &data)
+                .with_context(|| format!("writing {}", output.display()))?;
+            // Writing to `data` releases the dump in the kernel.
+            let _ = std::fs::write(d.join("data"), "1");
+            println!("{} bytes saved to {}", data.len(), output.display());
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "no devcoredump for {} in {}: enable dumps with `echo enabled > {}/coredump`, reproduce the crash, \
+                 and save within 5 minutes (or pass --wait-ms)",
+                r.device(),
+                class.display(),
+                r.path().display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn dev_path(ctx: &Ctx, dev: &str) -> PathBuf {
+    match dev.strip_prefix("/dev/") {
+        Some(rest) => ctx.sys.dev.join(rest),
+        None if dev.contains('/') => PathBuf::from(dev),
+        None => ctx.sys.dev.join(dev),
+    }
+}
+
+fn open_ctrl(ctx: &Ctx, ctrl: &str) -> Result<Ctrl> {
+    let name = ctrl.trim_start_matches("/dev/");
+    let index: u32 = name
+        .strip_prefix("rpmsg_ctrl")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| anyhow!("--ctrl {ctrl:?}: expected rpmsg_ctrlN"))?;
+    Ctrl::open(&ctx.sys, index).context(
+        "opening the rpmsg control device (is the firmware running? `ampctl status`; is rpmsg_ctrl loaded?)",
+    )
+}
+
+/// A temporary endpoint towards the firmware, destroyed on drop.
+struct TempEndpoint(Option<Endpoint>);
+
+impl TempEndpoint {
+    fn open(ctx: &Ctx, ch: &Channel, default_dst: u32) -> Result<TempEndpoint> {
+        let c = open_ctrl(ctx, &ch.ctrl)?;
+        let dst = ch.dst.unwrap_or(default_dst);
+        let path = c.create_endpoint(
+            "ampctl",
+            ch.src.unwrap_or(ADDR_ANY),
+            dst,
+            Duration::from_secs(2),
+        )?;
+        Ok(TempEndpoint(Some(Endpoint::open(&path)?)))
+    }
+
+    fn ep(&mut self) -> &mut Endpoint {
+        self.0.as_mut().expect("open until drop")
+    }
+}
+
+impl Drop for TempEndpoint {
+    fn drop(&mut self) {
+        if let Some(ep) = self.0.take() {
+            let _ = ep.destroy();
+        }
+    }
+}
+
+/// Sends a control request, waits for the response with the same tag.
+fn call(
+    ep: &mut Endpoint,
+    req: Request,
+    tag: u32,
+    timeout: Duration,
+) -> Result<(Response, Duration)> {
+    let mut buf = [0u8; 512];
+    let n = req.encode(tag, &mut buf[..MAX_MESSAGE_LEN])?;
+    let start = Instant::now();
+    ep.send(&buf[..n])?;
+    loop {
+        let left = timeout.saturating_sub(start.elapsed());
+        let got = ep
+            .recv(&mut buf, Some(left))
+            .context("waiting for the control service to answer")?;
+        let (t, resp) =
+            Response::decode(&buf[..got]).context("bad answer from the control service")?;
+        if t == tag && resp.answers(req.opcode()) {
+            if let Response::Error { code, .. } = resp {
+                bail!("the firmware refused the request: {code}");
+            }
+            return Ok((resp, start.elapsed()));
+        }
+    }
+}
+
+fn ping(ctx: &Ctx, ch: &Channel, count: u32, info: bool, json: bool) -> Result<()> {
+    let mut t = TempEndpoint::open(ctx, ch, amp_control::CONTROL_ADDR)?;
+    let timeout = Duration::from_millis(ch.timeout_ms);
+    let mut rtts = Vec::new();
+    for i in 0..count {
+        let nonce = 0xA3F0_0000_0000_0000 | u64::from(i);
+        let (resp, rtt) = call(t.ep(), Request::Ping { nonce }, i + 1, timeout)?;
+        if resp != (Response::Pong { nonce }) {
+            bail!("pong carries the wrong nonce: {resp:?}");
+        }
+        if !json {
+            println!("pong {}: {:.1} us", i + 1, rtt.as_secs_f64() * 1e6);
+        }
+        rtts.push(rtt.as_secs_f64() * 1e6);
+    }
+    let mut out = serde_json::json!({ "rtt_us": rtts });
+    if info {
+        let (v, _) = call(t.ep(), Request::Version, count + 1, timeout)?;
+        let (s, _) = call(t.ep(), Request::Stats, count + 2, timeout)?;
+        if let (Response::Version(v), Response::Stats(s)) = (v, s) {
+            out["version"] = serde_json::json!({
+                "protocol": v.protocol, "firmware": v.firmware_str(), "board": v.board_str()
+            });
+            out["stats"] = serde_json::json!({
+                "messages": s.messages, "bytes": s.bytes, "errors": s.errors, "uptime_ms": s.uptime_ms
+            });
+            if !json {
+                println!(
+                    "firmware {} on {} (control protocol {})",
+                    v.firmware_str(),
+                    v.board_str(),
+                    v.protocol
+                );
+                println!(
+                    "stats: {} messages, {} bytes, {} errors, up {} ms",
+                    s.messages, s.bytes, s.errors, s.uptime_ms
+                );
+            }
+        }
+    }
+    if json {
+        print_json(&out)?;
+    }
+    Ok(())
+}
+
+fn fault(ctx: &Ctx, ch: &Channel, kind: FaultKind) -> Result<()> {
+    let mut t = TempEndpoint::open(ctx, ch, amp_control::CONTROL_ADDR)?;
+    match call(
+        t.ep(),
+        Request::Fault { kind },
+        1,
+        Duration::from_millis(ch.timeout_ms),
+    ) {
+        Ok(_) => println!(
+            "fault {kind} acknowledged; the remote processor is crashing (see `ampctl status`)"
+        ),
+        Err(e) if e.to_string().contains("refused") => return Err(e),
+        Err(_) => println!("fault {kind} sent (no acknowledgement: the channel went down first)"),
+    }
+    Ok(())
+}
+
+fn bench(ctx: &Ctx, ch: &Channel, count: u32, size: usize, json: bool) -> Result<()> {
+    if size == 0 || size > MAX_PAYLOAD {
+        bail!("--size must be 1..={MAX_PAYLOAD} (one RPMsg message)");
+    }
+    let mut t = TempEndpoint::open(ctx, ch, amp_control::ECHO_ADDR)?;
+    let timeout = Duration::from_millis(ch.timeout_ms);
+    let mut msg = vec![0u8; size];
+    let mut buf = [0u8; 512];
+    let mut samples = Vec::with_capacity(count as usize);
+    let begin = Instant::now();
+    for i in 0..count {
+        for (j, b) in msg.iter_mut().enumerate() {
+            *b = (i as usize + j) as u8;
+        }
+        let start = Instant::now();
+        t.ep().send(&msg)?;
+        let n = t
+            .ep()
+            .recv(&mut buf, Some(timeout))
+            .context("waiting for the echo")?;
+        samples.push(start.elapsed());
+        if buf[..n] != msg[..] {
+            bail!("echo {i} differs from what was sent ({n} bytes back, {size} sent)");
+        }
+    }
+    let s = stats::summarize(samples, size, begin.elapsed());
+    if json {
+        return print_json(&s);
+    }
+    println!(
+        "{} round trips of {} bytes: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us (min {:.1}, max {:.1})",
+        s.count, s.size, s.p50_us, s.p90_us, s.p99_us, s.min_us, s.max_us
+    );
+    println!(
+        "{:.0} msg/s, {:.1} KiB/s payload (both directions)",
+        s.msgs_per_s,
+        s.bytes_per_s / 1024.0
+    );
+    Ok(())
+}
+
+fn parse_hex(s: &str) -> Result<Vec<u8>> {
+    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    if s.len() % 2 != 0 {
+        bail!("hex message has an odd number of digits");
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| anyhow!("not hex: {:?}", &s[i..i + 2]))
+        })
+        .collect()
+}
+
+fn to_hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn generate(what: GenerateCmd) -> Result<()> {
+    let cmd = Cli::command();
+    match what {
+        GenerateCmd::Man { dir } => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let write = |name: String, c: clap::Command| -> Result<()> {
+                let mut out = Vec::new();
+                clap_mangen::Man::new(c).render(&mut out)?;
+                std::fs::write(dir.join(format!("{name}.1")), out)?;
+                Ok(())
+            };
+            for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+                let name = format!("ampctl-{}", sub.get_name());
+                write(name.clone(), sub.clone().name(name))?;
+            }
+            write("ampctl".into(), cmd)?;
+            Ok(())
+        }
+        GenerateCmd::Completions { shell } => {
+            let mut cmd = cmd;
+            clap_complete::generate(shell, &mut cmd, "ampctl", &mut std::io::stdout());
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex() {
+        assert_eq!(parse_hex("01 0a ff").unwrap(), [1, 10, 255]);
+        assert!(parse_hex("0").is_err());
+        assert!(parse_hex("zz").is_err());
+        assert_eq!(to_hex(&[0, 0xab]), "00ab");
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

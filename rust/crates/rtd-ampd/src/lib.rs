@@ -1,0 +1,47 @@
+//! `rtd-ampd`: starts the rtd-amp remote processors at boot, supervises them
+//! (kernel state polling, health pings through the firmware's control
+//! service), restarts them within a policy, stops them on shutdown and
+//! answers `ampctl` on a unix control socket.
+//!
+//! The library part is what the binary and the tests share; `ampctl` uses
+//! [`protocol`] and [`server::request`] to talk to a running daemon.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod hw;
+pub mod protocol;
+pub mod server;
+pub mod supervisor;
+
+use std::sync::mpsc::Sender;
+
+/// Runs a daemon with `config` against `hw` until `Msg::Shutdown` is sent on
+/// the returned sender. Binds the socket first (errors out if it cannot).
+/// Returns the sender and the supervisor thread's handle.
+pub fn spawn(
+    config: config::Config,
+    hw: hw::Hw,
+    notifier: Box<dyn supervisor::Notifier>,
+) -> Result<(Sender<supervisor::Msg>, std::thread::JoinHandle<()>), server::SocketError> {
+    let listener = server::bind(&config.daemon.socket, config.daemon.socket_group.as_deref())?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server_tx = tx.clone();
+    std::thread::Builder::new()
+        .name("control-socket".into())
+        .spawn(move || server::serve(listener, server_tx))
+        .map_err(|source| server::SocketError::Io {
+            path: config.daemon.socket.clone(),
+            what: "spawning its thread",
+            source,
+        })?;
+    let sup = supervisor::Supervisor::new(config, hw, notifier);
+    let handle = std::thread::Builder::new()
+        .name("supervisor".into())
+        .spawn(move || sup.run(rx))
+        .map_err(|source| server::SocketError::Io {
+            path: "supervisor".into(),
+            what: "spawning its thread",
+            source,
+        })?;
+    Ok((tx, handle))
+}

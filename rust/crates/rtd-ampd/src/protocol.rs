@@ -1,0 +1,172 @@
+//! The control socket protocol: one JSON object per line each way.
+//!
+//! Request: `{"cmd":"status"}`, `{"cmd":"start","name":"rtd-amp"}`,
+//! `{"cmd":"stop","name":"rtd-amp"}`, `{"cmd":"restart","name":"rtd-amp"}`.
+//! `name` may be omitted for status (all processors). Reply:
+//! `{"ok":true,"status":[...]}` or `{"ok":false,"error":"..."}`.
+
+use serde::{Deserialize, Serialize};
+
+/// A request line.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(tag = "cmd", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Request {
+    /// Status of one or all supervised processors.
+    Status {
+        /// Processor name; all when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    /// Start (and supervise) a processor; resets its restart count.
+    Start {
+        /// Processor name.
+        name: String,
+    },
+    /// Stop a processor and stop supervising it until the next start.
+    Stop {
+        /// Processor name.
+        name: String,
+    },
+    /// Stop then start.
+    Restart {
+        /// Processor name.
+        name: String,
+    },
+}
+
+/// A reply line.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct Reply {
+    /// Whether the request succeeded.
+    pub ok: bool,
+    /// What went wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Status of the processors concerned (also after start/stop/restart).
+    #[serde(default)]
+    pub status: Vec<ProcStatus>,
+}
+
+impl Reply {
+    /// A successful reply.
+    pub fn ok(status: Vec<ProcStatus>) -> Reply {
+        Reply {
+            ok: true,
+            error: None,
+            status,
+        }
+    }
+
+    /// A failed reply.
+    pub fn error(message: impl Into<String>) -> Reply {
+        Reply {
+            ok: false,
+            error: Some(message.into()),
+            status: Vec::new(),
+        }
+    }
+}
+
+/// What the daemon is doing with a processor.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Not started (autostart off, or stopped on request).
+    Stopped,
+    /// Started, waiting for it to run and announce its channels.
+    Starting,
+    /// Running and supervised.
+    Running,
+    /// Failed; waiting for the backoff delay before restarting it.
+    Backoff,
+    /// Failed too often (or restart mode `never`): left alone until an
+    /// explicit start.
+    Failed,
+    /// The remoteproc device is missing.
+    Absent,
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match self {
+            Phase::Stopped => "stopped",
+            Phase::Starting => "starting",
+            Phase::Running => "running",
+            Phase::Backoff => "backoff",
+            Phase::Failed => "failed",
+            Phase::Absent => "absent",
+        };
+        f.write_str(s)
+    }
+}
+
+/// One supervision event (kept in a short history per processor).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub struct Event {
+    /// Milliseconds since the daemon started.
+    pub at_ms: u64,
+    /// `started`, `stopped`, `crashed`, `unexpected-stop`, `health-failed`,
+    /// `restart-scheduled`, `gave-up`, `start-failed`, `channels-missing`.
+    pub kind: String,
+    /// Backoff delay chosen, for `restart-scheduled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_ms: Option<u64>,
+    /// Details.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// Status of one processor.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct ProcStatus {
+    /// Configured name.
+    pub name: String,
+    /// remoteproc device directory (`remoteproc0`), if found.
+    pub device: Option<String>,
+    /// Configured firmware.
+    pub firmware: String,
+    /// Kernel state (`offline`, `running`, `crashed`...), if readable.
+    pub kernel_state: Option<String>,
+    /// Daemon phase.
+    pub phase: Phase,
+    /// Restarts since the last explicit start or reset.
+    pub restarts: u32,
+    /// Restarts since the daemon started.
+    pub total_restarts: u32,
+    /// Allowed restarts.
+    pub max_restarts: u32,
+    /// Milliseconds until the pending restart, in phase `backoff`.
+    pub next_restart_in_ms: Option<u64>,
+    /// Consecutive failed health pings.
+    pub health_failures: u32,
+    /// Round trip of the last successful health ping, microseconds.
+    pub last_ping_us: Option<u64>,
+    /// Last error.
+    pub last_error: Option<String>,
+    /// Recent events, oldest first.
+    pub events: Vec<Event>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_lines() {
+        let r: Request = serde_json::from_str(r#"{"cmd":"start","name":"rtd-amp"}"#).unwrap();
+        assert_eq!(
+            r,
+            Request::Start {
+                name: "rtd-amp".into()
+            }
+        );
+        let r: Request = serde_json::from_str(r#"{"cmd":"status"}"#).unwrap();
+        assert_eq!(r, Request::Status { name: None });
+        assert_eq!(
+            serde_json::to_string(&Request::Status { name: None }).unwrap(),
+            r#"{"cmd":"status"}"#
+        );
+        assert!(serde_json::from_str::<Request>(r#"{"cmd":"explode"}"#).is_err());
+        assert!(serde_json::from_str::<Request>(r#"{"cmd":"stop"}"#).is_err());
+    }
+}

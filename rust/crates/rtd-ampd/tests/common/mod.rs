@@ -1,0 +1,143 @@
+//! Test double: a sysfs/devfs tree in a temp dir and a thread that plays the
+//! kernel's remoteproc core on it (reacts to `start`/`stop` written to
+//! `state`, can crash the processor after a start).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub struct FakeKernel {
+    pub dir: tempfile::TempDir,
+    stop: Arc<AtomicBool>,
+    /// Starts seen.
+    pub starts: Arc<AtomicU32>,
+    /// Stops seen.
+    pub stops: Arc<AtomicU32>,
+    /// The next this-many starts crash right after running.
+    pub crash_next: Arc<AtomicU32>,
+    handle: Option<JoinHandle<()>>,
+}
+
+pub fn rproc_dir(root: &Path) -> PathBuf {
+    root.join("sys/class/remoteproc/remoteproc0")
+}
+
+pub fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Replaces a file's content atomically, as sysfs attributes change.
+pub fn set(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+impl FakeKernel {
+    pub fn new() -> FakeKernel {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let rp = rproc_dir(root);
+        write(&rp.join("name"), "rtd-amp\n");
+        write(&rp.join("state"), "offline\n");
+        write(&rp.join("firmware"), "rproc-rtd-amp-fw\n");
+        write(&rp.join("recovery"), "enabled\n");
+        write(&rp.join("coredump"), "disabled\n");
+        std::fs::create_dir_all(root.join("dev")).unwrap();
+        std::fs::create_dir_all(root.join("sys/bus/rpmsg/devices")).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let starts = Arc::new(AtomicU32::new(0));
+        let stops = Arc::new(AtomicU32::new(0));
+        let crash_next = Arc::new(AtomicU32::new(0));
+        let handle = {
+            let (stop, starts, stops, crash_next) = (
+                stop.clone(),
+                starts.clone(),
+                stops.clone(),
+                crash_next.clone(),
+            );
+            let state = rp.join("state");
+            std::thread::spawn(move || {
+                let recovery = state.with_file_name("recovery");
+                while !stop.load(Ordering::SeqCst) {
+                    // `recover` reboots a crashed processor; the attribute
+                    // keeps showing the recovery setting.
+                    if read(&recovery) == "recover" {
+                        set(&recovery, "disabled\n");
+                        set(&state, "start\n");
+                    }
+                    match read(&state).as_str() {
+                        "start" => {
+                            starts.fetch_add(1, Ordering::SeqCst);
+                            let crash = crash_next
+                                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                                    n.checked_sub(1)
+                                })
+                                .is_ok();
+                            set(&state, if crash { "crashed\n" } else { "running\n" });
+                        }
+                        "stop" => {
+                            stops.fetch_add(1, Ordering::SeqCst);
+                            set(&state, "offline\n");
+                        }
+                        _ => {}
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            })
+        };
+        FakeKernel {
+            dir,
+            stop,
+            starts,
+            stops,
+            crash_next,
+            handle: Some(handle),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn state(&self) -> String {
+        read(&rproc_dir(self.root()).join("state"))
+    }
+
+    /// Crash the running processor, as the kernel reports it.
+    pub fn crash(&self) {
+        set(&rproc_dir(self.root()).join("state"), "crashed\n");
+    }
+}
+
+impl Drop for FakeKernel {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Polls `f` until it returns Some (hang guard: panics after 30 s).
+pub fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

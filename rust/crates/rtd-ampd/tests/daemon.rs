@@ -1,0 +1,315 @@
+//! Daemon tests against the temp-dir test double: restart policy and
+//! backoff with simulated crashes, socket permissions, bad configs, SIGTERM.
+
+mod common;
+
+use common::{wait_for, FakeKernel};
+use rtd_ampd::config::Config;
+use rtd_ampd::hw::Hw;
+use rtd_ampd::protocol::{Phase, ProcStatus, Request};
+use rtd_ampd::server::request;
+use rtd_ampd::supervisor::{Msg, NoNotify};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+fn config(k: &FakeKernel, extra: &str) -> Config {
+    let text = format!(
+        r#"
+[daemon]
+socket = "{}/run/rtd-ampd.sock"
+poll_interval_ms = 5
+
+[[remoteproc]]
+name = "rtd-amp"
+firmware = "rtd-amp/rtd-amp-fw.elf"
+check_firmware = false
+{extra}
+"#,
+        k.root().display()
+    );
+    Config::parse(&text, Path::new("test.toml")).unwrap()
+}
+
+fn status(config: &Config) -> ProcStatus {
+    let reply = request(
+        &config.daemon.socket,
+        &Request::Status {
+            name: Some("rtd-amp".into()),
+        },
+    )
+    .unwrap();
+    assert!(reply.ok, "{reply:?}");
+    reply.status.into_iter().next().unwrap()
+}
+
+fn backoffs(s: &ProcStatus) -> Vec<u64> {
+    s.events
+        .iter()
+        .filter(|e| e.kind == "restart-scheduled")
+        .filter_map(|e| e.backoff_ms)
+        .collect()
+}
+
+#[test]
+fn crash_loop_backs_off_then_gives_up() {
+    let k = FakeKernel::new();
+    k.crash_next.store(100, Ordering::SeqCst);
+    let cfg = config(
+        &k,
+        "[remoteproc.restart]\nmax_restarts = 3\nbackoff_initial_ms = 10\nbackoff_factor = 3.0\nbackoff_max_ms = 50\n",
+    );
+    let (tx, handle) =
+        rtd_ampd::spawn(cfg.clone(), Hw::under(k.root()), Box::new(NoNotify)).unwrap();
+    let s = wait_for("phase failed", || {
+        Some(status(&cfg)).filter(|s| s.phase == Phase::Failed)
+    });
+    assert_eq!(s.restarts, 3);
+    assert_eq!(s.total_restarts, 3);
+    // initial * factor^n, capped at backoff_max_ms
+    assert_eq!(backoffs(&s), [10, 30, 50]);
+    assert_eq!(s.events.last().unwrap().kind, "gave-up");
+    assert_eq!(
+        k.starts.load(Ordering::SeqCst),
+        4,
+        "1 boot start + 3 restarts"
+    );
+    assert_eq!(s.kernel_state.as_deref(), Some("crashed"));
+
+    // An explicit start resets the count and supervision resumes.
+    k.crash_next.store(0, Ordering::SeqCst);
+    let r = request(
+        &cfg.daemon.socket,
+        &Request::Start {
+            name: "rtd-amp".into(),
+        },
+    )
+    .unwrap();
+    assert!(r.ok, "{r:?}");
+    let s = wait_for("running", || {
+        Some(status(&cfg)).filter(|s| s.phase == Phase::Running)
+    });
+    assert_eq!(s.restarts, 0);
+    assert_eq!(k.state(), "running");
+    tx.send(Msg::Shutdown).unwrap();
+    handle.join().unwrap();
+    assert_eq!(k.state(), "offline", "shutdown stops the processor");
+}
+
+#[test]
+fn crash_is_recovered_within_policy() {
+    let k = FakeKernel::new();
+    let cfg = config(
+        &k,
+        "[remoteproc.restart]\nmax_restarts = 2\nbackoff_initial_ms = 5\n",
+    );
+    let (tx, handle) =
+        rtd_ampd::spawn(cfg.clone(), Hw::under(k.root()), Box::new(NoNotify)).unwrap();
+    wait_for("running", || {
+        Some(status(&cfg)).filter(|s| s.phase == Phase::Running)
+    });
+    assert_eq!(k.state(), "running");
+    k.crash();
+    let s = wait_for("restarted", || {
+        Some(status(&cfg)).filter(|s| s.phase == Phase::Running && s.restarts == 1)
+    });
+    assert_eq!(backoffs(&s), [5]);
+    assert!(
+        s.events.iter().any(|e| e.kind == "crashed"),
+        "{:?}",
+        s.events
+    );
+    assert_eq!(k.starts.load(Ordering::SeqCst), 2);
+    // A stop behind the daemon's back is a failure too.
+    common::set(&common::rproc_dir(k.root()).join("state"), "offline\n");
+    let s = wait_for("restarted again", || {
+        Some(status(&cfg)).filter(|s| s.phase == Phase::Running && s.restarts == 2)
+    });
+    assert!(
+        s.events.iter().any(|e| e.kind == "unexpected-stop"),
+        "{:?}",
+        s.events
+    );
+    // Stop over the socket: no restart follows.
+    let r = request(
+        &cfg.daemon.socket,
+        &Request::Stop {
+            name: "rtd-amp".into(),
+        },
+    )
+    .unwrap();
+    assert!(r.ok, "{r:?}");
+    assert_eq!(r.status[0].phase, Phase::Stopped);
+    assert_eq!(k.state(), "offline");
+    tx.send(Msg::Shutdown).unwrap();
+    handle.join().unwrap();
+    assert_eq!(k.starts.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn restart_mode_never_leaves_it_crashed() {
+    let k = FakeKernel::new();
+    k.crash_next.store(1, Ordering::SeqCst);
+    let cfg = config(&k, "[remoteproc.restart]\nmode = \"never\"\n");
+    let (tx, handle) =
+        rtd_ampd::spawn(cfg.clone(), Hw::under(k.root()), Box::new(NoNotify)).unwrap();
+    let s = wait_for("failed", || {
+        Some(status(&cfg)).filter(|s| s.phase == Phase::Failed)
+    });
+    assert_eq!(s.restarts, 0);
+    assert_eq!(k.starts.load(Ordering::SeqCst), 1);
+    tx.send(Msg::Shutdown).unwrap();
+    handle.join().unwrap();
+}
+
+#[test]
+fn unknown_names_and_bad_requests_get_clear_errors() {
+    let k = FakeKernel::new();
+    let cfg = config(&k, "autostart = false\n");
+    let (tx, handle) =
+        rtd_ampd::spawn(cfg.clone(), Hw::under(k.root()), Box::new(NoNotify)).unwrap();
+    assert_eq!(status(&cfg).phase, Phase::Stopped);
+    assert_eq!(k.starts.load(Ordering::SeqCst), 0, "autostart = false");
+    let r = request(
+        &cfg.daemon.socket,
+        &Request::Start {
+            name: "nope".into(),
+        },
+    )
+    .unwrap();
+    assert!(!r.ok);
+    assert!(r
+        .error
+        .unwrap()
+        .contains("not in the daemon's config (configured: rtd-amp)"));
+    // raw garbage line
+    use std::io::{BufRead, BufReader, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(&cfg.daemon.socket).unwrap();
+    s.write_all(b"{\"cmd\":\"explode\"}\n").unwrap();
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).unwrap();
+    assert!(
+        line.contains("\"ok\":false") && line.contains("bad request"),
+        "{line}"
+    );
+    tx.send(Msg::Shutdown).unwrap();
+    handle.join().unwrap();
+}
+
+#[test]
+fn socket_is_0660_with_the_configured_group() {
+    let k = FakeKernel::new();
+    let gid = nix::unistd::getegid();
+    let group = nix::unistd::Group::from_gid(gid)
+        .unwrap()
+        .expect("test process's group has a name")
+        .name;
+    let mut cfg = config(&k, "autostart = false\n");
+    cfg.daemon.socket_group = Some(group);
+    let (tx, handle) =
+        rtd_ampd::spawn(cfg.clone(), Hw::under(k.root()), Box::new(NoNotify)).unwrap();
+    let meta = std::fs::metadata(&cfg.daemon.socket).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    assert_eq!(meta.gid(), gid.as_raw());
+    tx.send(Msg::Shutdown).unwrap();
+    handle.join().unwrap();
+
+    // A group that does not exist is refused with advice.
+    cfg.daemon.socket_group = Some("no-such-group-rtdamp".into());
+    let e = rtd_ampd::spawn(cfg, Hw::under(k.root()), Box::new(NoNotify))
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string().contains("groupadd no-such-group-rtdamp"),
+        "{e}"
+    );
+}
+
+#[test]
+fn socket_path_occupied_by_a_file_is_refused() {
+    let k = FakeKernel::new();
+    let cfg = config(&k, "autostart = false\n");
+    common::write(&cfg.daemon.socket, "not a socket");
+    let e = rtd_ampd::spawn(cfg, Hw::under(k.root()), Box::new(NoNotify))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("is not a socket"), "{e}");
+}
+
+fn daemon_bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rtd-ampd"))
+}
+
+#[test]
+fn bad_config_file_exits_2_with_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[daemon]\npoll_interval_ms = 5\n\n[[remoteproc]]\nname = \"x\"\nfirmware = \"f.elf\"\nrestart_policy = 3\n").unwrap();
+    let out = daemon_bin().arg("--config").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:7:1: unknown field `restart_policy`",
+            path.display()
+        )),
+        "{err}"
+    );
+
+    let out = daemon_bin()
+        .arg("--config")
+        .arg(dir.path().join("missing.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read config file"));
+
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("rtd-ampd.toml");
+    let out = daemon_bin()
+        .arg("--check-config")
+        .arg("--config")
+        .arg(&shipped)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn sigterm_stops_processors_and_removes_the_socket() {
+    let k = FakeKernel::new();
+    let cfg_path = k.root().join("rtd-ampd.toml");
+    std::fs::write(
+        &cfg_path,
+        format!(
+            "[daemon]\nsocket = \"{}/run/s.sock\"\npoll_interval_ms = 5\n[[remoteproc]]\nname = \"rtd-amp\"\nfirmware = \"fw.elf\"\ncheck_firmware = false\n",
+            k.root().display()
+        ),
+    )
+    .unwrap();
+    let mut child = daemon_bin()
+        .arg("--config")
+        .arg(&cfg_path)
+        .env("RTD_AMP_ROOT", k.root())
+        .env_remove("NOTIFY_SOCKET")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let socket = k.root().join("run/s.sock");
+    wait_for("running", || {
+        let r = request(&socket, &Request::Status { name: None }).ok()?;
+        (r.status[0].phase == Phase::Running).then_some(())
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(k.state(), "offline");
+    assert!(!socket.exists());
+}
