@@ -3,7 +3,9 @@
 //! descriptors, used entries, buffer headers, the vdev fields of the
 //! resource table). Neither role may panic or reach outside the shared
 //! window, and after the peer is reset a clean exchange works again.
-//! The generator is seeded, so a failure replays exactly.
+//! The generator is seeded, so a failure replays exactly. Longer runs:
+//! `AMP_HOSTILE_SEED=<n> AMP_HOSTILE_ROUNDS=<n> cargo test -p amp-proto
+//! --release --test hostile` (the seed is mixed into each test's own).
 
 mod common;
 
@@ -55,6 +57,25 @@ fn scribble(rng: &mut Rng, shm: amp_proto::shmem::Shm<'_>, off: usize, len: usiz
         _ if at + 8 <= off + len => shm.write_u64(at & !7, rng.value(64)),
         _ => shm.write_u8(at, rng.value(8) as u8),
     }
+}
+
+/// The test's seed, mixed with `AMP_HOSTILE_SEED` when set.
+fn rng(base: u64) -> Rng {
+    let extra = std::env::var("AMP_HOSTILE_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(0);
+    let mut r = Rng((base ^ extra.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1);
+    r.next();
+    r
+}
+
+/// Rounds per test: 300, or `AMP_HOSTILE_ROUNDS`.
+fn rounds() -> u32 {
+    std::env::var("AMP_HOSTILE_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300)
 }
 
 fn layout() -> VringLayout {
@@ -126,10 +147,10 @@ fn device_survives_a_hostile_driver() {
     let rig = common::rig();
     let mut dev = RpmsgDevice::<'_, 4>::new(rig.vdev(), rig.bus());
     dev.create_endpoint("rpmsg-raw", Some(1024)).unwrap();
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = rng(0x9E37_79B9_7F4A_7C15);
     let mut out = [0u8; 512];
     let (mut poll_errors, mut dropped) = (0u32, 0u64);
-    for round in 0..300u32 {
+    for round in 0..rounds() {
         // A clean start: the table as built, a fresh probe. The device sees
         // the status drop first, as it does when Linux stops and restarts.
         rig.table().shm().write_bytes(0, &TABLE);
@@ -189,10 +210,10 @@ fn driver_survives_a_hostile_device() {
     let rig = common::rig();
     let l = layout();
     let win = rig.window().shm();
-    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    let mut rng = rng(0xD1B5_4A32_D192_ED03);
     let mut out = [0u8; 512];
     let mut rejected = 0u32;
-    for round in 0..300u32 {
+    for round in 0..rounds() {
         let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
         let map = |i: u64| rig.bus().map(BUS + i * RING_SPAN, l.size()).unwrap();
         let mut v0 = DeviceQueue::attach(map(0), l).unwrap();
