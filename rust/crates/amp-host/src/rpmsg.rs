@@ -81,9 +81,7 @@ pub fn endpoint_devices(sys: &Sys) -> BTreeSet<PathBuf> {
     if let Ok(rd) = fs::read_dir(&sys.dev) {
         for e in rd.filter_map(|e| e.ok()) {
             let n = e.file_name().to_string_lossy().into_owned();
-            if n.strip_prefix("rpmsg")
-                .is_some_and(|i| !i.is_empty() && i.bytes().all(|c| c.is_ascii_digit()))
-            {
+            if is_numbered(&n, "rpmsg") {
                 s.insert(e.path());
             }
         }
@@ -102,6 +100,124 @@ pub fn tty_devices(sys: &Sys) -> BTreeSet<PathBuf> {
         }
     }
     s
+}
+
+/// An endpoint character device as sysfs describes it
+/// (`/sys/class/rpmsg/rpmsgN/{name,src,dst,device}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EndpointDevice {
+    /// The device node, `/dev/rpmsgN`.
+    pub path: PathBuf,
+    /// Channel/endpoint name.
+    pub name: String,
+    /// Local address (`ADDR_ANY` when the kernel picks it).
+    pub src: u32,
+    /// Remote address.
+    pub dst: u32,
+    /// The parent device: the announced channel's bus device (e.g.
+    /// `virtio0.rpmsg-raw.-1.1024`) for the endpoint `rpmsg_char` made for
+    /// it, or `rpmsg_ctrlN` for one made with [`Ctrl::create_endpoint`].
+    pub parent: Option<String>,
+}
+
+fn parent_of(class_dev: &Path) -> Option<String> {
+    fs::read_link(class_dev.join("device"))
+        .ok()
+        .and_then(|l| l.file_name().map(|n| n.to_string_lossy().into_owned()))
+}
+
+fn is_numbered(name: &str, prefix: &str) -> bool {
+    name.strip_prefix(prefix)
+        .is_some_and(|i| !i.is_empty() && i.bytes().all(|c| c.is_ascii_digit()))
+}
+
+/// Every endpoint device sysfs knows (`/sys/class/rpmsg/rpmsgN`), sorted by
+/// path; the node in [`Sys::dev`] need not exist yet (udev may lag).
+pub fn endpoints(sys: &Sys) -> Result<Vec<EndpointDevice>> {
+    let class = sys.rpmsg_class();
+    let rd = match fs::read_dir(&class) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(Error::io("list", class, e)),
+    };
+    let mut v: Vec<EndpointDevice> = rd
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let n = e.file_name().into_string().ok()?;
+            if !is_numbered(&n, "rpmsg") {
+                return None;
+            }
+            let p = e.path();
+            Some(EndpointDevice {
+                path: sys.dev.join(&n),
+                name: read_str(&p.join("name")).unwrap_or_default(),
+                src: read_u32(&p.join("src")).unwrap_or(ADDR_ANY),
+                dst: read_u32(&p.join("dst")).unwrap_or(ADDR_ANY),
+                parent: parent_of(&p),
+            })
+        })
+        .collect();
+    v.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(v)
+}
+
+/// The `/dev/rpmsgN` of an endpoint called `name` (and talking to `dst`
+/// when given): e.g. `find_endpoint(&sys, "rpmsg-raw", None)` for the
+/// firmware's echo channel.
+pub fn find_endpoint(sys: &Sys, name: &str, dst: Option<u32>) -> Result<PathBuf> {
+    endpoints(sys)?
+        .into_iter()
+        .find(|e| e.name == name && dst.is_none_or(|d| d == e.dst))
+        .map(|e| e.path)
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "no /dev/rpmsgN for endpoint {name:?}{}: is the firmware running and has it announced the channel? (`ampctl list` shows the channels)",
+                dst.map(|d| format!(" to {d}")).unwrap_or_default()
+            ))
+        })
+}
+
+/// Indices N of the control devices `/dev/rpmsg_ctrlN` (one per rpmsg bus
+/// instance, e.g. per remote processor), from `/sys/class/rpmsg`.
+pub fn ctrl_indices(sys: &Sys) -> Vec<u32> {
+    let mut v: Vec<u32> = fs::read_dir(sys.rpmsg_class())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_prefix("rpmsg_ctrl")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+impl Channel {
+    /// The device nodes made for this channel: its `/dev/rpmsgN`
+    /// (`rpmsg_char`) and/or `/dev/ttyRPMSGN` (`rpmsg_tty`), found through
+    /// the `device` links in `/sys/class/{rpmsg,tty}`.
+    pub fn dev_nodes(&self, sys: &Sys) -> Vec<PathBuf> {
+        let mut v = vec![];
+        for (class, prefix) in [(sys.rpmsg_class(), "rpmsg"), (sys.tty_class(), "ttyRPMSG")] {
+            for e in fs::read_dir(&class)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.ok())
+            {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if is_numbered(&n, prefix) && parent_of(&e.path()).as_deref() == Some(&self.device)
+                {
+                    v.push(sys.dev.join(n));
+                }
+            }
+        }
+        v.sort();
+        v
+    }
 }
 
 fn endpoint_info(name: &str, src: u32, dst: u32) -> Result<rpmsg_endpoint_info> {

@@ -207,3 +207,88 @@ fn endpoint_keeps_message_boundaries_and_works_with_poll() {
     assert!(e.to_string().contains("rpmsg0"), "{e}");
     assert_eq!(e.raw_os_error(), Some(nix::libc::ETIMEDOUT));
 }
+
+/// `/sys/class/<class>/<name>` with attributes and a `device` link to `parent`.
+fn class_dev(root: &Path, class: &str, name: &str, attrs: &[(&str, &str)], parent: &Path) {
+    let d = root.join("sys/class").join(class).join(name);
+    fs::create_dir_all(&d).unwrap();
+    for (f, v) in attrs {
+        fs::write(d.join(f), format!("{v}\n")).unwrap();
+    }
+    symlink(parent, d.join("device")).unwrap();
+}
+
+#[test]
+fn device_nodes_map_to_channels_through_sysfs() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    let bus = root.join("sys/bus/rpmsg/devices");
+    let devices = root.join("sys/devices/virtio0");
+    let mut chans = vec![];
+    for (dev, name, dst) in [
+        ("virtio0.rpmsg-raw.-1.1024", "rpmsg-raw", "1024"),
+        ("virtio0.rpmsg-tty.-1.1025", "rpmsg-tty", "1025"),
+        ("virtio0.rpmsg-ctrl.0.0", "rpmsg_ctrl", "0"),
+    ] {
+        let real = devices.join(dev);
+        fs::create_dir_all(&real).unwrap();
+        fs::write(real.join("name"), format!("{name}\n")).unwrap();
+        fs::write(real.join("src"), "0xffffffff\n").unwrap();
+        fs::write(real.join("dst"), format!("{dst}\n")).unwrap();
+        fs::create_dir_all(&bus).unwrap();
+        symlink(&real, bus.join(dev)).unwrap();
+        chans.push(real);
+    }
+    // rpmsg_char's node for the announced echo channel (src printed %d),
+    // one made through the control device, the tty, the control device.
+    let raw = [("name", "rpmsg-raw"), ("src", "-1"), ("dst", "1024")];
+    class_dev(root, "rpmsg", "rpmsg0", &raw, &chans[0]);
+    let ctrl_dir = root.join("sys/class/rpmsg/rpmsg_ctrl0");
+    class_dev(root, "rpmsg", "rpmsg_ctrl0", &[], &chans[2]);
+    let mine = [("name", "rtd-amp-ctrl"), ("src", "1030"), ("dst", "1026")];
+    class_dev(root, "rpmsg", "rpmsg1", &mine, &ctrl_dir);
+    class_dev(root, "tty", "ttyRPMSG0", &[], &chans[1]);
+    class_dev(root, "tty", "ttyS0", &[], &devices);
+
+    let sys = Sys::under(root);
+    let eps = amp_host::rpmsg::endpoints(&sys).unwrap();
+    assert_eq!(eps.len(), 2, "{eps:?}");
+    assert_eq!(eps[0].path, root.join("dev/rpmsg0"));
+    assert_eq!(
+        (eps[0].name.as_str(), eps[0].src, eps[0].dst),
+        ("rpmsg-raw", amp_host::rpmsg::ADDR_ANY, 1024)
+    );
+    assert_eq!(eps[0].parent.as_deref(), Some("virtio0.rpmsg-raw.-1.1024"));
+    assert_eq!(
+        (eps[1].name.as_str(), eps[1].src, eps[1].parent.as_deref()),
+        ("rtd-amp-ctrl", 1030, Some("rpmsg_ctrl0"))
+    );
+    assert_eq!(
+        amp_host::rpmsg::find_endpoint(&sys, "rpmsg-raw", None).unwrap(),
+        root.join("dev/rpmsg0")
+    );
+    assert_eq!(
+        amp_host::rpmsg::find_endpoint(&sys, "rtd-amp-ctrl", Some(1026)).unwrap(),
+        root.join("dev/rpmsg1")
+    );
+    let e = amp_host::rpmsg::find_endpoint(&sys, "rtd-amp-ctrl", Some(1)).unwrap_err();
+    assert!(e.to_string().contains("announced"), "{e}");
+    assert_eq!(amp_host::rpmsg::ctrl_indices(&sys), [0]);
+
+    let ch = amp_host::rpmsg::channels(&sys).unwrap();
+    let nodes: Vec<_> = ch.iter().map(|c| c.dev_nodes(&sys)).collect();
+    assert_eq!(
+        nodes,
+        // Sorted by bus device: rpmsg-ctrl, rpmsg-raw, rpmsg-tty.
+        [
+            vec![],
+            vec![root.join("dev/rpmsg0")],
+            vec![root.join("dev/ttyRPMSG0")]
+        ],
+        "{ch:?}"
+    );
+    // Nothing registered at all: empty, not errors.
+    let empty = Sys::under(&root.join("nothing"));
+    assert!(amp_host::rpmsg::endpoints(&empty).unwrap().is_empty());
+    assert!(amp_host::rpmsg::ctrl_indices(&empty).is_empty());
+}
