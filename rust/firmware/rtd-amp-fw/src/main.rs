@@ -64,7 +64,19 @@ mod firmware {
                 ));
             }
             if let Some(kind) = fault {
-                rt.log(format_args!("control: deliberate fault {kind:?}"));
+                // The acknowledgement is in vring0; Linux kicks vring0 when
+                // it has delivered it (re-posting the buffer). Crash after
+                // that, so the requester gets its answer, but never wait
+                // long.
+                let collected = rt.wait_for_doorbell_timeout(100);
+                rt.log(format_args!(
+                    "control: deliberate fault {kind:?} (reply {})",
+                    if collected {
+                        "collected"
+                    } else {
+                        "not collected in 100 ms"
+                    }
+                ));
                 match kind {
                     FaultKind::DataAbort => {
                         arch::load(0x10);

@@ -258,6 +258,33 @@ pub fn wait_for_interrupt() {
     unsafe { asm!("dsb sy", "wfi", options(nostack)) };
 }
 
+/// Turns on the generic timer's event stream (`CNTKCTL_EL1.EVNTEN`, on
+/// transitions of counter bit 15: every 0.5 to 1.4 ms at 24 to 62.5 MHz),
+/// so [`wait_for_event`] never sleeps longer than that.
+pub fn event_stream_on() {
+    // SAFETY: only EL0 timer access and event-stream fields of this core's
+    // CNTKCTL_EL1 change; nothing depends on them otherwise.
+    unsafe {
+        asm!(
+            "mrs {t}, cntkctl_el1",
+            // EVNTDIR 0 (0 to 1 transitions), EVNTI 15, EVNTEN 1.
+            "bic {t}, {t}, #0x8",
+            "orr {t}, {t}, #0xf0",
+            "orr {t}, {t}, #0x4",
+            "msr cntkctl_el1, {t}",
+            "isb",
+            t = out(reg) _,
+            options(nostack),
+        );
+    }
+}
+
+/// Sleeps until the next event (at the latest the event stream's next tick).
+pub fn wait_for_event() {
+    // SAFETY: wfe only waits.
+    unsafe { asm!("wfe", options(nostack)) };
+}
+
 /// Full system barrier before ringing a doorbell.
 pub fn barrier() {
     // SAFETY: barrier only.

@@ -12,6 +12,8 @@ pub const SGI_BASE: u64 = 0x1_0000;
 pub const GICR_IGROUPR0: u64 = SGI_BASE + 0x80;
 /// `GICR_ISENABLER0` (SGI frame).
 pub const GICR_ISENABLER0: u64 = SGI_BASE + 0x100;
+/// `GICR_ISPENDR0` (SGI frame): pending SGIs and PPIs.
+pub const GICR_ISPENDR0: u64 = SGI_BASE + 0x200;
 /// `GICR_IPRIORITYR` bytes (SGI frame).
 pub const GICR_IPRIORITYR: u64 = SGI_BASE + 0x400;
 /// Priority given to the doorbell SGI.

@@ -98,6 +98,28 @@ impl Runtime {
         }
     }
 
+    /// Waits at most `ms` milliseconds for Linux's doorbell and
+    /// acknowledges it; returns whether it rang. Sleeps with `WFE` between
+    /// ticks of the timer's event stream, so the wait is bounded without a
+    /// timer interrupt. For the rare waits that must end (for instance:
+    /// let Linux collect a reply before a deliberate fault); the idle loop
+    /// uses [`Runtime::wait_for_doorbell`].
+    pub fn wait_for_doorbell_timeout(&self, ms: u64) -> bool {
+        let rd = RD_BASE.load(Ordering::Relaxed);
+        let bit = 1u32 << self.board.doorbell_sgi;
+        let end = arch::cntpct().saturating_add(ms.saturating_mul(self.ticks_per_ms));
+        loop {
+            if arch::mmio_read(rd + gic::GICR_ISPENDR0) & bit != 0 {
+                self.wait_for_doorbell();
+                return true;
+            }
+            if arch::cntpct() >= end {
+                return false;
+            }
+            arch::wait_for_event();
+        }
+    }
+
     /// Whether Linux asked the core to stop.
     pub fn stop_requested(&self) -> bool {
         self.ctrl.stop_requested()
@@ -179,6 +201,7 @@ fn gic_init(board: &Board) -> Result<u64, &'static str> {
     );
     arch::mmio_write(rd + gic::GICR_ISENABLER0, 1 << sgi);
     arch::gic_cpu_init();
+    arch::event_stream_on();
     RD_BASE.store(rd, Ordering::Relaxed);
     Ok(rd)
 }
