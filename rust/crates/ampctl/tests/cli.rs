@@ -1,0 +1,251 @@
+//! ampctl on good and bad input, against the temp-dir test double (and an
+//! in-process rtd-ampd for the commands that go through the daemon).
+
+#[path = "../../rtd-ampd/tests/common/mod.rs"]
+mod common;
+
+use common::FakeKernel;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn ampctl(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ampctl"))
+        .args(args)
+        .env("RTD_AMP_ROOT", root)
+        .env("RTD_AMPD_SOCKET", root.join("run/none.sock"))
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_lists_every_command_and_bad_usage_exits_2() {
+    let o = ampctl(Path::new("/nonexistent"), &["--help"]);
+    assert!(o.status.success());
+    let (out, _) = text(&o);
+    for c in [
+        "list", "status", "start", "stop", "restart", "firmware", "check", "trace", "coredump",
+        "ping", "fault", "bench", "endpoint", "send", "recv",
+    ] {
+        assert!(
+            out.contains(&format!("\n  {c} ")),
+            "--help lacks {c}:\n{out}"
+        );
+    }
+    let o = ampctl(Path::new("/nonexistent"), &["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("unrecognized subcommand"));
+    let o = ampctl(Path::new("/nonexistent"), &["bench", "--size", "lots"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("invalid value 'lots'"));
+}
+
+#[test]
+fn list_status_and_direct_start_stop() {
+    let k = FakeKernel::new();
+    let o = ampctl(k.root(), &["list", "--json"]);
+    assert!(o.status.success(), "{o:?}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["device"], "remoteproc0");
+    assert_eq!(v[0]["name"], "rtd-amp");
+    assert_eq!(v[0]["state"], "offline");
+
+    let (out, _) = text(&ampctl(k.root(), &["list"]));
+    assert!(
+        out.contains("remoteproc0") && out.contains("rtd-amp") && out.contains("offline"),
+        "{out}"
+    );
+
+    let o = ampctl(k.root(), &["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["recovery"], "enabled");
+    assert!(v["daemon"].is_null());
+
+    let o = ampctl(
+        k.root(),
+        &[
+            "start",
+            "--no-check",
+            "--firmware",
+            "rtd-amp/other.elf",
+            "rtd-amp",
+        ],
+    );
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(k.state(), "running");
+    let (out, _) = text(&ampctl(k.root(), &["firmware"]));
+    assert_eq!(out.trim(), "rtd-amp/other.elf");
+
+    let o = ampctl(k.root(), &["start", "--no-check"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).1.contains("already running; use `ampctl restart`"),
+        "{o:?}"
+    );
+
+    let o = ampctl(k.root(), &["stop", "remoteproc0"]);
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(k.state(), "offline");
+}
+
+#[test]
+fn bad_input_gives_advice() {
+    let k = FakeKernel::new();
+    let o = ampctl(k.root(), &["status", "nope"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o)
+            .1
+            .contains("`ampctl list` shows the ones the kernel registered"),
+        "{o:?}"
+    );
+
+    // The firmware check runs before a start; a missing file stops it.
+    let o = ampctl(k.root(), &["start"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).1.contains("use --no-check to start it anyway"),
+        "{o:?}"
+    );
+    assert_eq!(k.state(), "offline");
+
+    let junk = k.root().join("junk.elf");
+    std::fs::write(&junk, b"not an elf").unwrap();
+    let o = ampctl(k.root(), &["check", junk.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("does not fit this system"), "{o:?}");
+
+    let o = ampctl(k.root(), &["bench", "--size", "600"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("--size must be 1..=496"), "{o:?}");
+
+    let o = ampctl(k.root(), &["ping"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).1.contains("opening the rpmsg control device"),
+        "{o:?}"
+    );
+
+    let o = ampctl(k.root(), &["send", "rpmsg9", "--hex", "0g"]);
+    assert_eq!(o.status.code(), Some(1));
+
+    let o = ampctl(
+        k.root(),
+        &[
+            "coredump",
+            "save",
+            "-o",
+            k.root().join("x.core").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("echo enabled >"), "{o:?}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let o = ampctl(empty.path(), &["status"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).1.contains("is the rtd_amp_rproc module loaded"),
+        "{o:?}"
+    );
+}
+
+#[test]
+fn send_and_recv_on_an_endpoint_device() {
+    let k = FakeKernel::new();
+    // A FIFO stands in for /dev/rpmsg0: what is sent comes back (echo).
+    let fifo = k.root().join("dev/rpmsg0");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let _hold = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .unwrap();
+    assert!(ampctl(k.root(), &["send", "/dev/rpmsg0", "hello"])
+        .status
+        .success());
+    let o = ampctl(k.root(), &["recv", "rpmsg0", "--timeout-ms", "1000"]);
+    assert_eq!(text(&o).0, "hello\n", "{o:?}");
+    // (a FIFO keeps no message boundaries: one message at a time)
+    assert!(ampctl(k.root(), &["send", "rpmsg0", "--hex", "00ff"])
+        .status
+        .success());
+    let o = ampctl(k.root(), &["recv", "rpmsg0", "--hex", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["data"], "00ff");
+    let o = ampctl(k.root(), &["recv", "rpmsg0", "--timeout-ms", "20"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("nothing after"), "{o:?}");
+}
+
+#[test]
+fn state_changes_go_through_a_running_daemon() {
+    let k = FakeKernel::new();
+    let socket = k.root().join("run/rtd-ampd.sock");
+    let cfg = rtd_ampd::config::Config::parse(
+        &format!(
+            "[daemon]\nsocket = \"{}\"\npoll_interval_ms = 5\n[[remoteproc]]\nname = \"rtd-amp\"\nfirmware = \"fw.elf\"\ncheck_firmware = false\nautostart = false\n",
+            socket.display()
+        ),
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    let (tx, handle) = rtd_ampd::spawn(
+        cfg,
+        rtd_ampd::hw::Hw::under(k.root()),
+        Box::new(rtd_ampd::supervisor::NoNotify),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ampctl"))
+            .args(args)
+            .env("RTD_AMP_ROOT", k.root())
+            .env("RTD_AMPD_SOCKET", &socket)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["start", "remoteproc0"]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(text(&o).0.contains("rtd-amp: starting"), "{o:?}");
+    common::wait_for("running", || (k.state() == "running").then_some(()));
+    let o = run(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["daemon"]["name"], "rtd-amp");
+    let o = run(&["stop"]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(text(&o).0.contains("rtd-amp: stopped"), "{o:?}");
+    assert_eq!(k.state(), "offline");
+    tx.send(rtd_ampd::supervisor::Msg::Shutdown).unwrap();
+    handle.join().unwrap();
+}
+
+#[test]
+fn man_pages_and_completions_cover_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = ampctl(
+        dir.path(),
+        &["generate", "man", dir.path().to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{o:?}");
+    let man = std::fs::read_to_string(dir.path().join("ampctl.1")).unwrap();
+    for c in ["list", "status", "bench", "coredump", "endpoint", "recv"] {
+        assert!(man.contains(&format!("ampctl\\-{c}")), "ampctl.1 lacks {c}");
+        assert!(dir.path().join(format!("ampctl-{c}.1")).exists());
+    }
+    assert!(
+        !dir.path().join("ampctl-generate.1").exists(),
+        "hidden command documented"
+    );
+    let o = ampctl(dir.path(), &["generate", "completions", "bash"]);
+    let (out, _) = text(&o);
+    assert!(
+        out.contains("ampctl__bench") || out.contains("bench"),
+        "{out}"
+    );
+}
