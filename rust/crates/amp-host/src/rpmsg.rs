@@ -241,6 +241,7 @@ fn endpoint_info(name: &str, src: u32, dst: u32) -> Result<rpmsg_endpoint_info> 
 pub struct Ctrl {
     file: File,
     path: PathBuf,
+    index: u32,
     sys: Sys,
 }
 
@@ -257,12 +258,23 @@ impl Ctrl {
         Ok(Ctrl {
             file,
             path,
+            index,
             sys: sys.clone(),
         })
     }
 
+    /// N of `/dev/rpmsg_ctrlN`.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
     /// Creates an endpoint (`RPMSG_CREATE_EPT_IOCTL`) and returns the path of
     /// its new `/dev/rpmsgN`, waiting up to `timeout` for udev/devtmpfs.
+    ///
+    /// The new device is recognised in `/sys/class/rpmsg` by its parent
+    /// (this control device), name and addresses, so endpoints another
+    /// process creates at the same time are not mistaken for it; without
+    /// that class directory, by the node that appeared in `/dev`.
     pub fn create_endpoint(
         &self,
         name: &str,
@@ -272,13 +284,38 @@ impl Ctrl {
     ) -> Result<PathBuf> {
         let info = endpoint_info(name, src, dst)?;
         let before = endpoint_devices(&self.sys);
+        let known: BTreeSet<PathBuf> = endpoints(&self.sys)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        let by_sysfs = self.sys.rpmsg_class().is_dir();
+        let parent = format!("rpmsg_ctrl{}", self.index);
         // SAFETY: the fd is a rpmsg_ctrl device and `info` outlives the call.
         unsafe { uapi::rpmsg_create_ept(self.file.as_raw_fd(), &info) }
             .map_err(|e| Error::errno("ioctl RPMSG_CREATE_EPT on", &self.path, e))?;
         let end = Instant::now() + timeout;
         loop {
-            if let Some(p) = endpoint_devices(&self.sys).difference(&before).next() {
-                return Ok(p.clone());
+            let found = if by_sysfs {
+                endpoints(&self.sys)?
+                    .into_iter()
+                    .find(|e| {
+                        !known.contains(&e.path)
+                            && e.parent.as_deref() == Some(parent.as_str())
+                            && e.name == name
+                            && e.src == src
+                            && e.dst == dst
+                            && e.path.exists()
+                    })
+                    .map(|e| e.path)
+            } else {
+                endpoint_devices(&self.sys)
+                    .difference(&before)
+                    .next()
+                    .cloned()
+            };
+            if let Some(p) = found {
+                return Ok(p);
             }
             if Instant::now() >= end {
                 return Err(Error::Timeout {
