@@ -310,8 +310,9 @@ pub fn stack_range() -> core::ops::Range<u64> {
         static __stack_bottom: u8;
         static __stack_top: u8;
     }
-    // SAFETY: only the symbols' addresses are taken, never their contents.
-    unsafe { core::ptr::addr_of!(__stack_bottom) as u64..core::ptr::addr_of!(__stack_top) as u64 }
+    // Only the symbols' addresses are taken, never their contents (safe
+    // since Rust 1.82).
+    core::ptr::addr_of!(__stack_bottom) as u64..core::ptr::addr_of!(__stack_top) as u64
 }
 
 /// Reads one 64-bit word of the stack (for the crash backtrace); 0 for an

@@ -80,6 +80,9 @@ mod tests {
     fn doorbell_registers() {
         assert_eq!(ispendr(152), (0x210, 1 << 24), "QEMU's SPI 120");
         assert_eq!(ispendr(32), (0x204, 1));
+        assert_eq!(GICR_ISPENDR0, 0x1_0200, "pending SGIs, SGI frame");
+        assert_eq!(GICR_ISENABLER0, 0x1_0100);
+        assert_eq!(GICR_IPRIORITYR + 7, 0x1_0407, "SGI 7's priority byte");
         assert_eq!(
             typer_affinity(0x8000_0003),
             3,

@@ -14,7 +14,6 @@ static mut TABLES: mmu::Tables = mmu::Tables::new();
 static TRACE_POS: AtomicUsize = AtomicUsize::new(0);
 /// Redistributor of this core, found at boot (0 before).
 static RD_BASE: AtomicU64 = AtomicU64::new(0);
-static BOOT_COUNT: AtomicU64 = AtomicU64::new(0);
 
 fn window() -> Shm<'static> {
     // SAFETY: the AMP window is reserved for this firmware and Linux's
@@ -232,17 +231,15 @@ extern "C" fn rtd_amp_rt_entry(ctrl_pa: u64, entry_el: u64) -> ! {
     let ctrl = ctrl();
     ctrl.init();
     Trace::new(trace_shm(), &TRACE_POS).clear();
-    let boots = BOOT_COUNT.fetch_add(1, Ordering::Relaxed);
     let mut l = LineBuf::<160>::new();
     let _ = write!(
         l,
-        "rtd-amp-rt {}: board {}, MPIDR {:#x}, entered at EL{}, ctrl {:#x}{}",
+        "rtd-amp-rt {}: board {}, MPIDR {:#x}, entered at EL{}, ctrl {:#x}",
         env!("CARGO_PKG_VERSION"),
         board.name,
         arch::mpidr() & 0xFF_00FF_FFFF,
         entry_el,
         ctrl_pa,
-        if boots > 0 { " (restart)" } else { "" }
     );
     log_line(l.as_bytes());
     if ctrl_pa != board.at(layout::CTRL) {
