@@ -457,10 +457,17 @@ static void rtd_amp_rproc_rx(struct mbox_client *cl, void *msg)
 
 	if (readl(ddata->ctrl + CTRL_FW_STATE) == FW_CRASHED) {
 		seq = readl(ddata->ctrl + CTRL_CRASH_SEQ);
-		if (seq != ddata->crash_seq) {
-			ddata->crash_seq = seq;
-			rtd_amp_report_crash(ddata);
-		}
+		if (seq == ddata->crash_seq)
+			return;
+		ddata->crash_seq = seq;
+		/*
+		 * The doorbell for messages the firmware published just
+		 * before crashing may be this one: deliver them before the
+		 * crash report tears the rings down.
+		 */
+		rproc_vq_interrupt(ddata->rproc, 0);
+		rproc_vq_interrupt(ddata->rproc, 1);
+		rtd_amp_report_crash(ddata);
 		return;
 	}
 	/* Notify ids 0 and 1 are the vdev's two vrings. */
