@@ -151,7 +151,12 @@ qa_build_guest() {
 	qa_dtb "$out"
 	fw=$("$REPO_ROOT/scripts/build-firmware" qemu-virt | tail -n1)
 	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -o "$out/ampt" "$QA_GUEST/ampt.c"
-	if [ -x "$REPO_ROOT/scripts/build-host-aarch64" ] && [ -d "$REPO_ROOT/rust/crates/rtd-ampd" ]; then
+	if [ -n "${AMP_HOST_TOOLS_DIR:-}" ]; then
+		# Prebuilt static aarch64 rtd-ampd and ampctl (e.g. from an earlier
+		# scripts/build-host-aarch64 while cargo is busy elsewhere).
+		tools=("$AMP_HOST_TOOLS_DIR/rtd-ampd" "$AMP_HOST_TOOLS_DIR/ampctl")
+		log "using rtd-ampd and ampctl from $AMP_HOST_TOOLS_DIR"
+	elif [ -x "$REPO_ROOT/scripts/build-host-aarch64" ] && [ -d "$REPO_ROOT/rust/crates/rtd-ampd" ]; then
 		mapfile -t tools < <("$REPO_ROOT/scripts/build-host-aarch64")
 	fi
 

@@ -122,6 +122,40 @@ static int cmd_bench(const char *dev, int size, int count)
 	return 0;
 }
 
+/*
+ * stream DEV SIZE COUNT WINDOW: throughput with up to WINDOW echoes in
+ * flight (every reply is still checked for its length).
+ */
+static int cmd_stream(const char *dev, int size, int count, int window)
+{
+	uint8_t out[MAX_PAYLOAD], in[MAX_PAYLOAD];
+	int fd = open_dev(dev), sent = 0, got = 0;
+	double start;
+
+	fill(out, size, 2);
+	start = now_us();
+	while (got < count) {
+		while (sent < count && sent - got < window) {
+			if (write(fd, out, size) != size) {
+				printf("stream: write %d: %s\n", sent, strerror(errno));
+				return 1;
+			}
+			sent++;
+		}
+		if (recv_msg(fd, in, 5000) != size) {
+			printf("stream: reply %d missing or short\n", got);
+			return 1;
+		}
+		got++;
+	}
+	double total = now_us() - start;
+
+	printf("stream %d B: %.3f MB/s each way, %.0f messages/s (%d echoes, window %d)\n",
+	       size, size * (double)count / total, count * 1e6 / total, count, window);
+	close(fd);
+	return 0;
+}
+
 static int cmd_ept_create(const char *ctrl, const char *name, unsigned int src, unsigned int dst)
 {
 	struct rpmsg_endpoint_info ei = { .src = src, .dst = dst };
@@ -290,6 +324,8 @@ int main(int argc, char **argv)
 		return cmd_echo(argv[2], atoi(argv[3]));
 	if (argc >= 5 && !strcmp(argv[1], "bench"))
 		return cmd_bench(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc >= 6 && !strcmp(argv[1], "stream"))
+		return cmd_stream(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 	if (argc >= 6 && !strcmp(argv[1], "ept-create"))
 		return cmd_ept_create(argv[2], argv[3], strtoul(argv[4], 0, 0), strtoul(argv[5], 0, 0));
 	if (argc >= 3 && !strcmp(argv[1], "ept-destroy"))
@@ -304,7 +340,8 @@ int main(int argc, char **argv)
 		return cmd_sock(argv[2], argv[3]);
 	if (argc >= 3 && !strcmp(argv[1], "pending"))
 		return cmd_pending(argv[2]);
-	fprintf(stderr, "usage: ampt echo DEV N | bench DEV SIZE N | ept-create CTRL NAME SRC DST |\n"
+	fprintf(stderr, "usage: ampt echo DEV N | bench DEV SIZE N | stream DEV SIZE N WINDOW |\n"
+		"       ept-create CTRL NAME SRC DST |\n"
 		"       ept-destroy DEV | ctl DEV ping|stats|fault KIND | after DEV | pending DEV |\n"
 		"       sock PATH JSON | watch DEV MS\n");
 	return 2;

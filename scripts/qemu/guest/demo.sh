@@ -48,6 +48,7 @@ ampt ept-destroy "$ctl"
 step "short bench (QEMU TCG, not hardware)"
 ampt bench "$(raw_dev)" 16 200
 ampt bench "$(raw_dev)" 496 200
+ampt stream "$(raw_dev)" 496 1000 16
 step "shutdown"
 if [ -n "$daemon_pid" ]; then
 	stop_daemon
