@@ -149,7 +149,12 @@ qa_build_guest() {
 	qa_our_modules "$series"
 	qa_busybox
 	qa_dtb "$out"
-	fw=$("$REPO_ROOT/scripts/build-firmware" qemu-virt | tail -n1)
+	if [ -n "${AMP_FIRMWARE_ELF:-}" ]; then
+		fw=$AMP_FIRMWARE_ELF
+		log "using the firmware $fw"
+	else
+		fw=$("$REPO_ROOT/scripts/build-firmware" qemu-virt | tail -n1)
+	fi
 	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -o "$out/ampt" "$QA_GUEST/ampt.c"
 	if [ -n "${AMP_HOST_TOOLS_DIR:-}" ]; then
 		# Prebuilt static aarch64 rtd-ampd and ampctl (e.g. from an earlier
