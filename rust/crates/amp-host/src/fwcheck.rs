@@ -272,7 +272,7 @@ pub fn check(elf_bytes: &[u8], regions: &[Region]) -> Result<Report, CheckError>
         end: start + len,
         regions: list(regions),
     };
-    for (i, e) in table.entries() {
+    for (off, e) in table.entries() {
         match e {
             Entry::Carveout(c) => {
                 let name = rsc::name_str(&c.name).unwrap_or("?").to_string();
@@ -282,10 +282,12 @@ pub fn check(elf_bytes: &[u8], regions: &[Region]) -> Result<Report, CheckError>
                 {
                     return Err(outside(format!("carveout {name:?}"), da.into(), len.into()));
                 }
-                resources.push(format!("{i}: carveout {name} da {da:#x} len {len:#x}"));
+                resources.push(format!(
+                    "@{off:#x}: carveout {name} da {da:#x} len {len:#x}"
+                ));
             }
             Entry::Devmem(d) => resources.push(format!(
-                "{i}: devmem da {:#x} len {:#x}",
+                "@{off:#x}: devmem da {:#x} len {:#x}",
                 d.da.get(),
                 d.len.get()
             )),
@@ -294,11 +296,11 @@ pub fn check(elf_bytes: &[u8], regions: &[Region]) -> Result<Report, CheckError>
                 if find(regions, da.into(), u64::from(da) + u64::from(len)).is_none() {
                     return Err(outside("trace buffer".into(), da.into(), len.into()));
                 }
-                resources.push(format!("{i}: trace da {da:#x} len {len:#x}"));
+                resources.push(format!("@{off:#x}: trace da {da:#x} len {len:#x}"));
             }
             Entry::Vdev { vdev, vrings, .. } => {
                 resources.push(format!(
-                    "{i}: vdev id {} features {:#x} with {} vrings",
+                    "@{off:#x}: vdev id {} features {:#x} with {} vrings",
                     vdev.id.get(),
                     vdev.dfeatures.get(),
                     vrings.len()
@@ -317,7 +319,7 @@ pub fn check(elf_bytes: &[u8], regions: &[Region]) -> Result<Report, CheckError>
                 }
             }
             Entry::Unknown { kind } => warnings.push(format!(
-                "entry {i}: unknown resource type {kind} (skipped by Linux)"
+                "entry @{off:#x}: unknown resource type {kind} (skipped by Linux)"
             )),
         }
     }
