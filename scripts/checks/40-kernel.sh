@@ -66,8 +66,9 @@ for y in "${yamls[@]}"; do
 done
 
 log "QEMU virt DT + overlay"
+# -nic none, as the twin boots it (scripts/qemu/build.sh).
 qemu-system-aarch64 -M virt,gic-version=3,dumpdtb="$work/virt.dtb" -cpu cortex-a55 \
-	-smp 4 -m 1G -nographic >/dev/null 2>&1
+	-smp 4 -m 1G -nic none -nographic >/dev/null 2>&1
 [ -s "$work/virt.dtb" ] || bad "QEMU did not dump its virt DT"
 # QEMU's DT has no labels: give cpu@3 the label the overlay refers to.
 dtc -q -I dtb -O dts "$work/virt.dtb" | sed 's/^\t\tcpu@3 {/\t\tcpu3: cpu@3 {/' >"$work/virt-labelled.dts"

@@ -21,7 +21,7 @@ as_root() {
 _apt_updated=${_apt_updated:-0}
 apt_update_once() {
 	if [ "$_apt_updated" = 0 ]; then
-		as_root apt-get update -qq
+		as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
 		_apt_updated=1
 	fi
 }
@@ -36,7 +36,10 @@ apt_install() {
 	[ ${#missing[@]} -eq 0 ] && return 0
 	apt_update_once
 	log "apt-get install ${missing[*]}"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	# A fresh machine may still be running unattended upgrades: wait for the
+	# dpkg lock instead of failing at once.
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+		install -y -qq --no-install-recommends \
 		"${target[@]}" "${missing[@]}" >/dev/null
 }
 
@@ -53,4 +56,37 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
 	_apt_updated=0
+}
+
+# add_arm64_arch: let apt see arm64 packages (Debian's kernel and busybox for
+# the QEMU twin are downloaded with `apt-get download PKG:arm64`, never
+# installed).
+add_arm64_arch() {
+	local foreign
+	# Captured first: `cmd | grep -q` under pipefail can fail on SIGPIPE.
+	foreign=$(dpkg --print-foreign-architectures)
+	grep -qx arm64 <<<"$foreign" && return 0
+	as_root dpkg --add-architecture arm64
+	_apt_updated=0
+}
+
+# install_qemu10: QEMU 10 from bookworm-backports, the first Debian QEMU with
+# the cortex-a55 model (bookworm's 7.2 lacks it).
+install_qemu10() {
+	local ver
+	ver=$(dpkg-query -W -f='${Version}' qemu-system-arm 2>/dev/null || true)
+	[[ $ver == 1:10.* ]] && return 0
+	add_apt_suite backports bookworm-backports
+	apt_update_once
+	# Not apt_install: it would skip a bookworm 7.2 that is already there.
+	log "apt-get install -t bookworm-backports qemu-system-arm"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+		install -y -qq --no-install-recommends -t bookworm-backports qemu-system-arm >/dev/null
+}
+
+# apt_download PKG...: `apt-get download` into the current directory. As
+# root, apt fetches as its _apt user, which cannot write into a cache below
+# a private directory (and says so on every package); download as ourselves.
+apt_download() {
+	apt-get -o APT::Sandbox::User="$(id -un)" download -q "$@"
 }

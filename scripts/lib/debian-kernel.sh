@@ -67,7 +67,7 @@ _dk_source() {
 	log "unpacking $pkg"
 	tmp=$root/src.tmp
 	rm -rf "$tmp" && mkdir -p "$tmp/deb" "$tmp/x" "$tmp/src"
-	(cd "$tmp/deb" && apt-get download -q "$pkg" >/dev/null) || die "downloading $pkg failed"
+	(cd "$tmp/deb" && apt_download "$pkg" >/dev/null) || die "downloading $pkg failed"
 	dpkg-deb -x "$tmp"/deb/*.deb "$tmp/x"
 	tar -xf "$tmp"/x/usr/src/linux-source-*.tar.xz -C "$tmp/src" --strip-components=1
 	rm -rf "$root/src" && mv "$tmp/src" "$root/src" && rm -rf "$tmp"
@@ -96,7 +96,7 @@ dk_prepare() {
 	log "kernel $series: $ver ($meta)"
 	rm -rf "$root" && mkdir -p "$root/debs" "$root/root"
 	(cd "$root/debs" &&
-		apt-get download -q "$image:arm64=$meta" "$headers:arm64=$meta" "$common=$meta" \
+		apt_download "$image:arm64=$meta" "$headers:arm64=$meta" "$common=$meta" \
 			"$kbuild:amd64" >/dev/null) ||
 		die "downloading the $series kernel packages failed"
 	local deb

@@ -10,7 +10,9 @@ QA_GUEST=$REPO_ROOT/scripts/qemu/guest
 # Debian builds as =n; rpmsg_core comes with the image.
 QA_RPMSG_MODS="rpmsg_ns virtio_rpmsg_bus rpmsg_char rpmsg_ctrl rpmsg_tty"
 # shellcheck disable=SC2054 # commas belong to QEMU's -M value
-QA_QEMU_MACHINE=(-M virt,gic-version=3 -cpu cortex-a55 -smp 4 -m 1G)
+# -nic none: the guest needs no network, and without it QEMU wants
+# efi-virtio.rom, which a --no-install-recommends QEMU does not have.
+QA_QEMU_MACHINE=(-M virt,gic-version=3 -cpu cortex-a55 -smp 4 -m 1G -nic none)
 
 qa_guest_dir() { printf '%s/qemu/%s\n' "$CACHE_DIR" "$1"; }
 
@@ -107,7 +109,7 @@ qa_busybox() {
 	[ -x "$out/bin/busybox" ] && return 0
 	log "fetching busybox-static:arm64"
 	rm -rf "$out" && mkdir -p "$out/deb"
-	if ! (cd "$out/deb" && apt-get download -q busybox-static:arm64 >download.log 2>&1); then
+	if ! (cd "$out/deb" && apt_download busybox-static:arm64 >download.log 2>&1); then
 		cat "$out/deb/download.log" >&2
 	fi
 	dpkg-deb -x "$out"/deb/busybox-static_*.deb "$out"

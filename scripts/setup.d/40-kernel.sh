@@ -7,21 +7,11 @@ set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
-# Captured first: `cmd | grep -q` under pipefail can fail on SIGPIPE.
-foreign=$(dpkg --print-foreign-architectures)
-if ! grep -qx arm64 <<<"$foreign"; then
-	as_root dpkg --add-architecture arm64
-	_apt_updated=0
-fi
+add_arm64_arch
+# Debian's 6.12 kernel packages come from bookworm-backports.
 add_apt_suite backports bookworm-backports
 apt_install make perl dwarves device-tree-compiler cpp kmod sparse
-qemu_ver=$(dpkg-query -W -f='${Version}' qemu-system-arm 2>/dev/null || true)
-if [[ $qemu_ver != 1:10.* ]]; then
-	apt_update_once
-	log "apt-get install -t bookworm-backports qemu-system-arm"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		-t bookworm-backports qemu-system-arm >/dev/null
-fi
+install_qemu10
 
 venv=$CACHE_DIR/venv-dt
 if [ ! -x "$venv/bin/dt-validate" ]; then

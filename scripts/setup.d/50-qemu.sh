@@ -9,24 +9,14 @@ set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
-# Captured first: `cmd | grep -q` under pipefail can fail on SIGPIPE.
-foreign=$(dpkg --print-foreign-architectures)
-if ! grep -qx arm64 <<<"$foreign"; then
-	as_root dpkg --add-architecture arm64
-	_apt_updated=0
-fi
+add_arm64_arch
+# Debian's 6.12 kernel packages come from bookworm-backports.
 add_apt_suite backports bookworm-backports
 apt_install device-tree-compiler cpio gzip xz-utils zstd python3 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-qemu_ver=$(dpkg-query -W -f='${Version}' qemu-system-arm 2>/dev/null || true)
-if [[ $qemu_ver != 1:10.* ]]; then
-	apt_update_once
-	log "apt-get install -t bookworm-backports qemu-system-arm"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		-t bookworm-backports qemu-system-arm >/dev/null
-fi
+install_qemu10
 # The arm64 package lists must be there for `apt-get download ...:arm64`.
 policy=$(apt-cache policy busybox-static:arm64 2>/dev/null || true)
 if ! grep -q 'Candidate: [0-9]' <<<"$policy"; then
-	as_root apt-get update -qq
+	as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
 	_apt_updated=1
 fi
