@@ -240,23 +240,6 @@ static int cmd_ctl(const char *dev, const char *what, int kind)
 	return 0;
 }
 
-/* after DEV: what an application sees on an endpoint after a crash. */
-static int cmd_after(const char *dev)
-{
-	uint8_t b[4] = { 1, 2, 3, 4 };
-	int fd = open(dev, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0) {
-		printf("after: open %s\n", strerrorname_np(errno));
-		return 0;
-	}
-	if (write(fd, b, 4) < 0)
-		printf("after: write %s\n", strerrorname_np(errno));
-	else
-		printf("after: write ok\n");
-	return 0;
-}
-
 /*
  * watch DEV MS: hold the endpoint open as an application would and report
  * what it sees when the channel goes away (crash, stop): poll events, then
@@ -332,8 +315,6 @@ int main(int argc, char **argv)
 		return cmd_ept_destroy(argv[2]);
 	if (argc >= 4 && !strcmp(argv[1], "ctl"))
 		return cmd_ctl(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 0);
-	if (argc >= 3 && !strcmp(argv[1], "after"))
-		return cmd_after(argv[2]);
 	if (argc >= 4 && !strcmp(argv[1], "watch"))
 		return cmd_watch(argv[2], atoi(argv[3]));
 	if (argc >= 4 && !strcmp(argv[1], "sock"))
@@ -342,7 +323,7 @@ int main(int argc, char **argv)
 		return cmd_pending(argv[2]);
 	fprintf(stderr, "usage: ampt echo DEV N | bench DEV SIZE N | stream DEV SIZE N WINDOW |\n"
 		"       ept-create CTRL NAME SRC DST |\n"
-		"       ept-destroy DEV | ctl DEV ping|stats|fault KIND | after DEV | pending DEV |\n"
+		"       ept-destroy DEV | ctl DEV ping|stats|fault KIND | pending DEV |\n"
 		"       sock PATH JSON | watch DEV MS\n");
 	return 2;
 }

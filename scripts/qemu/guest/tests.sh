@@ -175,8 +175,10 @@ if [ -x /bin/rtd-ampd ]; then
 		"state $(cat $R/state), daemon: $(daemon_status)" \
 		sh -c ". /lib.sh; daemon_has_event crashed && daemon_phase running && state_is running"
 	new=$(wait_for have_raw && raw_dev)
-	r=$(ampt after "$old")
-	echo "  old endpoint after the restart: $r"
+	# The new channel often reuses the old /dev/rpmsgN name: nothing from
+	# before the crash may be waiting there.
+	p=$(ampt pending "$new")
+	check "crash: nothing stale queued on the new channel" "$p on $new (was $old)" [ "$p" = "pending: 0" ]
 	r=$(ampt echo "$new" 20)
 	check "crash: the application reconnects and talks again" "$r" [ "$r" = "echo: 20/20 ok" ]
 	stop_daemon
