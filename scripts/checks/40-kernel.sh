@@ -10,6 +10,8 @@ set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 # shellcheck source=scripts/lib/debian-kernel.sh
 . "$REPO_ROOT/scripts/lib/debian-kernel.sh"
+# shellcheck source=scripts/qemu/build.sh
+. "$REPO_ROOT/scripts/qemu/build.sh"
 
 mods=$REPO_ROOT/recipes-kernel/rtd-amp-modules/files
 bindings=$mods/bindings
@@ -20,6 +22,26 @@ work=$CACHE_DIR/kernel-check
 rm -rf "$work" && mkdir -p "$work"
 fail=0
 bad() { printf 'FAIL: %s\n' "$*" >&2; fail=1; }
+
+# check_overlay NAME BASE_DTB DTBO NODE...: the overlay applies to the base,
+# every NODE exists afterwards, and our nodes validate against the bindings
+# (the base's own nodes are not ours to judge).
+check_overlay() {
+	local name=$1 base=$2 dtbo=$3 node
+	local out=$work/$name-amp.dtb
+	shift 3
+	if ! fdtoverlay -i "$base" -o "$out" "$dtbo"; then
+		bad "$(basename "$dtbo" .dtbo) does not apply to the $name DT"
+		return
+	fi
+	for node; do
+		fdtget -p "$out" "$node" >/dev/null 2>&1 || bad "$node missing after fdtoverlay ($name)"
+	done
+	"$dt/dt-validate" -s "$work/schemas.json" "$out" >"$work/validate-$name.log" 2>&1 || true
+	if grep -E 'mailbox-0|remoteproc-cpu3|reserved-memory' "$work/validate-$name.log" >&2; then
+		bad "overlay nodes do not validate against the bindings ($name)"
+	fi
+}
 
 for series in 6.1 6.12; do
 	dk_prepare "$series"
@@ -66,34 +88,15 @@ for y in "${yamls[@]}"; do
 done
 
 log "QEMU virt DT + overlay"
-# -nic none, as the twin boots it (scripts/qemu/build.sh).
-qemu-system-aarch64 -M virt,gic-version=3,dumpdtb="$work/virt.dtb" -cpu cortex-a55 \
-	-smp 4 -m 1G -nic none -nographic >/dev/null 2>&1
-[ -s "$work/virt.dtb" ] || bad "QEMU did not dump its virt DT"
-# QEMU's DT has no labels: give cpu@3 the label the overlay refers to.
-dtc -q -I dtb -O dts "$work/virt.dtb" | sed 's/^\t\tcpu@3 {/\t\tcpu3: cpu@3 {/' >"$work/virt-labelled.dts"
-grep -q 'cpu3: cpu@3' "$work/virt-labelled.dts" || bad "no /cpus/cpu@3 in QEMU's DT"
-dtc -q -@ -I dts -O dtb -o "$work/virt-labelled.dtb" "$work/virt-labelled.dts"
+qa_virt_dtb "$work" || bad "cannot build QEMU's virt DT with the cpu3 label"
 for o in "$overlays"/*.dtso; do
 	dtc -@ -I dts -O dtb -o "$work/$(basename "$o" .dtso).dtbo" "$o" 2>"$work/dtc.log" ||
 		{ cat "$work/dtc.log" >&2; bad "$(basename "$o") does not compile"; }
 	if grep -q warning "$work/dtc.log"; then cat "$work/dtc.log" >&2; bad "dtc warnings in $(basename "$o")"; fi
 done
-if fdtoverlay -i "$work/virt-labelled.dtb" -o "$work/virt-amp.dtb" "$work/qemu-virt-amp.dtbo"; then
-	for node in /reserved-memory/firmware@70000000 /reserved-memory/vdev0buffer@70410000 \
-		/reserved-memory/ctrl@70ff0000 /mailbox-0 /remoteproc-cpu3; do
-		fdtget -l "$work/virt-amp.dtb" "$node" >/dev/null 2>&1 ||
-			fdtget "$work/virt-amp.dtb" "$node" compatible >/dev/null 2>&1 ||
-			fdtget -p "$work/virt-amp.dtb" "$node" >/dev/null 2>&1 || bad "$node missing after fdtoverlay"
-	done
-	# Validate our nodes (QEMU's own nodes are not ours to judge).
-	"$dt/dt-validate" -s "$work/schemas.json" "$work/virt-amp.dtb" >"$work/validate.log" 2>&1 || true
-	if grep -E 'mailbox-0|remoteproc-cpu3|reserved-memory' "$work/validate.log" >&2; then
-		bad "overlay nodes do not validate against the bindings"
-	fi
-else
-	bad "fdtoverlay cannot apply qemu-virt-amp.dtso to QEMU's virt DT"
-fi
+check_overlay qemu-virt "$work/virt-labelled.dtb" "$work/qemu-virt-amp.dtbo" \
+	/reserved-memory/firmware@70000000 /reserved-memory/vdev0buffer@70410000 \
+	/reserved-memory/ctrl@70ff0000 /mailbox-0 /remoteproc-cpu3
 
 # The board's DT is not available here: a stand-in with the BSP's cell sizes
 # and the labels the overlay uses (reserved_memory, gic, cpu3; see the
@@ -139,17 +142,11 @@ cat >"$work/stark-stub.dts" <<'DTS'
 	};
 };
 DTS
-if dtc -q -@ -I dts -O dtb -o "$work/stark-stub.dtb" "$work/stark-stub.dts" &&
-	fdtoverlay -i "$work/stark-stub.dtb" -o "$work/stark-amp.dtb" "$work/rtd1619b-amp.dtbo"; then
-	for node in /reserved-memory/firmware@32000000 /reserved-memory/ctrl@32ff0000 /mailbox-0 /remoteproc-cpu3; do
-		fdtget -p "$work/stark-amp.dtb" "$node" >/dev/null 2>&1 || bad "$node missing after fdtoverlay (RTD1619B)"
-	done
-	"$dt/dt-validate" -s "$work/schemas.json" "$work/stark-amp.dtb" >"$work/validate-stark.log" 2>&1 || true
-	if grep -E 'mailbox-0|remoteproc-cpu3|reserved-memory' "$work/validate-stark.log" >&2; then
-		bad "RTD1619B overlay nodes do not validate against the bindings"
-	fi
+if dtc -q -@ -I dts -O dtb -o "$work/stark-stub.dtb" "$work/stark-stub.dts"; then
+	check_overlay rtd1619b "$work/stark-stub.dtb" "$work/rtd1619b-amp.dtbo" \
+		/reserved-memory/firmware@32000000 /reserved-memory/ctrl@32ff0000 /mailbox-0 /remoteproc-cpu3
 else
-	bad "rtd1619b-amp.dtso does not apply to the RTD1619B stand-in"
+	bad "the RTD1619B stand-in DT does not compile"
 fi
 
 log "config fragment symbols in the 6.1 Kconfig"

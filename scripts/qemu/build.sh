@@ -116,15 +116,23 @@ qa_busybox() {
 	[ -x "$out/bin/busybox" ] || die "busybox-static:arm64 could not be fetched"
 }
 
+# qa_virt_dtb DIR: QEMU's own virt DT, of the machine the twin boots, as
+# DIR/virt-labelled.dtb with the label cpu3 that the overlay refers to
+# (QEMU's DT has no labels). Also used by the kernel stage's overlay check.
+qa_virt_dtb() {
+	local dir=$1
+	qemu-system-aarch64 "${QA_QEMU_MACHINE[@]}" -machine dumpdtb="$dir/virt.dtb" -nographic >/dev/null 2>&1 ||
+		{ echo "QEMU did not dump its virt DT" >&2; return 1; }
+	dtc -q -I dtb -O dts "$dir/virt.dtb" | sed 's/^\t\tcpu@3 {/\t\tcpu3: cpu@3 {/' >"$dir/virt.dts" || return 1
+	grep -q 'cpu3: cpu@3' "$dir/virt.dts" || { echo "QEMU's DT has no /cpus/cpu@3" >&2; return 1; }
+	dtc -q -@ -I dts -O dtb -o "$dir/virt-labelled.dtb" "$dir/virt.dts"
+}
+
 qa_dtb() {
 	local out=$1 key
 	key=$(_qa_hash "$REPO_ROOT/recipes-bsp/rtd-amp-overlays/files/qemu-virt-amp.dtso")-$(qemu-system-aarch64 --version | head -n1 | tr -dc '0-9.')
 	[ -f "$out/dtb.key" ] && [ "$(cat "$out/dtb.key")" = "$key" ] && return 0
-	qemu-system-aarch64 "${QA_QEMU_MACHINE[@]}" -machine dumpdtb="$out/virt.dtb" -nographic >/dev/null 2>&1
-	# QEMU's DT has no labels; the overlay refers to the remote cpu as cpu3.
-	dtc -q -I dtb -O dts "$out/virt.dtb" | sed 's/^\t\tcpu@3 {/\t\tcpu3: cpu@3 {/' >"$out/virt.dts"
-	grep -q 'cpu3: cpu@3' "$out/virt.dts" || die "QEMU's DT has no /cpus/cpu@3"
-	dtc -q -@ -I dts -O dtb -o "$out/virt-labelled.dtb" "$out/virt.dts"
+	qa_virt_dtb "$out" || die "cannot build QEMU's virt DT"
 	dtc -q -@ -I dts -O dtb -o "$out/qemu-virt-amp.dtbo" "$REPO_ROOT/recipes-bsp/rtd-amp-overlays/files/qemu-virt-amp.dtso"
 	fdtoverlay -i "$out/virt-labelled.dtb" -o "$out/virt-amp.dtb" "$out/qemu-virt-amp.dtbo"
 	echo "$key" >"$out/dtb.key"
