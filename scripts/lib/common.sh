@@ -26,6 +26,14 @@ apt_update_once() {
 	fi
 }
 
+# _apt_get_install ARG...: the one apt-get install of the setup scripts. A
+# fresh machine may still be running unattended upgrades: wait for the dpkg
+# lock instead of failing at once.
+_apt_get_install() {
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+		install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 # apt_install [-t SUITE] PKG...: install the packages that are missing.
 apt_install() {
 	local target=() missing=() p
@@ -36,11 +44,7 @@ apt_install() {
 	[ ${#missing[@]} -eq 0 ] && return 0
 	apt_update_once
 	log "apt-get install ${missing[*]}"
-	# A fresh machine may still be running unattended upgrades: wait for the
-	# dpkg lock instead of failing at once.
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
-		install -y -qq --no-install-recommends \
-		"${target[@]}" "${missing[@]}" >/dev/null
+	_apt_get_install "${target[@]}" "${missing[@]}"
 }
 
 # add_apt_suite NAME SUITE: add a Debian suite (e.g. bookworm-backports) as a
@@ -80,8 +84,7 @@ install_qemu10() {
 	apt_update_once
 	# Not apt_install: it would skip a bookworm 7.2 that is already there.
 	log "apt-get install -t bookworm-backports qemu-system-arm"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
-		install -y -qq --no-install-recommends -t bookworm-backports qemu-system-arm >/dev/null
+	_apt_get_install -t bookworm-backports qemu-system-arm
 }
 
 # apt_download PKG...: `apt-get download` into the current directory. As

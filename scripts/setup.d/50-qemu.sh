@@ -17,6 +17,6 @@ install_qemu10
 # The arm64 package lists must be there for `apt-get download ...:arm64`.
 policy=$(apt-cache policy busybox-static:arm64 2>/dev/null || true)
 if ! grep -q 'Candidate: [0-9]' <<<"$policy"; then
-	as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
-	_apt_updated=1
+	_apt_updated=0
+	apt_update_once
 fi
