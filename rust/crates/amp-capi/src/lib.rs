@@ -125,19 +125,33 @@ pub unsafe extern "C" fn rtdamp_endpoint_open(
         let r = Ctrl::open(&sys, index)
             .and_then(|c| c.create_endpoint(name, src, dst, Duration::from_secs(2)))
             .and_then(|p| Endpoint::open(&p));
-        match r {
-            Ok(ep) => {
-                let h = Box::new(RtdampEndpoint {
-                    ep: Some(ep),
-                    owned: true,
-                });
-                // SAFETY: out checked non-NULL.
-                unsafe { *out = Box::into_raw(h) };
-                0
-            }
-            Err(e) => fail(e),
-        }
+        // SAFETY: out checked non-NULL.
+        unsafe { hand_out(out, r, true) }
     })
+}
+
+/// Gives the caller an opened endpoint as a new handle in `*out` (0), or
+/// reports why it could not be opened. `owned`: destroy it on close.
+///
+/// # Safety
+/// `out` is non-NULL and valid for a write.
+unsafe fn hand_out(
+    out: *mut *mut RtdampEndpoint,
+    r: Result<Endpoint, amp_host::Error>,
+    owned: bool,
+) -> c_int {
+    match r {
+        Ok(ep) => {
+            let h = Box::new(RtdampEndpoint {
+                ep: Some(ep),
+                owned,
+            });
+            // SAFETY: the caller guarantees `out`.
+            unsafe { *out = Box::into_raw(h) };
+            0
+        }
+        Err(e) => fail(e),
+    }
 }
 
 /// See rtdamp.h.
@@ -154,18 +168,9 @@ pub unsafe extern "C" fn rtdamp_endpoint_open_dev(
         if out.is_null() {
             return invalid("out is NULL");
         }
-        match Endpoint::open(&dev_path(&sys(), dev)) {
-            Ok(ep) => {
-                let h = Box::new(RtdampEndpoint {
-                    ep: Some(ep),
-                    owned: false,
-                });
-                // SAFETY: out checked non-NULL.
-                unsafe { *out = Box::into_raw(h) };
-                0
-            }
-            Err(e) => fail(e),
-        }
+        let r = Endpoint::open(&dev_path(&sys(), dev));
+        // SAFETY: out checked non-NULL.
+        unsafe { hand_out(out, r, false) }
     })
 }
 
