@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The protocol core builds for the firmware's target, aarch64-unknown-none,
 # without std or alloc. Debian's rustc builds `core` for that target from
-# source (ARCHITECTURE.md section 7); the crate itself uses stable Rust only.
+# source (docs/design.md, "Building Rust for the targets"); the crate itself uses stable Rust only.
 # Then amp-proto-size links the device role alone (table, RpmsgDevice with
 # an echo endpoint, poll loop) at opt-level "s" and prints what it costs a
 # firmware (docs/benchmarks.md). Everything at opt-level "s" in one target

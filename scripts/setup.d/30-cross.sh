@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cross toolchains for aarch64: rustup here carries only the x86_64 standard
 # library, so bare-metal and static Linux aarch64 builds use Debian's rustc
-# with its library sources and -Zbuild-std (ARCHITECTURE.md section 7).
+# with its library sources and -Zbuild-std (docs/design.md, "Building Rust for the targets").
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"

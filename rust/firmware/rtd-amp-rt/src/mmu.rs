@@ -1,6 +1,6 @@
 //! Identity-mapped translation tables (4 KiB granule, 39-bit VA, 2 MiB
-//! blocks) with the memory attributes of ARCHITECTURE §3: the firmware's
-//! own image write-back cacheable, the rings, buffers and control page
+//! blocks) with the memory attributes of docs/design.md ("Memory
+//! attributes"): the firmware's own image write-back cacheable, the rings, buffers and control page
 //! Normal non-cacheable (Linux maps them write-combined), the GIC Device.
 //! Anything not mapped faults, so stray accesses show up as crash records.
 

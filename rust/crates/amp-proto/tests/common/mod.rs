@@ -5,7 +5,7 @@
 use amp_proto::rsc::{self, TableBuilder};
 use amp_proto::sim::SimVdev;
 
-/// Descriptors per ring, as the firmware declares (and ARCHITECTURE §5).
+/// Descriptors per ring, as the firmware declares (docs/protocol.md).
 pub const NUM: u32 = 64;
 /// Bus address of the shared window (the QEMU twin's vring carveout).
 pub const BUS: u64 = 0x7040_0000;
