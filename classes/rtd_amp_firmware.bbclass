@@ -1,4 +1,7 @@
-# Install remote-processor firmware ELF files under /lib/firmware/<dir>/.
+# Install remote-processor firmware ELF files under
+# ${nonarch_base_libdir}/firmware/<dir>/: /lib/firmware/<dir>/, or
+# /usr/lib/firmware/<dir>/ with the usrmerge DISTRO_FEATURE (there /lib is a
+# link to /usr/lib, so the kernel's /lib/firmware search finds them either way).
 #
 # The files are built for a bare-metal core, not for the Linux userland, so
 # the only QA test skipped is "arch" (machine type and ABI of the ELF);

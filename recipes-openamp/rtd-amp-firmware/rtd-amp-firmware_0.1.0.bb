@@ -3,7 +3,10 @@ DESCRIPTION = "no_std Rust firmware started by Linux remoteproc on the fourth \
                Cortex-A55: resource table, RPMsg device side (raw echo, tty, \
                control service), trace buffer and crash records. Built for \
                aarch64-unknown-none with meta-rust-bin's toolchain and \
-               installed as /lib/firmware/rtd-amp/rtd-amp-fw.elf."
+               installed as rtd-amp/rtd-amp-fw.elf in the kernel's firmware \
+               directory: /lib/firmware, or /usr/lib/firmware with the \
+               usrmerge DISTRO_FEATURE (systemd), where /lib links to \
+               /usr/lib."
 HOMEPAGE = "https://github.com/rtd-amp/meta-rtd1619b-amp"
 BUGTRACKER = "https://github.com/rtd-amp/meta-rtd1619b-amp/issues"
 SECTION = "kernel"

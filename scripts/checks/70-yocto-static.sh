@@ -144,6 +144,23 @@ for w in wic/*.wks; do
 	grep -q '^bootloader --ptable gpt' "$w" || bad "$w: not a GPT layout"
 	grep -qE '^part / .*--source rootfs.*--fstype=ext4' "$w" || bad "$w: no ext4 root partition"
 done
+# A machine that names a wks file builds a wic image by default: its docs
+# (the wks comment) promise `runqemu … wic` without kas, and qemu.inc's
+# IMAGE_FSTYPES has none.
+for m in conf/machine/*.conf; do
+	if grep -qE '^WKS_FILE' "$m" && ! grep -qE '^IMAGE_FSTYPES[:a-z]* *(\+|\.)?= *"([^"]* )?wic( |")' "$m"; then
+		bad "$m sets WKS_FILE but does not add wic to IMAGE_FSTYPES"
+	fi
+done
+# Installed paths in DESCRIPTION/SUMMARY: /lib/... is /usr/lib/... with
+# usrmerge (systemd images), so a description that names /lib/ must name
+# /usr/lib/ as well.
+while IFS= read -r r; do
+	desc=$(sed -n '/^\(DESCRIPTION\|SUMMARY\)[:a-z${}A-Z_-]* *=/,/[^\\]$/p' "$r")
+	if grep -qE '(^|[ "(])/lib/' <<<"$desc" && ! grep -q '/usr/lib/' <<<"$desc"; then
+		bad "$r: DESCRIPTION names /lib/ only; with usrmerge the path is under /usr/lib/"
+	fi
+done < <(printf '%s\n' "${recipes[@]}" | grep -E '\.bb$')
 "$venv/bin/python" -m py_compile lib/oeqa/runtime/cases/*.py || bad "oeqa runtime cases do not compile"
 
 [ "$failed" = 0 ] || die "yocto static checks failed"
