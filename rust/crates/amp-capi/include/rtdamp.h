@@ -76,7 +76,11 @@ int rtdamp_endpoint_fd(const rtdamp_endpoint *ep);
 /*
  * Sends one message of `len` bytes (1..RTDAMP_MAX_PAYLOAD). Waits at most
  * `timeout_ms` for room (-1: forever, 0: do not wait). Returns 0, or
- * -ETIMEDOUT, -EMSGSIZE, -EPIPE (endpoint gone)...
+ * -ETIMEDOUT (nothing was written), -EMSGSIZE, -EPIPE (endpoint gone)...
+ *
+ * Timeouts (here and in rtdamp_recv) run against a monotonic deadline:
+ * a signal handled during the wait does not end it early, and the wait
+ * resumes for the time left (the call does not return -EINTR then).
  */
 int rtdamp_send(rtdamp_endpoint *ep, const void *buf, size_t len, int timeout_ms);
 

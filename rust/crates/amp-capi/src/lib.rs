@@ -217,20 +217,9 @@ pub unsafe extern "C" fn rtdamp_send(
         }
         // SAFETY: the caller provides `len` readable bytes.
         let msg = unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len) };
-        if timeout_ms >= 0 {
-            let mut fds = [libc::pollfd {
-                fd: e.as_raw_fd(),
-                events: libc::POLLOUT,
-                revents: 0,
-            }];
-            // SAFETY: one valid pollfd.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, timeout_ms) };
-            if n == 0 {
-                set_error(format!("no room to send within {timeout_ms} ms"));
-                return -libc::ETIMEDOUT;
-            }
-        }
-        match e.send(msg) {
+        // The library waits against a monotonic deadline: a signal during
+        // the wait (EINTR) resumes it for the time left.
+        match e.send_timeout(msg, timeout(timeout_ms)) {
             Ok(()) => 0,
             Err(err) => fail(err),
         }

@@ -391,6 +391,23 @@ impl Endpoint {
         if msg.len() > MAX_PAYLOAD {
             return Err(Error::MessageTooLong(msg.len()));
         }
+        self.write_message(msg)
+    }
+
+    /// Sends one message, waiting at most `timeout` for room (forever when
+    /// `None`, as [`Self::send`]). `Error::Timeout` (ETIMEDOUT) when the
+    /// kernel had no free buffer in time; nothing is written then.
+    pub fn send_timeout(&mut self, msg: &[u8], timeout: Option<Duration>) -> Result<()> {
+        if msg.len() > MAX_PAYLOAD {
+            return Err(Error::MessageTooLong(msg.len()));
+        }
+        if let Some(t) = timeout {
+            self.wait_ready(PollFlags::POLLOUT, t, "room to send")?;
+        }
+        self.write_message(msg)
+    }
+
+    fn write_message(&mut self, msg: &[u8]) -> Result<()> {
         let n = self
             .file
             .write(msg)
@@ -409,27 +426,45 @@ impl Endpoint {
     /// when `None`). Returns the message length.
     pub fn recv(&mut self, buf: &mut [u8], timeout: Option<Duration>) -> Result<usize> {
         if let Some(t) = timeout {
-            let ms = t.as_millis().min(i32::MAX as u128) as i32;
-            let mut fds = [PollFd::new(self.file.as_fd(), PollFlags::POLLIN)];
-            let n = loop {
-                match poll(
-                    &mut fds,
-                    PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
-                ) {
-                    Err(Errno::EINTR) => continue,
-                    r => break r.map_err(|e| Error::errno("poll", &self.path, e))?,
-                }
-            };
-            if n == 0 {
-                return Err(Error::Timeout {
-                    what: format!("a message on {}", self.path.display()),
-                    after: t,
-                });
-            }
+            self.wait_ready(PollFlags::POLLIN, t, "a message")?;
         }
         self.file
             .read(buf)
             .map_err(|e| Error::io("read", &self.path, e))
+    }
+
+    /// Waits until the descriptor is ready for `want` (`POLLIN` or
+    /// `POLLOUT`) or `timeout` has passed. The deadline is monotonic: a
+    /// signal that interrupts `poll` (EINTR) resumes the wait for the time
+    /// left, so neither returns early nor waits longer than asked.
+    fn wait_ready(&self, want: PollFlags, timeout: Duration, what: &str) -> Result<()> {
+        // `None`: further away than an `Instant` can hold, i.e. forever.
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            let left = deadline.map_or(Duration::MAX, |d| {
+                d.saturating_duration_since(Instant::now())
+            });
+            let mut fds = [PollFd::new(self.file.as_fd(), want)];
+            match poll(&mut fds, poll_timeout(left)) {
+                // A signal handler ran: wait again for what is left.
+                Err(Errno::EINTR) | Ok(0) => {}
+                Err(e) => return Err(Error::errno("poll", &self.path, e)),
+                Ok(_) => match readiness(fds[0].revents().unwrap_or(PollFlags::empty()), want) {
+                    Readiness::Ready => return Ok(()),
+                    Readiness::Invalid => {
+                        return Err(Error::errno("poll", &self.path, Errno::EBADF))
+                    }
+                    Readiness::Gone => return Err(Error::errno("poll", &self.path, Errno::EPIPE)),
+                    Readiness::NotYet => {}
+                },
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(Error::Timeout {
+                    what: format!("{what} on {}", self.path.display()),
+                    after: timeout,
+                });
+            }
+        }
     }
 
     /// Whether the remote asked us to pause sending
@@ -489,9 +524,69 @@ pub fn open_tty(path: &Path) -> Result<File> {
     Ok(file)
 }
 
+/// What one `poll` answer means for a wait for `want`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Readiness {
+    /// `want` is set (data may still be there after a hang-up).
+    Ready,
+    /// `POLLERR`/`POLLHUP` without `want`: rpmsg_char reports `POLLERR` when
+    /// the endpoint is gone, where read/write fail with EPIPE.
+    Gone,
+    /// `POLLNVAL`: not an open descriptor.
+    Invalid,
+    /// Nothing we asked for (yet).
+    NotYet,
+}
+
+fn readiness(revents: PollFlags, want: PollFlags) -> Readiness {
+    if revents.contains(PollFlags::POLLNVAL) {
+        Readiness::Invalid
+    } else if revents.intersects(want) {
+        Readiness::Ready
+    } else if revents.intersects(PollFlags::POLLERR | PollFlags::POLLHUP) {
+        Readiness::Gone
+    } else {
+        Readiness::NotYet
+    }
+}
+
+/// `left` as a `poll` timeout: whole milliseconds rounded up (so a wait never
+/// ends before the deadline), at most `i32::MAX` (the loop waits again).
+fn poll_timeout(left: Duration) -> PollTimeout {
+    let ms = left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128);
+    i32::try_from(ms)
+        .ok()
+        .and_then(|ms| PollTimeout::try_from(ms).ok())
+        .unwrap_or(PollTimeout::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn poll_answers_are_classified() {
+        use PollFlags as F;
+        let r = |revents, want| readiness(revents, want);
+        assert_eq!(r(F::POLLOUT, F::POLLOUT), Readiness::Ready);
+        assert_eq!(r(F::POLLIN | F::POLLHUP, F::POLLIN), Readiness::Ready);
+        assert_eq!(r(F::POLLERR, F::POLLOUT), Readiness::Gone);
+        assert_eq!(r(F::POLLHUP, F::POLLIN), Readiness::Gone);
+        assert_eq!(r(F::POLLNVAL, F::POLLIN), Readiness::Invalid);
+        assert_eq!(r(F::POLLNVAL | F::POLLOUT, F::POLLOUT), Readiness::Invalid);
+        assert_eq!(r(F::POLLPRI, F::POLLIN), Readiness::NotYet);
+        assert_eq!(r(F::empty(), F::POLLOUT), Readiness::NotYet);
+    }
+
+    #[test]
+    fn poll_timeouts_round_up_and_saturate() {
+        let ms = |d| i32::from(poll_timeout(d));
+        assert_eq!(ms(Duration::ZERO), 0);
+        assert_eq!(ms(Duration::from_nanos(1)), 1);
+        assert_eq!(ms(Duration::from_micros(1500)), 2);
+        assert_eq!(ms(Duration::from_millis(250)), 250);
+        assert_eq!(ms(Duration::MAX), i32::MAX);
+    }
 
     #[test]
     fn endpoint_names_are_checked() {
