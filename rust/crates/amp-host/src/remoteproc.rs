@@ -322,42 +322,83 @@ impl Remoteproc {
 }
 
 impl Remoteproc {
-    /// Core dumps of this remote processor waiting in devcoredump
-    /// (`/sys/class/devcoredump/devcdN` whose `failing_device` is this
-    /// remoteproc; the kernel makes one on a crash when `coredump` is
-    /// `enabled`, and drops it by itself after 5 minutes).
+    /// Core dumps of this remote processor waiting in devcoredump, oldest
+    /// first (the kernel numbers them `devcdN` in creation order): those
+    /// whose `failing_device` resolves to the same device as this
+    /// remoteproc's directory (canonical paths). A dump without that link,
+    /// or whose link does not resolve, is not ours. The kernel makes one on
+    /// a crash when `coredump` is `enabled` and drops it by itself after 5
+    /// minutes. [`devcoredumps`] lists every dump.
     pub fn coredumps(&self) -> Result<Vec<Devcoredump>> {
-        let rd = match fs::read_dir(&self.devcd_class) {
-            Ok(r) => r,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-            Err(e) => return Err(Error::io("list", &self.devcd_class, e)),
-        };
-        let me = fs::canonicalize(&self.dir).ok();
-        let mut v: Vec<Devcoredump> = rd
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().starts_with("devcd"))
-            .filter(|e| {
-                let link = e.path().join("failing_device");
-                match (&me, fs::canonicalize(&link)) {
-                    (Some(me), Ok(dev)) => *me == dev,
-                    // Unresolvable (copied tree): compare the device names.
-                    _ => fs::read_link(&link)
-                        .ok()
-                        .and_then(|l| l.file_name().map(|n| n == self.device().as_str()))
-                        .unwrap_or(false),
-                }
-            })
-            .map(|e| Devcoredump { dir: e.path() })
-            .collect();
-        v.sort_by(|a, b| a.dir.cmp(&b.dir));
+        let me = fs::canonicalize(&self.dir).map_err(|e| Error::io("resolve", &self.dir, e))?;
+        let mut v = devcoredumps_in(&self.devcd_class)?;
+        v.retain(|d| d.failing_device() == Some(me.as_path()));
         Ok(v)
     }
+}
+
+/// Every core dump devcoredump holds (`/sys/class/devcoredump/devcdN`),
+/// oldest first (by N, as numbers); empty when the class does not exist.
+pub fn devcoredumps(sys: &Sys) -> Result<Vec<Devcoredump>> {
+    devcoredumps_in(&sys.sysfs.join("class/devcoredump"))
+}
+
+fn devcoredumps_in(class: &Path) -> Result<Vec<Devcoredump>> {
+    let rd = match fs::read_dir(class) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(Error::io("list", class, e)),
+    };
+    let mut v = vec![];
+    for e in rd {
+        let e = e.map_err(|e| Error::io("list", class, e))?;
+        let name = e.file_name();
+        // Only the kernel's names: devcd1, devcd2...
+        let Some(index) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("devcd"))
+            .filter(|n| !n.starts_with('+'))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        let dir = e.path();
+        let link = dir.join("failing_device");
+        let failing = match fs::read_link(&link) {
+            Ok(target) => FailingDevice::Link {
+                target,
+                resolved: fs::canonicalize(&link).ok(),
+            },
+            Err(_) => FailingDevice::Missing,
+        };
+        v.push(Devcoredump {
+            dir,
+            index,
+            failing,
+        });
+    }
+    v.sort_by_key(|d| d.index);
+    Ok(v)
+}
+
+/// Where a dump's `failing_device` link leads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum FailingDevice {
+    /// No link (or not one).
+    Missing,
+    /// The link as written, and the device it resolves to (None: dangling).
+    Link {
+        target: PathBuf,
+        resolved: Option<PathBuf>,
+    },
 }
 
 /// A core dump held by the kernel's devcoredump (`/sys/class/devcoredump/devcdN`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Devcoredump {
     dir: PathBuf,
+    index: u64,
+    failing: FailingDevice,
 }
 
 impl Devcoredump {
@@ -366,6 +407,45 @@ impl Devcoredump {
         &self.dir
     }
 
+    /// N of `devcdN` (larger is newer).
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// The device that failed (canonical path of `failing_device`), if the
+    /// link exists and resolves.
+    pub fn failing_device(&self) -> Option<&Path> {
+        match &self.failing {
+            FailingDevice::Link {
+                resolved: Some(p), ..
+            } => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// `devcdN (failing device PATH)`, or what is wrong with the link.
+impl std::fmt::Display for Devcoredump {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "devcd{} ", self.index)?;
+        match &self.failing {
+            FailingDevice::Missing => write!(f, "(no failing_device link)"),
+            FailingDevice::Link {
+                resolved: Some(p), ..
+            } => write!(f, "(failing device {})", p.display()),
+            FailingDevice::Link {
+                target,
+                resolved: None,
+            } => write!(
+                f,
+                "(failing_device -> {} does not resolve)",
+                target.display()
+            ),
+        }
+    }
+}
+
+impl Devcoredump {
     /// Copies the dump (an ELF core file) to `to` and then tells the kernel
     /// to free it. Returns the number of bytes written.
     pub fn save(&self, to: &Path) -> Result<u64> {

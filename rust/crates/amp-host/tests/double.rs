@@ -139,6 +139,55 @@ fn devcoredump_is_found_saved_and_dismissed() {
 }
 
 #[test]
+fn devcoredumps_are_ours_only_when_failing_device_resolves_to_us() {
+    let t = tempfile::tempdir().unwrap();
+    rproc(t.path(), "crashed");
+    let class = t.path().join("sys/class/devcoredump");
+    let elsewhere = t.path().join("sys/devices/elsewhere/remoteproc0");
+    fs::create_dir_all(&elsewhere).unwrap();
+    // (N, failing_device link): relative links, as sysfs has them.
+    for (n, link) in [
+        (10, Some("../../remoteproc/remoteproc0")),
+        (9, Some("../../remoteproc/remoteproc0")),
+        (11, None),
+        (12, Some("../../../devices/gone/remoteproc0")),
+        (13, Some("../../../devices/elsewhere/remoteproc0")),
+    ] {
+        let d = class.join(format!("devcd{n}"));
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("data"), format!("core {n}")).unwrap();
+        if let Some(l) = link {
+            symlink(l, d.join("failing_device")).unwrap();
+        }
+    }
+    fs::create_dir_all(class.join("devcdx")).unwrap();
+    let sys = Sys::under(t.path());
+    let r = Remoteproc::find(&sys, "rtd-amp").unwrap();
+    // Ours, oldest first by number (a string sort puts devcd10 first).
+    let mine: Vec<u64> = r.coredumps().unwrap().iter().map(|d| d.index()).collect();
+    assert_eq!(mine, [9, 10]);
+    let all = amp_host::remoteproc::devcoredumps(&sys).unwrap();
+    let shown: Vec<String> = all.iter().map(|d| d.to_string()).collect();
+    assert_eq!(shown.len(), 5, "{shown:?}");
+    assert_eq!(shown[2], "devcd11 (no failing_device link)");
+    assert_eq!(
+        shown[3],
+        "devcd12 (failing_device -> ../../../devices/gone/remoteproc0 does not resolve)"
+    );
+    assert_eq!(
+        all[4].failing_device(),
+        Some(fs::canonicalize(&elsewhere).unwrap().as_path())
+    );
+    // Listing reads and releases nothing.
+    for n in 9..=13 {
+        assert_eq!(
+            fs::read_to_string(class.join(format!("devcd{n}/data"))).unwrap(),
+            format!("core {n}")
+        );
+    }
+}
+
+#[test]
 fn ioctls_on_non_rpmsg_files_are_explained() {
     let t = tempfile::tempdir().unwrap();
     let dev = t.path().join("dev");

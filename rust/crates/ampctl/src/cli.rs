@@ -229,7 +229,10 @@ pub enum Command {
 /// `coredump` subcommands.
 #[derive(Subcommand, Debug)]
 pub enum CoredumpCmd {
-    /// Wait for a devcoredump of the processor and save it to a file.
+    /// Wait for a devcoredump of the processor, save it to a file and release it.
+    ///
+    /// Takes the newest dump whose failing_device is the processor; dumps
+    /// that are not provably its own are never read or released.
     Save {
         #[command(flatten)]
         target: Target,

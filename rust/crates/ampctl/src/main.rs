@@ -457,40 +457,63 @@ fn trace(ctx: &Ctx, target: &Target, follow: bool, interval_ms: u64) -> Result<(
     }
 }
 
+/// Saves (and so releases) the newest devcoredump whose `failing_device`
+/// is this processor. Dumps that are not provably ours — another device's,
+/// no `failing_device` link, a link that does not resolve — are never read
+/// or released; the error names them.
 fn coredump(ctx: &Ctx, target: &Target, output: &Path, wait_ms: u64) -> Result<()> {
     let r = resolve(ctx, target)?;
     let class = ctx.sys.sysfs.join("class/devcoredump");
     let deadline = Instant::now() + Duration::from_millis(wait_ms);
     loop {
-        let mut dumps: Vec<PathBuf> = std::fs::read_dir(&class)
-            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        dumps.sort();
-        // Newest dump whose failing device is this remoteproc (or any, if
-        // the link is missing).
-        let mine = dumps.iter().rev().find(|d| {
-            std::fs::read_link(d.join("failing_device"))
-                .map(|l| {
-                    l.to_string_lossy().contains(&r.device())
-                        || l.ends_with(r.path().file_name().unwrap_or_default())
-                })
-                .unwrap_or(true)
-        });
-        if let Some(d) = mine {
-            let data = std::fs::read(d.join("data"))
-                .with_context(|| format!("reading {}", d.display()))?;
-            std::fs::write(output, &data)
-                .with_context(|| format!("writing {}", output.display()))?;
-            // Writing to `data` releases the dump in the kernel.
-            let _ = std::fs::write(d.join("data"), "1");
-            println!("{} bytes saved to {}", data.len(), output.display());
+        let mine = r.coredumps().with_context(|| {
+            format!("looking for dumps of {} in {}", r.device(), class.display())
+        })?;
+        if let Some((newest, older)) = mine.split_last() {
+            let n = newest.save(output).with_context(|| {
+                format!("saving devcd{} to {}", newest.index(), output.display())
+            })?;
+            println!(
+                "devcd{} ({n} bytes) saved to {} and released",
+                newest.index(),
+                output.display()
+            );
+            if !older.is_empty() {
+                let names: Vec<String> = older
+                    .iter()
+                    .map(|d| format!("devcd{}", d.index()))
+                    .collect();
+                println!(
+                    "older dumps of {} left in {} (the kernel drops them after 5 minutes): {}",
+                    r.device(),
+                    class.display(),
+                    names.join(", ")
+                );
+            }
             return Ok(());
         }
         if Instant::now() >= deadline {
+            let others = amp_host::remoteproc::devcoredumps(&ctx.sys)
+                .with_context(|| format!("listing {}", class.display()))?;
+            let found = if others.is_empty() {
+                "there is none".to_string()
+            } else {
+                format!(
+                    "found only dumps that are not provably its own, left untouched: {}",
+                    others
+                        .iter()
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let me = std::fs::canonicalize(r.path()).unwrap_or_else(|_| r.path().to_path_buf());
             bail!(
-                "no devcoredump for {} in {}: enable dumps with `echo enabled > {}/coredump`, reproduce the crash, \
-                 and save within 5 minutes (or pass --wait-ms)",
+                "no devcoredump whose failing_device is {} ({}) in {}: {found}. Enable dumps \
+                 with `echo enabled > {}/coredump`, reproduce the crash, and save within 5 \
+                 minutes (or pass --wait-ms)",
                 r.device(),
+                me.display(),
                 class.display(),
                 r.path().display()
             );

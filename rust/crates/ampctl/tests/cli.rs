@@ -156,6 +156,99 @@ fn bad_input_gives_advice() {
     );
 }
 
+/// A dump as the kernel's devcoredump class shows it: `data` and, unless
+/// `failing` is None, a relative `failing_device` link.
+fn devcd(root: &Path, n: u32, failing: Option<&str>, data: &str) {
+    let d = root.join(format!("sys/class/devcoredump/devcd{n}"));
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("data"), data).unwrap();
+    if let Some(f) = failing {
+        std::os::unix::fs::symlink(f, d.join("failing_device")).unwrap();
+    }
+}
+
+fn dump_data(root: &Path, n: u32) -> String {
+    std::fs::read_to_string(root.join(format!("sys/class/devcoredump/devcd{n}/data"))).unwrap()
+}
+
+#[test]
+fn coredump_save_takes_only_its_own_newest_dump() {
+    let k = FakeKernel::new();
+    let root = k.root();
+    // remoteproc0 itself, from sys/class/devcoredump/devcdN.
+    let ours = "../../remoteproc/remoteproc0";
+    std::fs::create_dir_all(root.join("sys/devices/other/remoteproc0")).unwrap();
+    std::fs::create_dir_all(root.join("sys/class/remoteproc/remoteproc1")).unwrap();
+    // Not provably ours: another processor, no link, a dangling link, and
+    // a different device that is also called remoteproc0.
+    devcd(root, 2, Some("../../remoteproc/remoteproc1"), "rproc1");
+    devcd(root, 3, None, "no link");
+    devcd(
+        root,
+        4,
+        Some("../../../devices/gone/remoteproc0"),
+        "dangling",
+    );
+    devcd(
+        root,
+        5,
+        Some("../../../devices/other/remoteproc0"),
+        "namesake",
+    );
+    let out = root.join("rtd-amp.core");
+    let out_arg = out.to_str().unwrap();
+
+    let o = ampctl(root, &["coredump", "save", "rtd-amp", "-o", out_arg]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let (_, err) = text(&o);
+    for what in [
+        "devcd2 (failing device ",
+        "remoteproc1)",
+        "devcd3 (no failing_device link)",
+        "devcd4 (failing_device -> ../../../devices/gone/remoteproc0 does not resolve)",
+        "devcd5 (failing device ",
+        "devices/other/remoteproc0)",
+        "left untouched",
+        "echo enabled >",
+    ] {
+        assert!(err.contains(what), "no {what:?} in: {err}");
+    }
+    assert!(!out.exists(), "saved someone else's dump");
+    for (n, data) in [
+        (2, "rproc1"),
+        (3, "no link"),
+        (4, "dangling"),
+        (5, "namesake"),
+    ] {
+        assert_eq!(dump_data(root, n), data, "devcd{n} was released");
+    }
+
+    // Two of ours: the newest (devcd10, not devcd9 as a string sort has it)
+    // is saved and released; the older one and the others stay.
+    devcd(root, 9, Some(ours), "older core");
+    devcd(root, 10, Some(ours), "newest core");
+    let o = ampctl(root, &["coredump", "save", "rtd-amp", "-o", out_arg]);
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "newest core");
+    assert_eq!(dump_data(root, 10), "1", "devcd10 not released");
+    assert_eq!(dump_data(root, 9), "older core");
+    for (n, data) in [
+        (2, "rproc1"),
+        (3, "no link"),
+        (4, "dangling"),
+        (5, "namesake"),
+    ] {
+        assert_eq!(dump_data(root, n), data, "devcd{n} was released");
+    }
+    let (stdout, _) = text(&o);
+    assert!(
+        stdout.contains("devcd10 (11 bytes) saved")
+            && stdout.contains("left in")
+            && stdout.contains("devcd9"),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn send_and_recv_on_an_endpoint_device() {
     let k = FakeKernel::new();
