@@ -61,6 +61,33 @@ static void fill(uint8_t *b, int len, int seq)
 		b[i] = (uint8_t)(seq * 31 + i * 7);
 }
 
+/*
+ * check_reply: 0 when IN holds exactly the LEN bytes of OUT, else prints
+ * why (prefixed with WHAT and the message number) and returns 1. A reply
+ * that is missing, short, long or corrupted fails the command, so a figure
+ * is only printed for an echo that really came back intact.
+ */
+static int check_reply(const char *what, int i, const uint8_t *out, int len,
+		       const uint8_t *in, int n)
+{
+	if (n < 0) {
+		printf("%s: FAIL message %d: %s\n", what, i, strerror(-n));
+		return 1;
+	}
+	if (n != len) {
+		printf("%s: FAIL message %d: %d bytes back for %d sent\n", what, i, n, len);
+		return 1;
+	}
+	for (int k = 0; k < len; k++) {
+		if (in[k] != out[k]) {
+			printf("%s: FAIL message %d: byte %d is 0x%02x, sent 0x%02x\n",
+			       what, i, k, in[k], out[k]);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* echo DEV COUNT: COUNT messages of 1..496 bytes, each checked. */
 static int cmd_echo(const char *dev, int count)
 {
@@ -76,11 +103,8 @@ static int cmd_echo(const char *dev, int count)
 			break;
 		}
 		n = recv_msg(fd, in, 5000);
-		if (n != len || memcmp(in, out, len)) {
-			printf("echo: message %d (%d bytes): got %d bytes%s\n", i, len, n,
-			       n == len ? " with wrong content" : "");
+		if (check_reply("echo", i, out, len, in, n))
 			break;
-		}
 		ok++;
 	}
 	printf("echo: %d/%d ok\n", ok, count);
@@ -95,36 +119,49 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* bench DEV SIZE COUNT: round trips (median, p99) and throughput. */
+/*
+ * bench DEV SIZE COUNT: round trips (median, p99) and throughput. Every
+ * message carries its own pattern (seeded by its number), so a reply that
+ * is stale or replayed fails as surely as a corrupted one.
+ */
 static int cmd_bench(const char *dev, int size, int count)
 {
 	uint8_t out[MAX_PAYLOAD], in[MAX_PAYLOAD];
-	double *lat = calloc(count, sizeof(*lat)), t0, start;
+	double *lat = calloc(count, sizeof(*lat)), t0, total = 0;
 	int fd = open_dev(dev);
 
-	fill(out, size, 1);
-	start = now_us();
+	if (!lat || size < 1 || size > MAX_PAYLOAD || count < 1) {
+		printf("bench: FAIL bad arguments (size 1..%d, count >= 1)\n", MAX_PAYLOAD);
+		return 2;
+	}
 	for (int i = 0; i < count; i++) {
+		int n;
+
+		fill(out, size, i);
 		t0 = now_us();
-		if (write(fd, out, size) != size || recv_msg(fd, in, 5000) != size) {
-			printf("bench: round trip %d failed\n", i);
+		if (write(fd, out, size) != size) {
+			printf("bench: FAIL message %d: write: %s\n", i, strerror(errno));
 			return 1;
 		}
+		n = recv_msg(fd, in, 5000);
 		lat[i] = now_us() - t0;
+		total += lat[i];
+		if (check_reply("bench", i, out, size, in, n))
+			return 1;
 	}
-	double total = now_us() - start;
-
 	qsort(lat, count, sizeof(*lat), cmp_double);
-	printf("bench %d B: p50 %.0f us, p99 %.0f us, %.3f MB/s one way (%d round trips)\n",
+	printf("bench %d B: p50 %.0f us, p99 %.0f us, %.3f MB/s one way (%d round trips, content checked)\n",
 	       size, lat[count / 2], lat[(count * 99) / 100], size * (double)count / total,
 	       count);
 	close(fd);
+	free(lat);
 	return 0;
 }
 
 /*
  * stream DEV SIZE COUNT WINDOW: throughput with up to WINDOW echoes in
- * flight (every reply is still checked for its length).
+ * flight. Message i carries pattern i; replies must come back in order,
+ * each intact.
  */
 static int cmd_stream(const char *dev, int size, int count, int window)
 {
@@ -132,25 +169,31 @@ static int cmd_stream(const char *dev, int size, int count, int window)
 	int fd = open_dev(dev), sent = 0, got = 0;
 	double start;
 
-	fill(out, size, 2);
+	if (size < 1 || size > MAX_PAYLOAD || count < 1 || window < 1) {
+		printf("stream: FAIL bad arguments (size 1..%d, count, window >= 1)\n",
+		       MAX_PAYLOAD);
+		return 2;
+	}
 	start = now_us();
 	while (got < count) {
 		while (sent < count && sent - got < window) {
+			fill(out, size, sent);
 			if (write(fd, out, size) != size) {
-				printf("stream: write %d: %s\n", sent, strerror(errno));
+				printf("stream: FAIL message %d: write: %s\n", sent, strerror(errno));
 				return 1;
 			}
 			sent++;
 		}
-		if (recv_msg(fd, in, 5000) != size) {
-			printf("stream: reply %d missing or short\n", got);
+		int n = recv_msg(fd, in, 5000);
+
+		fill(out, size, got);
+		if (check_reply("stream", got, out, size, in, n))
 			return 1;
-		}
 		got++;
 	}
 	double total = now_us() - start;
 
-	printf("stream %d B: %.3f MB/s each way, %.0f messages/s (%d echoes, window %d)\n",
+	printf("stream %d B: %.3f MB/s each way, %.0f messages/s (%d echoes, window %d, content checked)\n",
 	       size, size * (double)count / total, count * 1e6 / total, count, window);
 	close(fd);
 	return 0;

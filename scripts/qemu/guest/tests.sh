@@ -15,6 +15,8 @@ check() { # check NAME REASON CMD...
 	if "$@"; then ok "$name"; else ko "$name" "$why"; fi
 }
 matches() { printf '%s\n' "$1" | grep -qE "$2"; }
+# ran_ok RC OUTPUT REGEX: the command exited 0 and printed a line matching REGEX.
+ran_ok() { [ "$1" = 0 ] && matches "$2" "$3"; }
 
 # --- load through sysfs
 echo "$FW" >$R/firmware
@@ -125,14 +127,20 @@ echo 0 >/sys/devices/system/cpu/cpu3/online
 check "cpu guard: starts again once cpu3 is offline" "state $(cat $R/state)" start_fw
 
 # --- figures (TCG emulation, not hardware)
+# A case passes only when ampt exits 0 *and* prints its figure line: ampt
+# checks every reply's length and content (each message has its own
+# pattern, stream replies must come back in order) and exits 1 with a
+# "FAIL" line otherwise. The figure is printed only for a good run.
 for size in 16 496; do
-	r=$(ampt bench "$(raw_dev)" $size 1000)
-	echo "FIGURE: $r"
-	check "bench: $size-byte round trips" "$r" matches "$r" '^bench'
+	r=$(ampt bench "$(raw_dev)" $size 1000) && rc=0 || rc=$?
+	check "bench: $size-byte round trips, every echo intact" "exit $rc: $r" \
+		ran_ok "$rc" "$r" "^bench $size B: p50 [0-9]+ us"
+	[ "$rc" = 0 ] && echo "FIGURE: $r"
 done
-r=$(ampt stream "$(raw_dev)" 496 2000 16)
-echo "FIGURE: $r"
-check "bench: 496-byte stream, 16 in flight" "$r" matches "$r" '^stream'
+r=$(ampt stream "$(raw_dev)" 496 2000 16) && rc=0 || rc=$?
+check "bench: 496-byte stream, 16 in flight, every echo intact and in order" "exit $rc: $r" \
+	ran_ok "$rc" "$r" "^stream 496 B: [0-9.]+ MB/s"
+[ "$rc" = 0 ] && echo "FIGURE: $r"
 
 stop_fw
 
