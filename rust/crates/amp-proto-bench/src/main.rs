@@ -13,13 +13,22 @@
 //! (sending while a TX buffer is free, draining echoes as they arrive), the
 //! device waits for an RX buffer when Linux's ring is full; messages/s and
 //! MB/s are echoes completed over wall time, median of the runs.
+//!
+//! The two threads are pinned to two distinct CPUs (`sched_setaffinity`):
+//! the driver (the main thread) to the first, the device to the second —
+//! by default the first two CPUs the process may run on, or `--cpus A,B`.
+//! Unpinned, the scheduler may put both on one CPU or move them around
+//! between runs.
 
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use amp_proto::rpmsg::{RpmsgDevice, RpmsgDriver, RpmsgError, RPMSG_MAX_PAYLOAD};
 use amp_proto::rsc::{self, TableBuilder};
 use amp_proto::sim::SimVdev;
+use nix::sched::{sched_getaffinity, sched_getcpu, sched_setaffinity, CpuSet};
+use nix::unistd::Pid;
 
 const NUM: u32 = 64;
 const TABLE_LEN: usize = rsc::header_len(1) + rsc::vdev_entry_len(2, 0);
@@ -35,11 +44,75 @@ struct Run {
     msgs_s: f64,
 }
 
-fn one_run(size: usize, messages: usize, stream: bool) -> Run {
+/// The CPUs the calling thread may run on, in increasing order.
+fn allowed_cpus() -> Result<Vec<usize>, String> {
+    let set = sched_getaffinity(Pid::from_raw(0)).map_err(|e| format!("sched_getaffinity: {e}"))?;
+    Ok((0..CpuSet::count())
+        .filter(|&c| set.is_set(c).unwrap_or(false))
+        .collect())
+}
+
+/// Pins the calling thread to `cpu` and checks that it runs there.
+fn pin(cpu: usize) -> Result<(), String> {
+    let mut set = CpuSet::new();
+    set.set(cpu).map_err(|e| format!("CPU {cpu}: {e}"))?;
+    sched_setaffinity(Pid::from_raw(0), &set)
+        .map_err(|e| format!("pinning a thread to CPU {cpu}: {e}"))?;
+    match sched_getcpu() {
+        Ok(c) if c == cpu => Ok(()),
+        Ok(c) => Err(format!("pinned to CPU {cpu}, but running on CPU {c}")),
+        Err(e) => Err(format!("sched_getcpu: {e}")),
+    }
+}
+
+/// The driver's and the device's CPU: `--cpus A,B` in `args`, or the
+/// first two of `allowed` (the CPUs the process may run on).
+fn choose_cpus(args: &[String], allowed: &[usize]) -> Result<(usize, usize), String> {
+    let (a, b) = match args.iter().position(|a| a == "--cpus") {
+        Some(i) => {
+            let v = args.get(i + 1).ok_or("--cpus takes A,B")?;
+            let parsed: Option<Vec<usize>> = v.split(',').map(|c| c.trim().parse().ok()).collect();
+            match parsed.as_deref() {
+                Some(&[a, b]) => (a, b),
+                _ => return Err(format!("--cpus takes two CPU numbers A,B, got {v:?}")),
+            }
+        }
+        None => match *allowed {
+            [a, b, ..] => (a, b),
+            _ => {
+                return Err(format!(
+                    "two CPUs are needed to pin the driver and the device apart; this process \
+                     may run only on {allowed:?}"
+                ))
+            }
+        },
+    };
+    if a == b {
+        return Err(format!(
+            "--cpus: the two threads need distinct CPUs, got {a},{b}"
+        ));
+    }
+    for c in [a, b] {
+        if !allowed.contains(&c) {
+            return Err(format!(
+                "CPU {c} is not one this process may run on ({allowed:?})"
+            ));
+        }
+    }
+    Ok((a, b))
+}
+
+/// One run; the calling thread (the driver) is already pinned, the device
+/// thread pins itself to `device_cpu`.
+fn one_run(size: usize, messages: usize, stream: bool, device_cpu: usize) -> Run {
     let sim = SimVdev::new(&TABLE, NUM as usize, 0x7040_0000);
     let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
         s.spawn(|| {
+            // main() checked that this works before the first run.
+            if let Err(e) = pin(device_cpu) {
+                panic!("device thread: {e}");
+            }
             let mut dev = RpmsgDevice::<'_, 2>::new(sim.vdev(), sim.bus());
             dev.create_endpoint("rpmsg-raw", Some(ECHO))
                 .expect("endpoint");
@@ -161,15 +234,36 @@ fn arg(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn main() {
+fn main() -> ExitCode {
     let runs = arg("--runs", 5).max(1);
     let messages = arg("--messages", 20_000).max(100);
+    let args: Vec<String> = std::env::args().collect();
+    let pinned = allowed_cpus().and_then(|allowed| {
+        let (driver, device) = choose_cpus(&args, &allowed)?;
+        // A device thread that could not pin itself would leave the driver
+        // waiting: try once here.
+        std::thread::spawn(move || pin(device))
+            .join()
+            .map_err(|_| "checking the device CPU panicked".to_string())??;
+        pin(driver)?;
+        Ok((driver, device))
+    });
+    let (driver_cpu, device_cpu) = match pinned {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("amp-proto-bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     println!("amp-proto two-thread echo benchmark");
     println!(
         "method: device role (echo) and driver role (Linux model) in two threads over one \
          shared window, polling; {messages} echoes per run, median of {runs} runs; \
          {} CPUs; release build",
         std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!(
+        "threads pinned (sched_setaffinity): driver on CPU {driver_cpu}, device on CPU {device_cpu}"
     );
     println!("load average before: {}", loadavg());
     println!();
@@ -180,7 +274,9 @@ fn main() {
     );
     println!("|---:|---:|---:|---:|");
     for size in [16usize, 128, RPMSG_MAX_PAYLOAD] {
-        let rs: Vec<Run> = (0..runs).map(|_| one_run(size, messages, false)).collect();
+        let rs: Vec<Run> = (0..runs)
+            .map(|_| one_run(size, messages, false, device_cpu))
+            .collect();
         println!(
             "| {size} B | {:.2} | {:.2} | {:.1} |",
             median(rs.iter().map(|r| r.p50_us).collect()),
@@ -197,7 +293,9 @@ fn main() {
     println!("| payload | messages/s (echoed) | throughput (MB/s, one way) |");
     println!("|---:|---:|---:|");
     for size in [16usize, 128, RPMSG_MAX_PAYLOAD] {
-        let rs: Vec<Run> = (0..runs).map(|_| one_run(size, messages, true)).collect();
+        let rs: Vec<Run> = (0..runs)
+            .map(|_| one_run(size, messages, true, device_cpu))
+            .collect();
         println!(
             "| {size} B | {:.0} | {:.1} |",
             median(rs.iter().map(|r| r.msgs_s).collect()),
@@ -206,6 +304,7 @@ fn main() {
     }
     println!();
     println!("load average after: {}", loadavg());
+    ExitCode::SUCCESS
 }
 
 /// `/proc/loadavg`'s first three fields: other work on the machine skews
@@ -214,4 +313,48 @@ fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn cpus_are_two_distinct_allowed_ones() {
+        let none = args(&["amp-proto-bench"]);
+        assert_eq!(choose_cpus(&none, &[2, 5, 7]), Ok((2, 5)));
+        let e = choose_cpus(&none, &[3]).unwrap_err();
+        assert!(e.contains("two CPUs are needed"), "{e}");
+        let given = args(&["x", "--runs", "1", "--cpus", "7,2"]);
+        assert_eq!(choose_cpus(&given, &[2, 5, 7]), Ok((7, 2)));
+        for (v, words) in [
+            ("1,1", "distinct"),
+            ("1,4", "CPU 4 is not one"),
+            ("1", "two CPU numbers"),
+            ("1,2,3", "two CPU numbers"),
+            ("a,b", "two CPU numbers"),
+        ] {
+            let e = choose_cpus(&args(&["x", "--cpus", v]), &[1, 2]).unwrap_err();
+            assert!(e.contains(words), "--cpus {v}: {e}");
+        }
+        assert!(choose_cpus(&args(&["x", "--cpus"]), &[1, 2]).is_err());
+    }
+
+    #[test]
+    fn a_pinned_thread_runs_on_its_cpu_only() {
+        let allowed = allowed_cpus().unwrap();
+        let cpu = *allowed.last().unwrap();
+        let (now, mask) = std::thread::spawn(move || {
+            pin(cpu).unwrap();
+            (sched_getcpu().unwrap(), allowed_cpus().unwrap())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(now, cpu);
+        assert_eq!(mask, [cpu]);
+    }
 }
