@@ -1,15 +1,21 @@
-//! Checks a firmware ELF before it is started: an AArch64 ELF64 whose
-//! loadable segments, fixed carveouts and vrings all lie inside the
-//! reserved memory of the remoteproc node in the device tree, without
-//! overlaps, and whose `.resource_table` passes the protocol core's
-//! validator. Errors name the addresses.
+//! Checks a firmware ELF before it is started, by the rules the kernel
+//! driver applies (docs/kernel.md, "Firmware rules"; `rtd_amp_check_*` in
+//! rtd_amp_rproc.c): every header, index and offset against the file size,
+//! the loadable segments and every resource-table entry inside the reserved
+//! memory of the remoteproc node in the device tree. A refusal names the
+//! rule, the field, its value and the limit, as the driver's dmesg line
+//! does for the same file.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use amp_proto::rsc::{self, Entry, FW_RSC_ADDR_ANY};
-use amp_proto::vring::VringLayout;
-use goblin::elf::{header::EM_AARCH64, program_header::PT_LOAD, Elf};
+use amp_proto::rsc::{
+    FW_RSC_ADDR_ANY, MAX_ENTRIES, MAX_VRINGS, RSC_CARVEOUT, RSC_DEVMEM, RSC_TRACE, RSC_VDEV,
+};
+use goblin::elf::header::{
+    EI_CLASS, EI_DATA, ELFCLASS64, ELFDATA2LSB, ELFMAG, EM_AARCH64, SELFMAG,
+};
+use goblin::elf::program_header::PT_LOAD;
 use serde::Serialize;
 
 use crate::Sys;
@@ -29,24 +35,16 @@ pub enum CheckError {
         #[source]
         source: std::io::Error,
     },
-    /// Not an ELF goblin can parse.
-    #[error("not a valid ELF file: {0}")]
-    Elf(String),
-    /// Wrong class, endianness or machine.
-    #[error("wrong kind of ELF: {0} (expected ELF64 little-endian AArch64)")]
-    Machine(String),
-    /// No PT_LOAD segment.
-    #[error("the ELF has no loadable segment")]
-    NoLoad,
-    /// Entry point outside every loaded segment.
-    #[error("entry point {0:#x} is not inside a loaded segment")]
-    Entry(u64),
-    /// No `.resource_table` section.
-    #[error("the ELF has no .resource_table section: Linux's remoteproc needs one (it declares the vdev, trace and carveouts)")]
-    NoResourceTable,
-    /// The table is malformed.
-    #[error(".resource_table is invalid: {0}")]
-    Table(rsc::RscError),
+    /// The firmware breaks one of the rules of docs/kernel.md ("Firmware
+    /// rules"): the rule id is the one the kernel driver names in its
+    /// `refused [rule]` dmesg line for the same file.
+    #[error("refused [{rule}]: {detail}")]
+    Refused {
+        /// Rule id (`elf-shstrndx`, `vring-num`...).
+        rule: &'static str,
+        /// The field, its value and the limit.
+        detail: String,
+    },
     /// The device tree is unreadable.
     #[error("device tree: {0}")]
     Dtb(String),
@@ -55,40 +53,16 @@ pub enum CheckError {
         "the device tree has no node compatible with {RPROC_COMPATIBLE}: is the overlay applied?"
     )]
     NoRprocNode,
-    /// A segment outside reserved memory.
-    #[error("segment {index} at {start:#x}..{end:#x} is outside the remote processor's reserved memory ({regions})")]
-    SegmentOutside {
-        /// Program header index.
-        index: usize,
-        /// Start (physical).
-        start: u64,
-        /// End.
-        end: u64,
-        /// The regions, listed.
-        regions: String,
-    },
-    /// Two segments overlap.
-    #[error("segments {a} and {b} overlap at {at:#x}")]
-    Overlap {
-        /// First.
-        a: usize,
-        /// Second.
-        b: usize,
-        /// Where.
-        at: u64,
-    },
-    /// A fixed carveout, trace or vring outside reserved memory.
-    #[error("{what} at {start:#x}..{end:#x} is outside the remote processor's reserved memory ({regions})")]
-    ResourceOutside {
-        /// Which resource.
-        what: String,
-        /// Start.
-        start: u64,
-        /// End.
-        end: u64,
-        /// The regions, listed.
-        regions: String,
-    },
+}
+
+impl CheckError {
+    /// The rule a refused firmware breaks, if that is the error.
+    pub fn rule(&self) -> Option<&'static str> {
+        match self {
+            CheckError::Refused { rule, .. } => Some(rule),
+            _ => None,
+        }
+    }
 }
 
 /// A reserved-memory region of the remoteproc node.
@@ -188,147 +162,698 @@ pub fn regions_from_dtb(dtb: &[u8]) -> Result<Vec<Region>, CheckError> {
     Ok(out)
 }
 
-fn find(regions: &[Region], start: u64, end: u64) -> Option<&Region> {
-    regions
-        .iter()
-        .find(|r| start >= r.base && end <= r.base + r.size && start <= end)
+// The rules below are those of the kernel driver's firmware validation
+// (rtd_amp_rproc.c, rtd_amp_check_*), in the same order, so that a file
+// breaking several rules is refused for the same one on both sides. Each
+// function names the generic kernel code whose trust it replaces.
+
+/// Most program headers accepted (bounds the overlap check), as the driver.
+pub const PHNUM_MAX: u16 = 32;
+/// Largest virtio split ring.
+pub const VRING_NUM_MAX: u32 = 32768;
+const EHDR: usize = 64;
+const PHDR: u64 = 56;
+const SHDR: u64 = 64;
+const PAGE: u64 = 4096;
+
+fn refuse(rule: &'static str, detail: String) -> CheckError {
+    CheckError::Refused { rule, detail }
 }
 
-/// Checks an ELF image against reserved-memory regions.
-pub fn check(elf_bytes: &[u8], regions: &[Region]) -> Result<Report, CheckError> {
-    let elf = Elf::parse(elf_bytes).map_err(|e| CheckError::Elf(e.to_string()))?;
-    if !elf.is_64 || !elf.little_endian || elf.header.e_machine != EM_AARCH64 {
-        return Err(CheckError::Machine(format!(
-            "{}-bit {}, machine {}",
-            if elf.is_64 { 64 } else { 32 },
-            if elf.little_endian {
-                "little-endian"
-            } else {
-                "big-endian"
-            },
-            goblin::elf::header::machine_to_str(elf.header.e_machine)
-        )));
-    }
-    let loads: Vec<_> = elf
-        .program_headers
+/// Whether `[off, off + len)` lies inside `[0, size)`, without wrapping.
+fn inside(off: u64, len: u64, size: u64) -> bool {
+    off <= size && len <= size - off
+}
+
+fn le(b: &[u8], off: u64, n: usize) -> u64 {
+    let off = off as usize;
+    b[off..off + n]
         .iter()
-        .enumerate()
-        .filter(|(_, p)| p.p_type == PT_LOAD && p.p_memsz > 0)
-        .collect();
-    if loads.is_empty() {
-        return Err(CheckError::NoLoad);
+        .rev()
+        .fold(0, |v, &x| (v << 8) | u64::from(x))
+}
+
+struct Ehdr {
+    entry: u64,
+    phoff: u64,
+    shoff: u64,
+    phnum: u16,
+    shnum: u16,
+    shstrndx: u16,
+}
+
+#[derive(Clone, Copy)]
+struct Phdr {
+    p_type: u32,
+    offset: u64,
+    paddr: u64,
+    filesz: u64,
+    memsz: u64,
+}
+
+#[derive(Clone, Copy)]
+struct Shdr {
+    name: u32,
+    addr: u64,
+    offset: u64,
+    size: u64,
+}
+
+fn phdr(b: &[u8], eh: &Ehdr, i: u16) -> Phdr {
+    let o = eh.phoff + u64::from(i) * PHDR;
+    Phdr {
+        p_type: le(b, o, 4) as u32,
+        offset: le(b, o + 8, 8),
+        paddr: le(b, o + 0x18, 8),
+        filesz: le(b, o + 0x20, 8),
+        memsz: le(b, o + 0x28, 8),
     }
-    let mut segments = vec![];
-    for (i, p) in &loads {
-        let (start, end) = (p.p_paddr, p.p_paddr.saturating_add(p.p_memsz));
-        let r = find(regions, start, end).ok_or_else(|| CheckError::SegmentOutside {
-            index: *i,
-            start,
-            end,
-            regions: list(regions),
-        })?;
-        segments.push(Segment {
-            paddr: start,
-            memsz: p.p_memsz,
-            filesz: p.p_filesz,
-            region: r.name.clone(),
-        });
+}
+
+fn shdr(b: &[u8], eh: &Ehdr, i: u16) -> Shdr {
+    let o = eh.shoff + u64::from(i) * SHDR;
+    Shdr {
+        name: le(b, o, 4) as u32,
+        addr: le(b, o + 0x10, 8),
+        offset: le(b, o + 0x18, 8),
+        size: le(b, o + 0x20, 8),
     }
-    for (x, (i, a)) in loads.iter().enumerate() {
-        for (j, b) in loads.iter().skip(x + 1) {
-            let lo = a.p_paddr.max(b.p_paddr);
-            let hi = (a.p_paddr + a.p_memsz).min(b.p_paddr + b.p_memsz);
-            if lo < hi {
-                return Err(CheckError::Overlap {
-                    a: *i,
-                    b: *j,
-                    at: lo,
-                });
-            }
-        }
+}
+
+/// The ELF header and where its tables are. Mirrors (and goes beyond)
+/// `rproc_elf_sanity_check()` (remoteproc_elf_loader.c, 6.1 and 6.12).
+fn check_ehdr(b: &[u8]) -> Result<Ehdr, CheckError> {
+    let size = b.len() as u64;
+    if b.len() < EHDR {
+        return Err(refuse(
+            "elf-size",
+            format!("file size {} < ELF64 header size {EHDR}", b.len()),
+        ));
     }
-    let entry = elf.entry;
-    if !loads
-        .iter()
-        .any(|(_, p)| entry >= p.p_vaddr && entry < p.p_vaddr + p.p_memsz)
-    {
-        return Err(CheckError::Entry(entry));
+    if &b[..SELFMAG] != ELFMAG {
+        return Err(refuse(
+            "elf-magic",
+            format!("e_ident starts {:02x?}, not 7f 45 4c 46", &b[..SELFMAG]),
+        ));
     }
-    let sh = elf
-        .section_headers
-        .iter()
-        .find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(".resource_table"))
-        .ok_or(CheckError::NoResourceTable)?;
-    let off = sh.sh_offset as usize;
-    let bytes = elf_bytes
-        .get(off..off.saturating_add(sh.sh_size as usize))
-        .ok_or_else(|| CheckError::Elf(".resource_table runs past the end of the file".into()))?;
-    let table = rsc::parse(bytes).map_err(CheckError::Table)?;
-    let mut resources = vec![];
-    let mut warnings = vec![];
-    let outside = |what: String, start: u64, len: u64| CheckError::ResourceOutside {
-        what,
-        start,
-        end: start + len,
-        regions: list(regions),
+    if b[EI_CLASS] != ELFCLASS64 {
+        return Err(refuse(
+            "elf-class",
+            format!("EI_CLASS {} != {ELFCLASS64} (ELFCLASS64)", b[EI_CLASS]),
+        ));
+    }
+    if b[EI_DATA] != ELFDATA2LSB {
+        return Err(refuse(
+            "elf-data",
+            format!("EI_DATA {} != {ELFDATA2LSB} (ELFDATA2LSB)", b[EI_DATA]),
+        ));
+    }
+    let machine = le(b, 0x12, 2) as u16;
+    if machine != EM_AARCH64 {
+        return Err(refuse(
+            "elf-machine",
+            format!(
+                "e_machine {machine} ({}) != {EM_AARCH64} (EM_AARCH64)",
+                goblin::elf::header::machine_to_str(machine)
+            ),
+        ));
+    }
+    let eh = Ehdr {
+        entry: le(b, 0x18, 8),
+        phoff: le(b, 0x20, 8),
+        shoff: le(b, 0x28, 8),
+        phnum: le(b, 0x38, 2) as u16,
+        shnum: le(b, 0x3C, 2) as u16,
+        shstrndx: le(b, 0x3E, 2) as u16,
     };
-    for (off, e) in table.entries() {
-        match e {
-            Entry::Carveout(c) => {
-                let name = rsc::name_str(&c.name).unwrap_or("?").to_string();
-                let (da, len) = (c.da.get(), c.len.get());
-                if da != FW_RSC_ADDR_ANY
-                    && find(regions, da.into(), u64::from(da) + u64::from(len)).is_none()
-                {
-                    return Err(outside(format!("carveout {name:?}"), da.into(), len.into()));
-                }
-                resources.push(format!(
-                    "@{off:#x}: carveout {name} da {da:#x} len {len:#x}"
-                ));
-            }
-            Entry::Devmem(d) => resources.push(format!(
-                "@{off:#x}: devmem da {:#x} len {:#x}",
-                d.da.get(),
-                d.len.get()
-            )),
-            Entry::Trace(t) => {
-                let (da, len) = (t.da.get(), t.len.get());
-                if find(regions, da.into(), u64::from(da) + u64::from(len)).is_none() {
-                    return Err(outside("trace buffer".into(), da.into(), len.into()));
-                }
-                resources.push(format!("@{off:#x}: trace da {da:#x} len {len:#x}"));
-            }
-            Entry::Vdev { vdev, vrings, .. } => {
-                resources.push(format!(
-                    "@{off:#x}: vdev id {} features {:#x} with {} vrings",
-                    vdev.id.get(),
-                    vdev.dfeatures.get(),
-                    vrings.len()
-                ));
-                for (k, v) in vrings.iter().enumerate() {
-                    let da = v.da.get();
-                    if da == FW_RSC_ADDR_ANY {
-                        continue;
-                    }
-                    let size = VringLayout::new(v.num.get(), v.align.get())
-                        .map(|l| l.size() as u64)
-                        .unwrap_or(0);
-                    if find(regions, da.into(), u64::from(da) + size).is_none() {
-                        return Err(outside(format!("vring {k}"), da.into(), size));
-                    }
-                }
-            }
-            Entry::Unknown { kind } => warnings.push(format!(
-                "entry @{off:#x}: unknown resource type {kind} (skipped by Linux)"
-            )),
+    let (phentsize, shentsize) = (le(b, 0x36, 2), le(b, 0x3A, 2));
+    if phentsize != PHDR || eh.phnum == 0 || eh.phnum > PHNUM_MAX {
+        return Err(refuse(
+            "elf-phdrs",
+            format!(
+                "e_phentsize {phentsize} (must be {PHDR}), e_phnum {} (must be 1..{PHNUM_MAX})",
+                eh.phnum
+            ),
+        ));
+    }
+    if !inside(eh.phoff, u64::from(eh.phnum) * PHDR, size) {
+        return Err(refuse(
+            "elf-phdrs",
+            format!(
+                "e_phoff {:#x} + {} program headers > file size {size:#x}",
+                eh.phoff, eh.phnum
+            ),
+        ));
+    }
+    if shentsize != SHDR || eh.shnum == 0 {
+        return Err(refuse(
+            "elf-shdrs",
+            format!(
+                "e_shentsize {shentsize} (must be {SHDR}), e_shnum {} (must be > 0)",
+                eh.shnum
+            ),
+        ));
+    }
+    if !inside(eh.shoff, u64::from(eh.shnum) * SHDR, size) {
+        return Err(refuse(
+            "elf-shdrs",
+            format!(
+                "e_shoff {:#x} + {} section headers > file size {size:#x}",
+                eh.shoff, eh.shnum
+            ),
+        ));
+    }
+    // find_table() indexes the section headers with it unchecked.
+    if eh.shstrndx >= eh.shnum {
+        return Err(refuse(
+            "elf-shstrndx",
+            format!("e_shstrndx {} >= e_shnum {}", eh.shstrndx, eh.shnum),
+        ));
+    }
+    Ok(eh)
+}
+
+/// Section names and the `.resource_table` section. Mirrors `find_table()`
+/// (remoteproc_elf_loader.c), which trusts every offset it reads.
+fn find_rsc(b: &[u8], eh: &Ehdr) -> Result<Shdr, CheckError> {
+    let size = b.len() as u64;
+    let strtab = shdr(b, eh, eh.shstrndx);
+    if strtab.size == 0 || !inside(strtab.offset, strtab.size, size) {
+        return Err(refuse(
+            "elf-shstrtab",
+            format!(
+                "name table (section {}) sh_offset {:#x} + sh_size {:#x} is empty or > file size {size:#x}",
+                eh.shstrndx, strtab.offset, strtab.size
+            ),
+        ));
+    }
+    let names = &b[strtab.offset as usize..(strtab.offset + strtab.size) as usize];
+    if names[names.len() - 1] != 0 {
+        return Err(refuse(
+            "elf-shstrtab",
+            format!(
+                "name table (section {}) does not end with a NUL",
+                eh.shstrndx
+            ),
+        ));
+    }
+    let mut found = None;
+    for i in 0..eh.shnum {
+        let sh = shdr(b, eh, i);
+        if u64::from(sh.name) >= strtab.size {
+            return Err(refuse(
+                "elf-shname",
+                format!(
+                    "section {i}: sh_name {} >= name table size {}",
+                    sh.name, strtab.size
+                ),
+            ));
+        }
+        let name = &names[sh.name as usize..];
+        let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
+        if found.is_none() && name == b".resource_table" {
+            found = Some(sh);
         }
     }
+    let rsc = found.ok_or_else(|| {
+        refuse(
+            "rsc-missing",
+            format!(
+                "no .resource_table section among {} sections (not an rtd-amp firmware?)",
+                eh.shnum
+            ),
+        )
+    })?;
+    if !inside(rsc.offset, rsc.size, size) {
+        return Err(refuse(
+            "rsc-section",
+            format!(
+                ".resource_table sh_offset {:#x} + sh_size {:#x} > file size {size:#x}",
+                rsc.offset, rsc.size
+            ),
+        ));
+    }
+    Ok(rsc)
+}
+
+/// Loadable segments against the file. Mirrors `rproc_elf_load_segments()`
+/// (remoteproc_elf_loader.c), whose `offset + filesz` can wrap.
+fn check_segments(b: &[u8], eh: &Ehdr) -> Result<(), CheckError> {
+    let size = b.len() as u64;
+    let (mut loads, mut entry) = (0, false);
+    for i in 0..eh.phnum {
+        let ph = phdr(b, eh, i);
+        if ph.p_type != PT_LOAD {
+            continue;
+        }
+        if ph.filesz > ph.memsz {
+            return Err(refuse(
+                "seg-filesz",
+                format!(
+                    "segment {i}: p_filesz {:#x} > p_memsz {:#x}",
+                    ph.filesz, ph.memsz
+                ),
+            ));
+        }
+        if !inside(ph.offset, ph.filesz, size) {
+            return Err(refuse(
+                "seg-file",
+                format!(
+                    "segment {i}: p_offset {:#x} + p_filesz {:#x} > file size {size:#x}",
+                    ph.offset, ph.filesz
+                ),
+            ));
+        }
+        if ph.memsz > u64::MAX - ph.paddr {
+            return Err(refuse(
+                "seg-addr",
+                format!(
+                    "segment {i}: p_paddr {:#x} + p_memsz {:#x} wraps",
+                    ph.paddr, ph.memsz
+                ),
+            ));
+        }
+        if ph.memsz == 0 {
+            continue;
+        }
+        loads += 1;
+        if eh.entry >= ph.paddr && eh.entry - ph.paddr < ph.memsz {
+            entry = true;
+        }
+        for j in 0..i {
+            let o = phdr(b, eh, j);
+            if o.p_type == PT_LOAD
+                && o.memsz != 0
+                && ph.paddr < o.paddr + o.memsz
+                && o.paddr < ph.paddr + ph.memsz
+            {
+                return Err(refuse(
+                    "seg-overlap",
+                    format!(
+                        "segment {i} ({:#x}..{:#x}) overlaps segment {j} ({:#x}..{:#x})",
+                        ph.paddr,
+                        ph.paddr + ph.memsz,
+                        o.paddr,
+                        o.paddr + o.memsz
+                    ),
+                ));
+            }
+        }
+    }
+    if loads == 0 {
+        return Err(refuse(
+            "seg-none",
+            format!(
+                "no PT_LOAD segment with p_memsz > 0 among {} program headers",
+                eh.phnum
+            ),
+        ));
+    }
+    if !entry {
+        return Err(refuse(
+            "elf-entry",
+            format!("e_entry {:#x} is in no loaded segment", eh.entry),
+        ));
+    }
+    Ok(())
+}
+
+/// The carveouts the driver registers: every DT region but `ctrl`. Only
+/// `vdev0buffer` is not mapped by Linux (a DMA pool for the virtio device).
+fn region(regions: &[Region], da: u64, len: u64, mapped: bool) -> Option<&Region> {
+    regions.iter().find(|r| {
+        r.name != "ctrl"
+            && !(mapped && r.name == "vdev0buffer")
+            && da >= r.base
+            && inside(da - r.base, len, r.size)
+    })
+}
+
+fn region_named<'a>(regions: &'a [Region], name: &str) -> Option<&'a Region> {
+    regions.iter().find(|r| r.name != "ctrl" && r.name == name)
+}
+
+/// Every loaded byte and the loaded table in a DT region. Mirrors
+/// `rproc_da_to_va()` (remoteproc_core.c), whose `int` offset and
+/// `offset + len` let a wrapping range through.
+fn check_placement(
+    b: &[u8],
+    eh: &Ehdr,
+    rsc: &Shdr,
+    regions: &[Region],
+) -> Result<Vec<Segment>, CheckError> {
+    let mut segments = vec![];
+    for i in 0..eh.phnum {
+        let ph = phdr(b, eh, i);
+        if ph.p_type != PT_LOAD {
+            continue;
+        }
+        let r = region(regions, ph.paddr, ph.memsz, true).ok_or_else(|| {
+            refuse(
+                "seg-addr",
+                format!(
+                    "segment {i}: p_paddr {:#x} + p_memsz {:#x} is in no loadable memory-region of the DT ({})",
+                    ph.paddr,
+                    ph.memsz,
+                    list(regions)
+                ),
+            )
+        })?;
+        if ph.memsz > 0 {
+            segments.push(Segment {
+                paddr: ph.paddr,
+                memsz: ph.memsz,
+                filesz: ph.filesz,
+                region: r.name.clone(),
+            });
+        }
+    }
+    if region(regions, rsc.addr, rsc.size, true).is_none() {
+        return Err(refuse(
+            "rsc-addr",
+            format!(
+                ".resource_table sh_addr {:#x} + sh_size {:#x} is in no loadable memory-region of the DT",
+                rsc.addr, rsc.size
+            ),
+        ));
+    }
+    Ok(segments)
+}
+
+const RSC_HDR: u64 = 4;
+const CARVEOUT_LEN: u64 = 52;
+const TRACE_LEN: u64 = 44;
+const VDEV_LEN: u64 = 24;
+const VRING_LEN: u64 = 20;
+
+/// Bytes of the entry at `off` (type word included); 0 for refused types.
+fn rsc_len(t: &[u8], off: u64) -> u64 {
+    match le(t, off, 4) as u32 {
+        RSC_CARVEOUT => RSC_HDR + CARVEOUT_LEN,
+        RSC_TRACE => RSC_HDR + TRACE_LEN,
+        RSC_VDEV => {
+            let v = off + RSC_HDR;
+            RSC_HDR + VDEV_LEN + u64::from(t[(v + 21) as usize]) * VRING_LEN + le(t, v + 16, 4)
+        }
+        _ => 0,
+    }
+}
+
+/// Size of a split vring as the kernel's `vring_size()`, page aligned.
+fn vring_bytes(num: u32, align: u32) -> u64 {
+    let (num, align) = (u64::from(num), u64::from(align));
+    let avail_end = 16 * num + 2 * (3 + num);
+    let used = avail_end.div_ceil(align) * align;
+    (used + 2 * 3 + 8 * num).div_ceil(PAGE) * PAGE
+}
+
+fn name32(t: &[u8], off: u64) -> Option<&str> {
+    let raw = &t[off as usize..off as usize + 32];
+    let end = raw.iter().position(|&c| c == 0)?;
+    std::str::from_utf8(&raw[..end]).ok().or(Some("?"))
+}
+
+/// Mirrors `rproc_handle_carveout()` and `rproc_check_carveout_da()`
+/// (remoteproc_core.c): a named DT region only, nothing allocated from
+/// Linux's memory (the generic code also uses the name as a format string).
+fn check_carveout(t: &[u8], off: u64, i: usize, regions: &[Region]) -> Result<String, CheckError> {
+    let c = off + RSC_HDR;
+    let (da, len, reserved) = (le(t, c, 4), le(t, c + 8, 4), le(t, c + 16, 4));
+    if reserved != 0 {
+        return Err(refuse(
+            "carveout-reserved",
+            format!("entry {i}: reserved {reserved:#x} != 0"),
+        ));
+    }
+    let name = name32(t, c + 20).ok_or_else(|| {
+        refuse(
+            "carveout-name",
+            format!("entry {i}: name is not NUL-terminated within 32 bytes"),
+        )
+    })?;
+    let mem = region_named(regions, name).ok_or_else(|| {
+        refuse(
+            "carveout-name",
+            format!(
+                "entry {i}: carveout \"{name}\" is no memory-region of the DT (no carveout from Linux's memory)"
+            ),
+        )
+    })?;
+    if len == 0
+        || len > mem.size
+        || (da != u64::from(FW_RSC_ADDR_ANY)
+            && (da < mem.base || !inside(da - mem.base, len, mem.size)))
+    {
+        return Err(refuse(
+            "carveout-addr",
+            format!(
+                "entry {i}: carveout {name} da {da:#x} + len {len:#x} is empty or outside its region {:#x} + {:#x}",
+                mem.base, mem.size
+            ),
+        ));
+    }
+    Ok(format!("carveout {name} da {da:#x} len {len:#x}"))
+}
+
+/// Mirrors `rproc_handle_trace()` (remoteproc_core.c), which takes any
+/// address.
+fn check_trace(t: &[u8], off: u64, i: usize, regions: &[Region]) -> Result<String, CheckError> {
+    let c = off + RSC_HDR;
+    let (da, len, reserved) = (le(t, c, 4), le(t, c + 4, 4), le(t, c + 8, 4));
+    if reserved != 0 {
+        return Err(refuse(
+            "trace-reserved",
+            format!("entry {i}: reserved {reserved:#x} != 0"),
+        ));
+    }
+    if len == 0 || region(regions, da, len, false).is_none() {
+        return Err(refuse(
+            "trace-addr",
+            format!(
+                "entry {i}: trace da {da:#x} + len {len:#x} is empty or in no memory-region of the DT"
+            ),
+        ));
+    }
+    Ok(format!("trace da {da:#x} len {len:#x}"))
+}
+
+/// Mirrors `rproc_handle_vdev()`, `rproc_parse_vring()` and
+/// `rproc_alloc_vring()` (remoteproc_core.c; in 6.12 the vring parse runs in
+/// `rproc_virtio_probe()`, remoteproc_virtio.c): vdev N needs the DT regions
+/// vdevNbuffer and vdevNvringK, or its memory comes from Linux.
+fn check_vdev(
+    t: &[u8],
+    off: u64,
+    i: usize,
+    index: usize,
+    regions: &[Region],
+) -> Result<String, CheckError> {
+    let v = off + RSC_HDR;
+    let (r0, r1) = (t[(v + 22) as usize], t[(v + 23) as usize]);
+    if r0 != 0 || r1 != 0 {
+        return Err(refuse(
+            "vdev-reserved",
+            format!("entry {i}: reserved {r0:#x} {r1:#x} != 0"),
+        ));
+    }
+    let buffer = format!("vdev{index}buffer");
+    if region_named(regions, &buffer).is_none() {
+        return Err(refuse(
+            "vdev-regions",
+            format!("entry {i}: vdev {index} has no memory-region {buffer} in the DT"),
+        ));
+    }
+    let nvrings = t[(v + 21) as usize];
+    for k in 0..u64::from(nvrings) {
+        let r = v + VDEV_LEN + k * VRING_LEN;
+        let (da, align, num) = (le(t, r, 4), le(t, r + 4, 4) as u32, le(t, r + 8, 4) as u32);
+        if !num.is_power_of_two() || num > VRING_NUM_MAX {
+            return Err(refuse(
+                "vring-num",
+                format!(
+                    "entry {i}: vring {k} num {num} is not a power of two in 1..{VRING_NUM_MAX}"
+                ),
+            ));
+        }
+        if !align.is_power_of_two() {
+            return Err(refuse(
+                "vring-align",
+                format!("entry {i}: vring {k} align {align} is not a power of two"),
+            ));
+        }
+        let name = format!("vdev{index}vring{k}");
+        let mem = region_named(regions, &name).ok_or_else(|| {
+            refuse(
+                "vdev-regions",
+                format!("entry {i}: vdev {index} has no memory-region {name} in the DT"),
+            )
+        })?;
+        let size = vring_bytes(num, align);
+        if size > mem.size
+            || (da != u64::from(FW_RSC_ADDR_ANY)
+                && (da < mem.base || !inside(da - mem.base, size, mem.size)))
+        {
+            return Err(refuse(
+                "vring-addr",
+                format!(
+                    "entry {i}: vring {k} da {da:#x} + {size} bytes does not fit region {name} {:#x} + {:#x}",
+                    mem.base, mem.size
+                ),
+            ));
+        }
+    }
+    Ok(format!(
+        "vdev id {} features {:#x} with {nvrings} vrings",
+        le(t, v, 4),
+        le(t, v + 8, 4)
+    ))
+}
+
+/// The table and every entry. Mirrors `find_table()` (header, version,
+/// reserved, offsets array) and `rproc_handle_resources()` /
+/// `rsc_table_for_each_entry()` (remoteproc_core.c; 6.1 before 6.1.192 and
+/// 6.12 read `offset[i]` as an `int`), then each handler.
+fn check_rsc(t: &[u8], regions: &[Region]) -> Result<Vec<String>, CheckError> {
+    let size = t.len() as u64;
+    if t.len() < 16 {
+        return Err(refuse(
+            "rsc-header",
+            format!("table size {size} < header size 16"),
+        ));
+    }
+    let ver = le(t, 0, 4);
+    if ver != 1 {
+        return Err(refuse("rsc-version", format!("ver {ver} != 1")));
+    }
+    let (r0, r1) = (le(t, 8, 4), le(t, 12, 4));
+    if r0 != 0 || r1 != 0 {
+        return Err(refuse(
+            "rsc-reserved",
+            format!("reserved {r0:#x} {r1:#x} != 0"),
+        ));
+    }
+    let num = le(t, 4, 4);
+    let hend = 16 + 4 * num.min(MAX_ENTRIES as u64 + 1);
+    if num > MAX_ENTRIES as u64 || hend > size {
+        return Err(refuse(
+            "rsc-num",
+            format!(
+                "num {num}: more than {MAX_ENTRIES} entries or offsets past the table size {size}"
+            ),
+        ));
+    }
+    let mut out = vec![];
+    let mut vdevs = 0;
+    for i in 0..num as usize {
+        let off = le(t, 16 + 4 * i as u64, 4);
+        if off % 4 != 0 || off < hend || !inside(off, RSC_HDR, size) {
+            return Err(refuse(
+                "rsc-offset",
+                format!(
+                    "entry {i}: offset {off:#x} unaligned or outside {hend:#x}..{:#x}",
+                    size - RSC_HDR
+                ),
+            ));
+        }
+        let kind = le(t, off, 4) as u32;
+        if kind != RSC_CARVEOUT && kind != RSC_TRACE && kind != RSC_VDEV {
+            return Err(refuse(
+                "rsc-type",
+                format!(
+                    "entry {i}: type {kind} is not carveout (0), trace (2) or vdev (3){}",
+                    if kind == RSC_DEVMEM {
+                        ": devmem needs an IOMMU"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+        if kind == RSC_VDEV && !inside(off, RSC_HDR + VDEV_LEN, size) {
+            return Err(refuse(
+                "rsc-truncated",
+                format!(
+                    "entry {i}: vdev at {off:#x} needs {} bytes, {} remain",
+                    RSC_HDR + VDEV_LEN,
+                    size - off
+                ),
+            ));
+        }
+        if kind == RSC_VDEV && usize::from(t[(off + RSC_HDR + 21) as usize]) > MAX_VRINGS {
+            return Err(refuse(
+                "vdev-vrings",
+                format!(
+                    "entry {i}: num_of_vrings {} > 2",
+                    t[(off + RSC_HDR + 21) as usize]
+                ),
+            ));
+        }
+        let len = rsc_len(t, off);
+        if !inside(off, len, size) {
+            return Err(refuse(
+                "rsc-truncated",
+                format!(
+                    "entry {i}: type {kind} at {off:#x} needs {len} bytes, {} remain",
+                    size - off
+                ),
+            ));
+        }
+        let what = match kind {
+            RSC_CARVEOUT => check_carveout(t, off, i, regions)?,
+            RSC_TRACE => check_trace(t, off, i, regions)?,
+            _ => {
+                vdevs += 1;
+                check_vdev(t, off, i, vdevs - 1, regions)?
+            }
+        };
+        let end = off + len;
+        for j in 0..i {
+            let o = le(t, 16 + 4 * j as u64, 4);
+            let olen = rsc_len(t, o);
+            if off < o + olen && o < end {
+                return Err(refuse(
+                    "rsc-overlap",
+                    format!(
+                        "entry {i} ({off:#x}..{end:#x}) overlaps entry {j} ({o:#x}..{:#x})",
+                        o + olen
+                    ),
+                ));
+            }
+            if kind == RSC_CARVEOUT
+                && le(t, o, 4) as u32 == RSC_CARVEOUT
+                && name32(t, off + RSC_HDR + 20) == name32(t, o + RSC_HDR + 20)
+            {
+                return Err(refuse(
+                    "carveout-dup",
+                    format!(
+                        "entries {j} and {i} both claim carveout {}",
+                        name32(t, off + RSC_HDR + 20).unwrap_or("?")
+                    ),
+                ));
+            }
+        }
+        out.push(format!("@{off:#x}: {what}"));
+    }
+    Ok(out)
+}
+
+/// Checks an ELF image against the reserved-memory regions of the
+/// remoteproc node: the rules of docs/kernel.md ("Firmware rules"), the
+/// same the kernel driver applies before it lets the generic remoteproc
+/// code read the file. A refusal names the rule as the driver does.
+pub fn check(elf_bytes: &[u8], regions: &[Region]) -> Result<Report, CheckError> {
+    let eh = check_ehdr(elf_bytes)?;
+    let rsc = find_rsc(elf_bytes, &eh)?;
+    check_segments(elf_bytes, &eh)?;
+    let segments = check_placement(elf_bytes, &eh, &rsc, regions)?;
+    let table = &elf_bytes[rsc.offset as usize..(rsc.offset + rsc.size) as usize];
+    let resources = check_rsc(table, regions)?;
     Ok(Report {
-        entry,
+        entry: eh.entry,
         segments,
         resources,
         regions: regions.to_vec(),
-        warnings,
+        warnings: vec![],
     })
 }
 

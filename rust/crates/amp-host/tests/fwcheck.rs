@@ -164,82 +164,100 @@ fn good_firmware_passes_and_is_described() {
     assert_eq!(rep, r);
 }
 
+/// The rule a refusal names, with its message.
+fn refused(e: CheckError) -> (&'static str, String) {
+    let s = e.to_string();
+    (
+        e.rule()
+            .unwrap_or_else(|| panic!("not a rule refusal: {s}")),
+        s,
+    )
+}
+
 #[test]
 fn bad_firmware_is_rejected_with_addresses() {
     let d = tempfile::tempdir().unwrap();
     let regions = regions_from_dtb(&dtb(d.path(), true)).unwrap();
     let t = table(0x703F_8000);
-    let e = check(
-        &elf(AARCH64, W, &[(0x6000_0000, 0x1000, 0x100)], Some(&t)),
-        &regions,
-    )
-    .unwrap_err();
-    let s = e.to_string();
-    assert!(
-        matches!(
-            e,
-            CheckError::SegmentOutside {
-                start: 0x6000_0000,
-                ..
-            }
-        ),
-        "{s}"
+    let out = 0x6000_0000;
+    let (rule, s) = refused(
+        check(
+            &elf(AARCH64, out, &[(out, 0x1000, 0x100)], Some(&t)),
+            &regions,
+        )
+        .unwrap_err(),
     );
+    assert_eq!(rule, "seg-addr", "{s}");
     assert!(
-        s.contains("0x60000000..0x60001000") && s.contains("firmware 0x70000000..0x70400000"),
+        s.contains("p_paddr 0x60000000 + p_memsz 0x1000")
+            && s.contains("firmware 0x70000000..0x70400000"),
         "{s}"
     );
     // Straddles the end of the firmware carveout.
-    let e = check(
-        &elf(AARCH64, W, &[(W + 0x3F_F000, 0x2000, 0)], Some(&t)),
-        &regions,
-    )
-    .unwrap_err();
-    assert!(matches!(e, CheckError::SegmentOutside { .. }), "{e}");
-    let e = check(
-        &elf(
-            AARCH64,
-            W,
-            &[(W, 0x2000, 0), (W + 0x1000, 0x1000, 0)],
-            Some(&t),
-        ),
-        &regions,
-    )
-    .unwrap_err();
-    assert!(
-        matches!(e, CheckError::Overlap { at, .. } if at == W + 0x1000),
-        "{e}"
+    let (rule, s) = refused(
+        check(
+            &elf(
+                AARCH64,
+                W + 0x3F_F000,
+                &[(W + 0x3F_F000, 0x2000, 0)],
+                Some(&t),
+            ),
+            &regions,
+        )
+        .unwrap_err(),
     );
-    let e = check(&elf(62, W, &[(W, 0x1000, 0x10)], Some(&t)), &regions).unwrap_err();
-    assert!(
-        e.to_string().contains("x86-64") || e.to_string().contains("X86_64"),
-        "{e}"
+    assert_eq!(rule, "seg-addr", "{s}");
+    let (rule, s) = refused(
+        check(
+            &elf(
+                AARCH64,
+                W,
+                &[(W, 0x2000, 0), (W + 0x1000, 0x1000, 0)],
+                Some(&t),
+            ),
+            &regions,
+        )
+        .unwrap_err(),
     );
-    let e = check(&elf(AARCH64, W, &[(W, 0x1000, 0x10)], None), &regions).unwrap_err();
-    assert!(matches!(e, CheckError::NoResourceTable), "{e}");
+    assert_eq!(rule, "seg-overlap", "{s}");
+    assert!(
+        s.contains("0x71000..") || s.contains("(0x70001000..0x70002000)"),
+        "{s}"
+    );
+    let (rule, s) =
+        refused(check(&elf(62, W, &[(W, 0x1000, 0x10)], Some(&t)), &regions).unwrap_err());
+    assert_eq!(rule, "elf-machine", "{s}");
+    assert!(s.contains("X86_64"), "{s}");
+    let (rule, s) =
+        refused(check(&elf(AARCH64, W, &[(W, 0x1000, 0x10)], None), &regions).unwrap_err());
+    assert_eq!(rule, "rsc-missing", "{s}");
     let mut bad = t.clone();
     bad[0] = 2;
-    let e = check(&elf(AARCH64, W, &[(W, 0x1000, 0x10)], Some(&bad)), &regions).unwrap_err();
-    assert!(e.to_string().contains("version 2"), "{e}");
-    let e = check(
-        &elf(AARCH64, W, &[(W, 0x1000, 0x10)], Some(&table(0x1000))),
-        &regions,
-    )
-    .unwrap_err();
-    assert!(
-        matches!(e, CheckError::ResourceOutside { start: 0x1000, .. }),
-        "{e}"
+    let (rule, s) =
+        refused(check(&elf(AARCH64, W, &[(W, 0x1000, 0x10)], Some(&bad)), &regions).unwrap_err());
+    assert_eq!(rule, "rsc-version", "{s}");
+    assert!(s.contains("ver 2 != 1"), "{s}");
+    let (rule, s) = refused(
+        check(
+            &elf(AARCH64, W, &[(W, 0x1000, 0x10)], Some(&table(0x1000))),
+            &regions,
+        )
+        .unwrap_err(),
     );
-    let e = check(
-        &elf(AARCH64, W + 0x50_0000, &[(W, 0x1000, 0x10)], Some(&t)),
-        &regions,
-    )
-    .unwrap_err();
-    assert!(matches!(e, CheckError::Entry(_)), "{e}");
-    assert!(matches!(
-        check(b"not an elf at all", &regions),
-        Err(CheckError::Elf(_))
-    ));
+    assert_eq!(rule, "trace-addr", "{s}");
+    assert!(s.contains("da 0x1000 + len 0x8000"), "{s}");
+    let (rule, s) = refused(
+        check(
+            &elf(AARCH64, W + 0x50_0000, &[(W, 0x1000, 0x10)], Some(&t)),
+            &regions,
+        )
+        .unwrap_err(),
+    );
+    assert_eq!(rule, "elf-entry", "{s}");
+    assert_eq!(
+        refused(check(b"not an elf at all", &regions).unwrap_err()).0,
+        "elf-size"
+    );
 }
 
 #[test]
@@ -346,6 +364,9 @@ fn fixed_vrings_and_carveouts_must_be_inside_reserved_memory() {
     use amp_proto::rsc::{VdevSpec, VringSpec, CARVEOUT_ENTRY_LEN};
     const LEN: usize = rsc::header_len(2) + CARVEOUT_ENTRY_LEN + rsc::vdev_entry_len(2, 0);
     fn tab(carveout_da: u32, vring_da: [u32; 2]) -> Vec<u8> {
+        named("firmware", carveout_da, vring_da)
+    }
+    fn named(name: &str, carveout_da: u32, vring_da: [u32; 2]) -> Vec<u8> {
         let ring = |da, notifyid| VringSpec {
             da,
             align: 4096,
@@ -353,7 +374,7 @@ fn fixed_vrings_and_carveouts_must_be_inside_reserved_memory() {
             notifyid,
         };
         TableBuilder::<LEN>::new(2)
-            .carveout(carveout_da, carveout_da, 0x1000, 0, "heap")
+            .carveout(carveout_da, carveout_da, 0x1000, 0, name)
             .vdev(
                 VdevSpec {
                     id: 7,
@@ -376,19 +397,199 @@ fn fixed_vrings_and_carveouts_must_be_inside_reserved_memory() {
         &regions,
     )
     .unwrap();
-    assert!(r.resources[0].contains("carveout heap da 0x70100000"));
+    assert!(r.resources[0].contains("carveout firmware da 0x70100000"));
     assert!(r.resources[1].contains("2 vrings"));
     check(&img(&tab(any, [any, any])), &regions).unwrap();
     let e = check(&img(&tab(0x7100_0000, [any, any])), &regions).unwrap_err();
+    assert_eq!(e.rule(), Some("carveout-addr"), "{e}");
     assert!(
         e.to_string()
-            .contains("carveout \"heap\" at 0x71000000..0x71001000"),
+            .contains("carveout firmware da 0x71000000 + len 0x1000"),
         "{e}"
     );
+    // A carveout that is no DT region would come from Linux's memory.
+    let e = check(&img(&named("heap", any, [any, any])), &regions).unwrap_err();
+    assert_eq!(e.rule(), Some("carveout-name"), "{e}");
     // 64 descriptors at align 4096 take 0x1000 + 0x1000 + ...: a ring that
     // starts in the last page of vdev0vring1 runs past its end.
     let e = check(&img(&tab(any, [0x7040_0000, 0x7040_F000])), &regions).unwrap_err();
     let s = e.to_string();
-    assert!(s.contains("vring 1 at 0x7040f000"), "{s}");
-    assert!(s.contains("vdev0vring1 0x70408000..0x70410000"), "{s}");
+    assert_eq!(e.rule(), Some("vring-addr"), "{s}");
+    assert!(s.contains("vring 1 da 0x7040f000 + 8192 bytes"), "{s}");
+    assert!(s.contains("vdev0vring1 0x70408000 + 0x8000"), "{s}");
+}
+
+// ------------------------------------------------------ firmware rules
+//
+// One test per rule of docs/kernel.md ("Firmware rules"). The files are
+// made by scripts/fwcorpus.py, the generator the QEMU twin uses on the real
+// firmware, here from an image laid out like it (text segment with the
+// entry point, data segment, carveout + trace + vdev table); each breaks
+// exactly one rule and must be refused for that rule, as the kernel driver
+// refuses it in the twin ("firmware rule RULE (...)" cases of tests.sh).
+
+/// The generated corpus: (file name, rule, bytes), made once.
+fn corpus() -> &'static [(String, String, Vec<u8>)] {
+    static CORPUS: std::sync::OnceLock<Vec<(String, String, Vec<u8>)>> = std::sync::OnceLock::new();
+    CORPUS.get_or_init(|| {
+        use amp_proto::rsc::CARVEOUT_ENTRY_LEN;
+        const LEN: usize = rsc::header_len(3)
+            + CARVEOUT_ENTRY_LEN
+            + rsc::TRACE_ENTRY_LEN
+            + rsc::vdev_entry_len(2, 0);
+        let t = TableBuilder::<LEN>::new(3)
+            .carveout(W as u32, W as u32, 0x40_0000, 0, "firmware")
+            .trace(0x703F_8000, 0x8000, "trace0")
+            .rpmsg_vdev(64, 4096)
+            .finish();
+        let img = elf(
+            AARCH64,
+            W + 0x40,
+            &[(W, 0x8000, 0x6000), (W + 0x10000, 0x2000, 0x100)],
+            Some(&t),
+        );
+        let d = tempfile::tempdir().unwrap();
+        let good = d.path().join("good.elf");
+        std::fs::write(&good, &img).unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../scripts/fwcorpus.py");
+        run(Command::new("python3")
+            .arg(script)
+            .arg("rules")
+            .arg(&good)
+            .arg(d.path()));
+        let index = std::fs::read_to_string(d.path().join("rules.txt")).unwrap();
+        let mut out = vec![("good.elf".to_string(), String::new(), img)];
+        for line in index.lines() {
+            let (file, rule) = line.split_once(' ').unwrap();
+            let bytes = std::fs::read(d.path().join(file)).unwrap();
+            out.push((file.to_string(), rule.to_string(), bytes));
+        }
+        out
+    })
+}
+
+fn twin_regions() -> Vec<amp_host::fwcheck::Region> {
+    let d = tempfile::tempdir().unwrap();
+    regions_from_dtb(&dtb(d.path(), true)).unwrap()
+}
+
+/// Every file of the corpus made for `rule` is refused for that rule.
+fn refuses(rule: &str) {
+    let regions = twin_regions();
+    let files: Vec<_> = corpus().iter().filter(|(_, r, _)| r == rule).collect();
+    assert!(!files.is_empty(), "the corpus has no file for {rule}");
+    for (file, _, bytes) in files {
+        match check(bytes, &regions) {
+            Err(e) => assert_eq!(e.rule(), Some(rule), "{file}: {e}"),
+            Ok(_) => panic!("{file} (breaks {rule}) was accepted"),
+        }
+    }
+}
+
+#[test]
+fn rules_corpus_starts_from_a_valid_image_and_covers_every_rule() {
+    let regions = twin_regions();
+    let c = corpus();
+    check(&c[0].2, &regions).unwrap();
+    let mut rules: Vec<_> = c[1..].iter().map(|(_, r, _)| r.as_str()).collect();
+    rules.dedup();
+    assert_eq!(rules.len(), RULES.len(), "{rules:?}");
+    for r in RULES {
+        assert!(rules.contains(r), "no file for {r}");
+    }
+}
+
+/// Every rule of docs/kernel.md, in the order both checkers apply them.
+const RULES: &[&str] = &[
+    "elf-size",
+    "elf-magic",
+    "elf-class",
+    "elf-data",
+    "elf-machine",
+    "elf-phdrs",
+    "elf-shdrs",
+    "elf-shstrndx",
+    "elf-shstrtab",
+    "elf-shname",
+    "rsc-missing",
+    "rsc-section",
+    "seg-filesz",
+    "seg-file",
+    "seg-addr",
+    "seg-overlap",
+    "seg-none",
+    "elf-entry",
+    "rsc-addr",
+    "rsc-header",
+    "rsc-version",
+    "rsc-reserved",
+    "rsc-num",
+    "rsc-offset",
+    "rsc-type",
+    "rsc-truncated",
+    "rsc-overlap",
+    "carveout-reserved",
+    "carveout-name",
+    "carveout-addr",
+    "carveout-dup",
+    "trace-reserved",
+    "trace-addr",
+    "vdev-reserved",
+    "vdev-vrings",
+    "vdev-regions",
+    "vring-num",
+    "vring-align",
+    "vring-addr",
+];
+
+macro_rules! rule_tests {
+    ($($name:ident => $rule:literal, $mirrors:literal;)*) => {$(
+        #[doc = concat!("Rule `", $rule, "`; the kernel side: ", $mirrors, ".")]
+        #[test]
+        fn $name() {
+            refuses($rule);
+        }
+    )*};
+}
+
+rule_tests! {
+    rule_elf_size => "elf-size", "rproc_elf_sanity_check (remoteproc_elf_loader.c)";
+    rule_elf_magic => "elf-magic", "rproc_elf_sanity_check";
+    rule_elf_class => "elf-class", "rproc_elf_sanity_check + the driver's ELF64 rule";
+    rule_elf_data => "elf-data", "rproc_elf_sanity_check";
+    rule_elf_machine => "elf-machine", "the driver (the generic code takes any machine)";
+    rule_elf_phdrs => "elf-phdrs", "rproc_elf_sanity_check checks e_phoff only, rproc_elf_load_segments reads e_phnum headers";
+    rule_elf_shdrs => "elf-shdrs", "rproc_elf_sanity_check checks one section header only, find_table reads e_shnum";
+    rule_elf_shstrndx => "elf-shstrndx", "find_table (unchecked index: the oops of issue 12)";
+    rule_elf_shstrtab => "elf-shstrtab", "find_table (unchecked name table offset)";
+    rule_elf_shname => "elf-shname", "find_table (strcmp at an unchecked sh_name)";
+    rule_rsc_missing => "rsc-missing", "find_table / rproc_elf_load_rsc_table";
+    rule_rsc_section => "rsc-section", "find_table";
+    rule_seg_filesz => "seg-filesz", "rproc_elf_load_segments";
+    rule_seg_file => "seg-file", "rproc_elf_load_segments (offset + filesz can wrap)";
+    rule_seg_addr => "seg-addr", "rproc_elf_load_segments -> rproc_da_to_va (int offset, offset + len can wrap)";
+    rule_seg_overlap => "seg-overlap", "rproc_elf_load_segments (loads overlapping segments in turn)";
+    rule_seg_none => "seg-none", "rproc_elf_sanity_check (e_phnum only)";
+    rule_elf_entry => "elf-entry", "rproc_elf_get_boot_addr + the driver's start";
+    rule_rsc_addr => "rsc-addr", "rproc_elf_find_loaded_rsc_table -> rproc_da_to_va";
+    rule_rsc_header => "rsc-header", "find_table";
+    rule_rsc_version => "rsc-version", "find_table";
+    rule_rsc_reserved => "rsc-reserved", "find_table";
+    rule_rsc_num => "rsc-num", "find_table";
+    rule_rsc_offset => "rsc-offset", "rproc_handle_resources (int offset in 6.12; rsc_table_for_each_entry in 6.1.192)";
+    rule_rsc_type => "rsc-type", "rproc_handle_resources, rproc_handle_devmem";
+    rule_rsc_truncated => "rsc-truncated", "each handler's avail check, rproc_handle_vdev";
+    rule_rsc_overlap => "rsc-overlap", "rproc_handle_resources (entries are written back)";
+    rule_carveout_reserved => "carveout-reserved", "rproc_handle_carveout";
+    rule_carveout_name => "carveout-name", "rproc_handle_carveout / rproc_find_carveout_by_name (name used as a format; else allocated from Linux)";
+    rule_carveout_addr => "carveout-addr", "rproc_check_carveout_da";
+    rule_carveout_dup => "carveout-dup", "rproc_handle_carveout (already associated)";
+    rule_trace_reserved => "trace-reserved", "rproc_handle_trace";
+    rule_trace_addr => "trace-addr", "rproc_handle_trace (takes any address)";
+    rule_vdev_reserved => "vdev-reserved", "rproc_handle_vdev";
+    rule_vdev_vrings => "vdev-vrings", "rproc_handle_vdev";
+    rule_vdev_regions => "vdev-regions", "rproc_alloc_vring / rproc_add_virtio_dev (else Linux memory)";
+    rule_vring_num => "vring-num", "rproc_parse_vring (6.12: in rproc_virtio_probe, after CPU_ON)";
+    rule_vring_align => "vring-align", "rproc_parse_vring";
+    rule_vring_addr => "vring-addr", "rproc_alloc_vring -> rproc_check_carveout_da";
 }
