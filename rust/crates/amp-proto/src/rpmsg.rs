@@ -163,6 +163,17 @@ pub enum RpmsgError {
     Ring(#[from] VringError),
 }
 
+impl RpmsgError {
+    /// Device role: whether this is the device finding its rings
+    /// re-initialised by the driver, or stale ([`VringError::StaleIndex`]).
+    /// The device has reset, or resets at its next poll (counted in
+    /// [`DeviceStats::resets`]), so a service whose reply fails this way
+    /// has nothing to count or retry.
+    pub fn is_reset(&self) -> bool {
+        matches!(self, RpmsgError::Ring(VringError::StaleIndex { .. }))
+    }
+}
+
 /// A received message; its payload stays in shared memory until the poll
 /// callback returns (zero-copy), or can be copied out.
 #[derive(Clone, Copy, Debug)]
@@ -240,14 +251,20 @@ pub struct DeviceStats {
     pub tx_bytes: u64,
     /// Inbound messages dropped (bad lengths, unknown destination, bad ring).
     pub errors: u64,
-    /// Times the device was reset (DRIVER_OK cleared or stale ring).
+    /// Times the device was reset (DRIVER_OK cleared, or rings the driver
+    /// re-initialised or left stale).
     pub resets: u64,
 }
 
 /// Transmit half handed to the poll callback, so a service can answer
 /// while the message it answers is still in place.
+///
+/// A send that finds the rings re-initialised fails with the
+/// [`RpmsgError::is_reset`] error and publishes nothing; so does every
+/// later one, since only the device could make `used.idx` match again.
 pub struct Sender<'s, 'a> {
     tx: &'s mut DeviceQueue<'a>,
+    rx: &'s DeviceQueue<'a>,
     mem: BusWindow<'a>,
     notify: &'s mut dyn FnMut(u32),
     stats: &'s mut DeviceStats,
@@ -309,6 +326,9 @@ impl Sender<'_, '_> {
         let payload = shm.window(RPMSG_HDR_LEN, max_len).expect("checked above");
         let len = fill(payload).min(max_len);
         write_hdr(&shm, src, dst, len);
+        // pop_avail checked vring0 only, and `fill` is the caller's code:
+        // publish only if neither ring was re-initialised meanwhile.
+        rings_intact(self.tx, self.rx)?;
         self.tx.push_used(buf.head, (RPMSG_HDR_LEN + len) as u32);
         self.stats.tx_messages += 1;
         self.stats.tx_bytes += len as u64;
@@ -317,6 +337,21 @@ impl Sender<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// Whether both rings are as this device left them
+/// ([`DeviceQueue::check_used`]); checked before the device takes the
+/// first buffer of a poll, before it publishes a message and before it
+/// returns a received buffer. Both rings:
+/// the driver re-initialises them together, and a ring shows it only if
+/// the device has returned something on it (a used shadow of 0 reads the
+/// same after zeroing). So it misses a re-initialisation only when both
+/// shadows are 0 (modulo 65536). The condition lasts (only the device
+/// writes `used.idx`), so whichever check sees it first, the next poll
+/// sees it again and resets.
+fn rings_intact(tx: &DeviceQueue<'_>, rx: &DeviceQueue<'_>) -> Result<(), VringError> {
+    tx.check_used()?;
+    rx.check_used()
 }
 
 /// The remote (device) side of an RPMsg vdev with up to `EPS` endpoints.
@@ -440,9 +475,10 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
         &'s mut self,
         notify: &'s mut dyn FnMut(u32),
     ) -> Result<Sender<'s, 'a>, RpmsgError> {
-        let (tx, _) = self.queues.as_mut().ok_or(RpmsgError::NotReady)?;
+        let (tx, rx) = self.queues.as_mut().ok_or(RpmsgError::NotReady)?;
         Ok(Sender {
             tx,
+            rx,
             mem: self.mem,
             notify,
             stats: &mut self.stats,
@@ -470,6 +506,10 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
                     if !wait() {
                         return Err(RpmsgError::Timeout);
                     }
+                }
+                Err(e) if e.is_reset() => {
+                    self.reset();
+                    return Err(e);
                 }
                 r => return r,
             }
@@ -558,6 +598,13 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
     /// through the [`Sender`]). Returns the number of messages delivered.
     /// A firmware calls it on every doorbell; `notify(vring)` rings the
     /// doorbell to Linux.
+    ///
+    /// When it finds the rings re-initialised (before the first delivery,
+    /// or later, in a reply or while the callback ran) it publishes nothing
+    /// more, resets the device and returns the [`RpmsgError::is_reset`]
+    /// error. Call it again at once, not at the next doorbell: Linux kicks
+    /// once after `DRIVER_OK`, and that kick may be the one that showed the
+    /// reset. That poll attaches and announces again.
     pub fn poll(
         &mut self,
         notify: &mut dyn FnMut(u32),
@@ -581,6 +628,10 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
         notify: &mut dyn FnMut(u32),
         on_msg: &mut impl FnMut(&mut Sender<'_, 'a>, &Message<'_>),
     ) -> Result<usize, RpmsgError> {
+        // Before anything is taken: a message from a re-initialised ring
+        // would be handled twice (the next attach starts it over).
+        let (tx, rx) = self.queues.as_ref().expect("ready");
+        rings_intact(tx, rx)?;
         self.announce_pending(notify)?;
         let mut delivered = 0;
         let mut returned = false;
@@ -616,6 +667,7 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
                         self.stats.rx_bytes += plen as u64;
                         let mut s = Sender {
                             tx,
+                            rx,
                             mem: self.mem,
                             notify: &mut *notify,
                             stats: &mut self.stats,
@@ -632,7 +684,11 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
             if !ok {
                 self.stats.errors += 1;
             }
-            let (_, rx) = self.queues.as_mut().expect("ready");
+            // The callback may have run while the driver re-initialised the
+            // rings (its reply then failed as a reset): the buffer belongs
+            // to a ring that is gone and is not returned.
+            let (tx, rx) = self.queues.as_mut().expect("ready");
+            rings_intact(tx, rx)?;
             rx.push_used(buf.head, d.len);
             returned = true;
         }

@@ -7,9 +7,12 @@
 //!   returns them through the used ring.
 //!
 //! Every value read from the ring is untrusted: indices are checked against
-//! `num`, descriptor chains against loops, and an index that moved by more
-//! than `num` since we last looked means the ring was reset or reloaded under
-//! us ([`VringError::StaleIndex`]), which the caller answers by resetting.
+//! `num`, descriptor chains against loops. The device notices a ring the
+//! driver re-initialised under it exactly: `used.idx` is written by the
+//! device alone, so a value other than the one it last published means the
+//! driver zeroed the ring (Linux does, in `rp_find_vq()`, on every probe).
+//! That, or an avail index that moved by more than `num`, is
+//! [`VringError::StaleIndex`], which the caller answers by resetting.
 
 use crate::shmem::{full_barrier, Shm};
 
@@ -253,10 +256,32 @@ impl<'a> DeviceQueue<'a> {
         self.layout
     }
 
+    /// Checks that the ring is still the one this device attached to:
+    /// only the device writes `used.idx`, so anything but the value it last
+    /// published means the driver re-initialised (zeroed) the ring, or
+    /// scribbled on it. Counting how far `avail.idx` moved cannot tell: a
+    /// re-initialised ring may show fewer than `num` new buffers.
+    pub fn check_used(&self) -> Result<(), VringError> {
+        let seen = self.ring.load_u16_acquire(self.layout.used_idx());
+        if seen != self.used_idx {
+            return Err(VringError::StaleIndex {
+                what: "used.idx",
+                seen,
+                last: self.used_idx,
+                num: self.layout.num,
+            });
+        }
+        Ok(())
+    }
+
     /// Available buffers not yet taken (0 when none; an error when the
-    /// driver's index is stale or corrupt).
+    /// driver re-initialised the ring or its index is stale or corrupt).
     pub fn pending(&self) -> Result<u16, VringError> {
         let idx = self.ring.load_u16_acquire(self.layout.avail_idx());
+        // After the avail load (acquire): a driver re-initialising the ring
+        // zeroes used.idx before it publishes a new avail.idx, so if `idx`
+        // is a new one, this sees the zeroed used.idx.
+        self.check_used()?;
         let n = idx.wrapping_sub(self.last_avail);
         if n > self.layout.num {
             return Err(VringError::StaleIndex {

@@ -323,3 +323,200 @@ fn device_never_writes_a_buffer_too_short_for_a_header() {
         .try_send(ept, 0x400, b"hi")
         .unwrap();
 }
+
+fn window_bytes(rig: &Rig) -> Vec<u8> {
+    let mut v = vec![0u8; rig.window().shm().len()];
+    rig.window().shm().read_bytes(0, &mut v);
+    v
+}
+
+/// Hostile case (a): Linux removes and probes the vdev again between two
+/// doorbells (the status drop is never seen), after `echoes` exchanges,
+/// and sends three messages. Both new avail indices lie less than num
+/// beyond the device's (vring0 64 against 1 + echoes, vring1 3 against
+/// echoes), so counting avail.idx cannot tell; used.idx can (0 now, the
+/// device published 1 + echoes and echoes). With no echo before, only
+/// vring0 shows it, and nothing may be taken from vring1 before it is
+/// noticed.
+fn reprobe_unseen(echoes: u32) {
+    let rig = common::rig();
+    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
+    let mut dev = RpmsgDevice::<'_, 4>::new(rig.vdev(), rig.bus());
+    dev.create_endpoint("rpmsg-raw", Some(1024)).unwrap();
+    expect_ns(&mut drv, &mut dev);
+    let mut out = [0u8; 512];
+    for i in 0..echoes {
+        drv.try_send(0x400, 1024, &pattern(i, 10)).unwrap();
+        assert_eq!(echo(&mut dev), Ok(1));
+        drv.recv(&mut out).unwrap().expect("echo");
+    }
+    drv.reset();
+    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
+    for i in 0..3 {
+        drv.try_send(0x500, 1024, &pattern(100 + i, 20 + i as usize))
+            .unwrap();
+    }
+    let before = window_bytes(&rig);
+    let r = dev.poll(&mut |_| {}, |_, _| {
+        panic!("delivered from a re-initialised ring")
+    });
+    assert!(r.is_err_and(|e| e.is_reset()), "{r:?}");
+    assert!(!dev.is_ready());
+    assert_eq!((dev.stats().resets, dev.stats().errors), (1, 0));
+    assert!(
+        before == window_bytes(&rig),
+        "the device wrote into the new rings"
+    );
+    // The next poll, without another kick, starts over: announcement
+    // first, then every message in order.
+    assert_eq!(echo(&mut dev), Ok(3));
+    let (m, _) = drv.recv(&mut out).unwrap().expect("announcement");
+    assert_eq!((m.src, m.dst, m.len), (1024, RPMSG_NS_ADDR, 40));
+    for i in 0..3 {
+        let (m, _) = drv.recv(&mut out).unwrap().expect("echo");
+        assert_eq!((m.src, m.dst), (1024, 0x500));
+        assert_eq!(&out[..m.len], &pattern(100 + i, 20 + i as usize)[..]);
+    }
+    assert_eq!(drv.recv(&mut out), Ok(None));
+    assert_eq!(dev.stats().rx_messages, u64::from(echoes) + 3);
+}
+
+#[test]
+fn reprobe_the_device_did_not_see_is_noticed() {
+    reprobe_unseen(2);
+    reprobe_unseen(0);
+}
+
+#[test]
+fn send_after_a_reprobe_it_did_not_see_fails_as_a_reset() {
+    // The bounded send outside a poll meets the same re-initialised rings:
+    // it must not hand Linux's next incarnation a message meant for the
+    // last one, and the device must reset.
+    let rig = common::rig();
+    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
+    let mut dev = RpmsgDevice::<'_, 4>::new(rig.vdev(), rig.bus());
+    dev.create_endpoint("rpmsg-raw", Some(1024)).unwrap();
+    expect_ns(&mut drv, &mut dev);
+    drv.reset();
+    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
+    let before = window_bytes(&rig);
+    let r = dev.send(1024, 0x400, b"late", &mut |_| {}, || {
+        panic!("Linux posted all its buffers: no wait")
+    });
+    assert!(r.is_err_and(|e| e.is_reset()), "{r:?}");
+    assert!(!dev.is_ready());
+    assert_eq!(dev.stats().resets, 1);
+    assert!(
+        before == window_bytes(&rig),
+        "the device wrote into the new rings"
+    );
+    expect_ns(&mut drv, &mut dev);
+}
+
+/// When, during the poll callback, Linux re-initialises the rings.
+#[derive(Clone, Copy, Debug)]
+enum During {
+    /// Before the reply: the reply's buffer comes from the new vring0.
+    Reply,
+    /// While the reply is written (`try_send_with`'s fill).
+    Fill,
+    /// In a callback that does not reply (a partial tty line).
+    NoReply,
+}
+
+/// Hostile case (b): Linux re-initialises the rings while the device is
+/// handling a message. Before that, the device announced its endpoint if
+/// `named` and answered `earlier` messages, or, unnamed, took `earlier`
+/// messages without answering, so its used shadow may still be 0 on one
+/// ring (which then reads the same after zeroing) and only the other ring
+/// shows the reset. The reply must fail as a reset, nothing may be
+/// published into the new rings (no reply, and the message's buffer is not
+/// returned into a ring that no longer has it), and the device starts over.
+fn reset_during_callback(named: bool, earlier: u32, when: During) {
+    let rig = common::rig();
+    let (mut drv, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
+    let mut dev = RpmsgDevice::<'_, 4>::new(rig.vdev(), rig.bus());
+    dev.create_endpoint(if named { "rpmsg-raw" } else { "" }, Some(1024))
+        .unwrap();
+    if named {
+        expect_ns(&mut drv, &mut dev);
+    }
+    let mut out = [0u8; 512];
+    for i in 0..earlier {
+        drv.try_send(0x400, 1024, &pattern(i, 10)).unwrap();
+        if named {
+            assert_eq!(echo(&mut dev), Ok(1));
+            drv.recv(&mut out).unwrap().expect("echo");
+        } else {
+            assert_eq!(dev.poll(&mut |_| {}, |_, _| {}), Ok(1));
+        }
+    }
+    drv.try_send(0x400, 1024, b"first").unwrap();
+    // Linux's remove + probe, once, from inside the callback.
+    let mut old = Some(drv);
+    let mut new = None;
+    let mut rings = vec![];
+    let mut reprobe = || {
+        old.take().expect("one message").reset();
+        let (d, _) = RpmsgDriver::probe(rig.vdev(), rig.bus(), rig.layout()).unwrap();
+        new = Some(d);
+        // A buffer written but not published is invisible to Linux: what
+        // must not change is the rings.
+        rings = window_bytes(&rig)[..2 * RING_SPAN as usize].to_vec();
+    };
+    let mut replies = vec![];
+    let r = dev.poll(&mut |_| {}, |tx, m| match when {
+        During::Reply => {
+            reprobe();
+            replies.push(tx.try_send(1024, m.src, b"reply"));
+            replies.push(tx.try_send(1024, m.src, b"again"));
+        }
+        During::Fill => {
+            replies.push(tx.try_send_with(1024, m.src, 5, |p| {
+                reprobe();
+                p.write_bytes(0, b"reply");
+                5
+            }));
+            replies.push(tx.try_send(1024, m.src, b"again"));
+        }
+        During::NoReply => reprobe(),
+    });
+    let ctx = format!("named {named}, {earlier} earlier, reset during {when:?}");
+    assert!(r.is_err_and(|e| e.is_reset()), "{ctx}: {r:?}");
+    for s in &replies {
+        assert!(s.is_err_and(|e| e.is_reset()), "{ctx}: {s:?}");
+    }
+    assert!(
+        rings == window_bytes(&rig)[..2 * RING_SPAN as usize],
+        "{ctx}: the device published into the new rings"
+    );
+    assert!(!dev.is_ready(), "{ctx}");
+    let st = dev.stats();
+    let sent = if named { 1 + u64::from(earlier) } else { 0 };
+    assert_eq!(
+        (st.resets, st.errors, st.tx_messages),
+        (1, 0, sent),
+        "{ctx}"
+    );
+    // Starting over: announcement, then a clean echo.
+    let mut drv = new.expect("reprobed");
+    if named {
+        expect_ns(&mut drv, &mut dev);
+    }
+    drv.try_send(0x401, 1024, b"second").unwrap();
+    assert_eq!(echo(&mut dev), Ok(1), "{ctx}");
+    let (m, _) = drv.recv(&mut out).unwrap().expect("echo");
+    assert_eq!((m.src, m.dst, &out[..m.len]), (1024, 0x401, &b"second"[..]));
+    assert_eq!(drv.recv(&mut out), Ok(None));
+}
+
+#[test]
+fn reset_seen_in_the_middle_of_a_reply() {
+    // (named, 0): only vring0 shows it; (false, 3): only vring1 does.
+    // (false, 0) is the blind case: both shadows 0, as after attaching.
+    for (named, earlier) in [(true, 0), (true, 3), (false, 3)] {
+        for when in [During::Reply, During::Fill, During::NoReply] {
+            reset_during_callback(named, earlier, when);
+        }
+    }
+}

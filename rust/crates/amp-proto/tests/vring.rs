@@ -100,7 +100,7 @@ fn full_ring_and_suppression_flags() {
 }
 
 #[test]
-fn stale_avail_index_after_reload_is_detected() {
+fn reload_is_detected_through_used_idx() {
     let (r, l) = pair(8);
     let mut drv = DriverQueue::init(r.shm(), l).unwrap();
     let mut dev = DeviceQueue::attach(r.shm(), l).unwrap();
@@ -110,8 +110,8 @@ fn stale_avail_index_after_reload_is_detected() {
         dev.push_used(b.head, 0);
         drv.pop_used().unwrap().unwrap();
     }
-    // The driver reloads: zeroed ring, three new buffers. The device's
-    // shadow (5) is now ahead of avail.idx (3): 3 - 5 wraps to 65534 > num.
+    // The driver reloads: zeroed ring, three new buffers. used.idx, which
+    // only the device writes, is no longer the 5 the device published.
     let mut drv = DriverQueue::init(r.shm(), l).unwrap();
     for _ in 0..3 {
         drv.add(0, 16, true).unwrap();
@@ -119,8 +119,8 @@ fn stale_avail_index_after_reload_is_detected() {
     assert_eq!(
         dev.pop_avail(),
         Err(VringError::StaleIndex {
-            what: "avail.idx",
-            seen: 3,
+            what: "used.idx",
+            seen: 0,
             last: 5,
             num: 8
         })
@@ -129,6 +129,48 @@ fn stale_avail_index_after_reload_is_detected() {
     let mut dev = DeviceQueue::attach(r.shm(), l).unwrap();
     assert_eq!(dev.pending().unwrap(), 3);
     assert!(dev.pop_avail().unwrap().is_some());
+}
+
+#[test]
+fn reload_with_fewer_than_num_new_buffers_is_detected() {
+    // Hostile case (a): the driver re-initialises the ring while the
+    // device is not looking and posts more buffers than the device had
+    // taken, but fewer than num beyond them: avail.idx 7 against the
+    // device's 5 looks like two new buffers, and slot 5 would be taken
+    // while Linux's buffers are in slots 0..7, then returned where Linux
+    // expects slot 0.
+    let (r, l) = pair(8);
+    let mut drv = DriverQueue::init(r.shm(), l).unwrap();
+    let mut dev = DeviceQueue::attach(r.shm(), l).unwrap();
+    for _ in 0..5 {
+        drv.add(0, 16, true).unwrap();
+        let b = dev.pop_avail().unwrap().unwrap();
+        dev.push_used(b.head, 0);
+        drv.pop_used().unwrap().unwrap();
+    }
+    let mut drv = DriverQueue::init(r.shm(), l).unwrap();
+    for _ in 0..7 {
+        drv.add(0, 16, true).unwrap();
+    }
+    let stale = VringError::StaleIndex {
+        what: "used.idx",
+        seen: 0,
+        last: 5,
+        num: 8,
+    };
+    assert_eq!(dev.pending(), Err(stale));
+    assert_eq!(dev.pop_avail(), Err(stale));
+    assert_eq!(r.shm().read_u16(l.used_idx()), 0, "nothing returned");
+    // The driver sees nothing, and a device attaching afresh gets all 7.
+    assert_eq!(drv.pop_used(), Ok(None));
+    let mut dev = DeviceQueue::attach(r.shm(), l).unwrap();
+    assert_eq!(dev.pending(), Ok(7));
+    for want in 0..7 {
+        let b = dev.pop_avail().unwrap().unwrap();
+        assert_eq!(b.head, want);
+        dev.push_used(b.head, 16);
+        assert_eq!(drv.pop_used().unwrap().unwrap().id, want);
+    }
 }
 
 #[test]
