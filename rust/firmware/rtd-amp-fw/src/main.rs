@@ -43,6 +43,7 @@ mod firmware {
             rt.sync_shared(table_start, table_end);
             let now = rt.uptime_ms();
             let errors = dev.stats().errors;
+            let resets = dev.stats().resets;
             let mut fault = None;
             let r = dev.poll(&mut |v| rt.notify(v), |tx, m| {
                 if let Some(k) = services.handle(tx, m, now, errors) {
@@ -85,7 +86,12 @@ mod firmware {
                     FaultKind::Undefined => arch::undefined(),
                 }
             }
-            rt.wait_for_doorbell();
+            // After a reset, start over at once (the loop re-reads the
+            // table): Linux kicks once after DRIVER_OK, and that kick may
+            // be the one that showed the re-initialised rings.
+            if dev.stats().resets == resets {
+                rt.wait_for_doorbell();
+            }
         }
     }
 }

@@ -256,6 +256,42 @@ fn replies_that_find_no_buffer_are_counted_as_errors() {
 }
 
 #[test]
+fn a_reset_during_a_reply_is_not_a_service_error() {
+    // Linux removes and probes the vdev again while the firmware answers a
+    // STATS request: the reply fails as a reset, the device resets (and
+    // announces again on the next poll), and STATS counts no error.
+    let sim = ready(&resource_table(&QEMU_VIRT).finish(), 0x7040_0000);
+    let (drv, mut fw) = setup(&sim);
+    let mut drv = Some(drv);
+    drain_announcements(drv.as_mut().unwrap(), &mut fw);
+    let mut buf = [0u8; amp_control::MAX_MESSAGE_LEN];
+    let n = Request::Stats.encode(1, &mut buf).unwrap();
+    drv.as_mut()
+        .unwrap()
+        .try_send(0x4001, 1026, &buf[..n])
+        .unwrap();
+    let services = &mut fw.services;
+    let r = fw.dev.poll(&mut |_| {}, |tx, m| {
+        drv.take().unwrap().reset();
+        drv = Some(
+            RpmsgDriver::probe(sim.vdev(), sim.bus(), sim.layout())
+                .unwrap()
+                .0,
+        );
+        assert_eq!(services.handle(tx, m, 1234, 0), None);
+    });
+    assert!(r.is_err_and(|e| e.is_reset()), "{r:?}");
+    assert_eq!(fw.services.errors, 0, "a reset is not a service error");
+    assert_eq!((fw.dev.stats().resets, fw.dev.stats().errors), (1, 0));
+    let mut drv = drv.unwrap();
+    drain_announcements(&mut drv, &mut fw);
+    match control(&mut drv, &mut fw, Request::Stats, 2) {
+        Response::Stats(s) => assert_eq!((s.messages, s.errors), (2, 0)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn rtd1619b_table_serves_the_same_way() {
     let sim = ready(
         &resource_table(&rtd_amp_rt::board::RTD1619B).finish(),
