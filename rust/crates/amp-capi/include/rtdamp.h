@@ -78,9 +78,11 @@ int rtdamp_endpoint_fd(const rtdamp_endpoint *ep);
  * `timeout_ms` for room (-1: forever, 0: do not wait). Returns 0, or
  * -ETIMEDOUT (nothing was written), -EMSGSIZE, -EPIPE (endpoint gone)...
  *
- * Timeouts (here and in rtdamp_recv) run against a monotonic deadline:
- * a signal handled during the wait does not end it early, and the wait
- * resumes for the time left (the call does not return -EINTR then).
+ * Timeouts >= 0 (here and in rtdamp_recv) run against a monotonic
+ * deadline: a signal handled during the wait does not end it early, the
+ * wait resumes for the time left, and the call does not return -EINTR.
+ * With -1 the call blocks in write()/read() itself, which a handler
+ * installed without SA_RESTART interrupts: -EINTR.
  */
 int rtdamp_send(rtdamp_endpoint *ep, const void *buf, size_t len, int timeout_ms);
 
