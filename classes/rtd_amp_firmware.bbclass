@@ -12,6 +12,8 @@
 #   RTD_AMP_FIRMWARE_DIR    sub-directory of ${nonarch_base_libdir}/firmware
 #   RTD_AMP_FIRMWARE_FILES  "built-path:installed-name" pairs, built-path
 #                           relative to ${B}
+# The recipe inherits rtd_amp_src and lists scripts/install-target in
+# RTD_AMP_SRC_PATHS.
 
 RTD_AMP_FIRMWARE_DIR ??= "rtd-amp"
 RTD_AMP_FIRMWARE_FILES ??= ""
@@ -20,14 +22,16 @@ RTD_AMP_FIRMWARE_INSTALL_DIR = "${nonarch_base_libdir}/firmware/${RTD_AMP_FIRMWA
 # Firmware differs per board (memory map, GIC addresses, PSCI conduit).
 PACKAGE_ARCH = "${MACHINE_ARCH}"
 
+# Through the layer's shared install step (scripts/install-target, in
+# RTD_AMP_SRC_PATHS), which the QEMU systemd twin uses as well.
 rtd_amp_firmware_install() {
-    install -d ${D}${RTD_AMP_FIRMWARE_INSTALL_DIR}
+    files=
     for pair in ${RTD_AMP_FIRMWARE_FILES}; do
-        src=${pair%%:*}
-        dst=${pair#*:}
-        [ -f "${B}/$src" ] || bbfatal "firmware file ${B}/$src was not built"
-        install -m 0644 "${B}/$src" "${D}${RTD_AMP_FIRMWARE_INSTALL_DIR}/$dst"
+        files="$files ${B}/$pair"
     done
+    sh ${RTD_AMP_INSTALL} firmware DESTDIR=${D} \
+        firmwaredir=${nonarch_base_libdir}/firmware \
+        FIRMWARE_SUBDIR=${RTD_AMP_FIRMWARE_DIR} FIRMWARE="$files"
 }
 
 FILES:${PN} += "${RTD_AMP_FIRMWARE_INSTALL_DIR}"

@@ -11,6 +11,9 @@
 
 RTD_AMP_SRC_PATHS ??= ""
 RTD_AMP_SRCDIR = "${WORKDIR}/rtd_amp_src"
+# The layer's shared install step (add scripts/install-target to
+# RTD_AMP_SRC_PATHS to use it): the QEMU systemd twin installs with it too.
+RTD_AMP_INSTALL = "${RTD_AMP_SRCDIR}/scripts/install-target"
 
 def rtd_amp_layer_root(d):
     cls = bb.utils.which(d.getVar('BBPATH'), 'classes/rtd_amp_src.bbclass')

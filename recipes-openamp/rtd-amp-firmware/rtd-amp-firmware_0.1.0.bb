@@ -28,6 +28,7 @@ RTD_AMP_SRC_PATHS = "\
     rust/firmware/rtd-amp-fw \
     rust/firmware/rtd-amp-rt \
     ?rust/firmware/.cargo \
+    scripts/install-target \
 "
 
 S = "${RTD_AMP_SRCDIR}/rust/firmware"

@@ -21,6 +21,7 @@ RTD_AMP_SRC_PATHS = "\
     rust/Cargo.toml \
     rust/crates/* \
     ?rust/.cargo \
+    scripts/install-target \
 "
 
 SRC_URI += "\
@@ -48,46 +49,17 @@ RTDAMP_SOVERSION = "0"
 # Group that may open /dev/rpmsg*, /dev/ttyRPMSG* and the daemon's socket.
 RTD_AMP_GROUP ??= "rtdamp"
 
-do_install:append() {
-    # cargo_bin installs every executable and library it built; keep ours.
-    for f in ${D}${bindir}/*; do
-        case $(basename $f) in
-        rtd-ampd | ampctl) ;;
-        *) rm -f "$f" ;;
-        esac
-    done
-    install -d ${D}${sbindir}
-    mv ${D}${bindir}/rtd-ampd ${D}${sbindir}/rtd-ampd
-
-    # C API: versioned library, header and pkg-config file.
-    rm -f ${D}${libdir}/*.rlib ${D}${libdir}/*.so
-    install -d ${D}${libdir} ${D}${includedir} ${D}${libdir}/pkgconfig
-    install -m 0755 ${CARGO_BINDIR}/librtdamp.so ${D}${libdir}/librtdamp.so.${PV}
-    patchelf --set-soname librtdamp.so.${RTDAMP_SOVERSION} ${D}${libdir}/librtdamp.so.${PV}
-    ln -sf librtdamp.so.${PV} ${D}${libdir}/librtdamp.so.${RTDAMP_SOVERSION}
-    ln -sf librtdamp.so.${RTDAMP_SOVERSION} ${D}${libdir}/librtdamp.so
-    install -m 0644 ${CARGO_BINDIR}/librtdamp.a ${D}${libdir}/librtdamp.a
-    install -m 0644 ${S}/crates/amp-capi/include/rtdamp.h ${D}${includedir}/rtdamp.h
-    # The pkg-config template is maintained with the C API (amp-capi).
-    sed -e 's|@PREFIX@|${prefix}|' -e 's|@LIBDIR@|${libdir}|' \
-        -e 's|@INCLUDEDIR@|${includedir}|' -e 's|@VERSION@|${PV}|' \
-        ${S}/crates/amp-capi/rtdamp.pc.in > ${D}${libdir}/pkgconfig/rtdamp.pc
-
-    # Daemon: default configuration (maintained with its code), defaults
-    # file, udev rule, systemd unit and SysV init script.
-    install -d ${D}${sysconfdir}/default
-    install -m 0644 ${S}/crates/rtd-ampd/rtd-ampd.toml ${D}${sysconfdir}/rtd-ampd.toml
-    install -m 0644 ${WORKDIR}/rtd-ampd.default ${D}${sysconfdir}/default/rtd-ampd
-    install -d ${D}${nonarch_base_libdir}/udev/rules.d
-    sed -e 's|@GROUP@|${RTD_AMP_GROUP}|' ${WORKDIR}/70-rtd-amp.rules \
-        > ${D}${nonarch_base_libdir}/udev/rules.d/70-rtd-amp.rules
-
-    install -d ${D}${systemd_system_unitdir} ${D}${sysconfdir}/init.d
-    sed -e 's|@SBINDIR@|${sbindir}|' -e 's|@SYSCONFDIR@|${sysconfdir}|' \
-        ${WORKDIR}/rtd-ampd.service > ${D}${systemd_system_unitdir}/rtd-ampd.service
-    sed -e 's|@SBINDIR@|${sbindir}|' -e 's|@SYSCONFDIR@|${sysconfdir}|' \
-        ${WORKDIR}/rtd-ampd.init > ${D}${sysconfdir}/init.d/rtd-ampd
-    chmod 0755 ${D}${sysconfdir}/init.d/rtd-ampd
+# The shared install step (scripts/install-target, also what the QEMU
+# systemd twin installs with), instead of cargo_bin's install-everything.
+do_install() {
+    sh ${RTD_AMP_INSTALL} tools DESTDIR=${D} prefix=${prefix} bindir=${bindir} \
+        sbindir=${sbindir} libdir=${libdir} includedir=${includedir} \
+        sysconfdir=${sysconfdir} nonarch_base_libdir=${nonarch_base_libdir} \
+        systemd_system_unitdir=${systemd_system_unitdir} \
+        udevrulesdir=${nonarch_base_libdir}/udev/rules.d \
+        RTD_AMP_GROUP=${RTD_AMP_GROUP} PV=${PV} SOVERSION=${RTDAMP_SOVERSION} \
+        BUILDDIR=${CARGO_BINDIR} SRCDIR=${S} FILESDIR=${WORKDIR} \
+        WITH_LIB=yes PATCHELF=patchelf
 }
 
 PACKAGES =+ "librtdamp ${PN}-daemon ${PN}-cli"
