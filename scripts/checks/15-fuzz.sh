@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of the protocol core: the resource-table validator and
-# the firmware's RPMsg receive path under a hostile Linux, each for
-# AMP_FUZZ_SECONDS (default 20). Longer runs: docs/protocol.md.
+# Bounded fuzzing of the protocol core: the resource-table validator, the
+# firmware's RPMsg receive path under a hostile Linux, and amp-host's
+# firmware check (ELF + resource table), each for AMP_FUZZ_SECONDS
+# (default 20). Longer runs: docs/protocol.md.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -10,7 +11,7 @@ cd "$REPO_ROOT/rust/fuzz"
 cargo fmt --check
 secs=${AMP_FUZZ_SECONDS:-20}
 status=0
-for target in rsc_parse rpmsg_receive; do
+for target in rsc_parse rpmsg_receive fw_check; do
 	mkdir -p "corpus/$target"
 	log "fuzzing $target for ${secs}s"
 	if cargo +nightly fuzz run "$target" "corpus/$target" -- \

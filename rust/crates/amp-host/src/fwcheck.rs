@@ -45,6 +45,22 @@ pub enum CheckError {
         /// The field, its value and the limit.
         detail: String,
     },
+    /// A firmware name the kernel refuses to load.
+    #[error("firmware name {name:?}: {why}")]
+    FirmwareName {
+        /// The name.
+        name: String,
+        /// Why the kernel refuses it.
+        why: &'static str,
+    },
+    /// No file of that name in any directory the kernel searches.
+    #[error("firmware {name:?} is in none of {}", tried.join(", "))]
+    FirmwareNotFound {
+        /// The name.
+        name: String,
+        /// The paths tried, in the kernel's order.
+        tried: Vec<String>,
+    },
     /// The device tree is unreadable.
     #[error("device tree: {0}")]
     Dtb(String),
@@ -854,6 +870,84 @@ pub fn check(elf_bytes: &[u8], regions: &[Region]) -> Result<Report, CheckError>
         resources,
         regions: regions.to_vec(),
         warnings: vec![],
+    })
+}
+
+/// The directories the kernel's firmware loader searches, in its order
+/// (`fw_path[]` and `fw_get_filesystem_firmware()` in
+/// drivers/base/firmware_loader/main.c, 6.1 and 6.12): the
+/// `firmware_class.path` parameter if set (up to its first newline),
+/// `updates/<release>`, `updates`, `<release>`, then the firmware
+/// directory itself (`/lib/firmware`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FirmwareSearch {
+    /// In search order.
+    pub dirs: Vec<PathBuf>,
+}
+
+impl FirmwareSearch {
+    /// The kernel's list for `release`, with `base` for `/lib/firmware`
+    /// and `custom` the value of `firmware_class.path`.
+    pub fn kernel(base: &Path, custom: Option<&str>, release: &str) -> Self {
+        let mut dirs = vec![];
+        if let Some(c) = custom.map(|c| c.split('\n').next().unwrap_or("")) {
+            if !c.is_empty() {
+                dirs.push(PathBuf::from(c));
+            }
+        }
+        let base = base.display().to_string();
+        for d in [
+            format!("{base}/updates/{release}"),
+            format!("{base}/updates"),
+            format!("{base}/{release}"),
+            base.clone(),
+        ] {
+            dirs.push(PathBuf::from(d));
+        }
+        FirmwareSearch { dirs }
+    }
+
+    /// The running kernel's list: its release (`/proc/sys/kernel/osrelease`)
+    /// and `firmware_class.path` (`/sys/module/firmware_class/parameters/path`).
+    pub fn system(sys: &Sys, base: &Path) -> Self {
+        let custom =
+            std::fs::read_to_string(sys.sysfs.join("module/firmware_class/parameters/path"))
+                .unwrap_or_default();
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let release = release.trim_end();
+        FirmwareSearch::kernel(base, Some(&custom), release)
+    }
+}
+
+/// The file the kernel loads for a firmware name written to the
+/// remoteproc `firmware` attribute: the name up to its first newline (as
+/// `firmware_store()` takes it), refused when empty or with a `..`
+/// component (`name_contains_dotdot()`), then `DIR/NAME` for the first
+/// directory of `search` that has it. An absolute name stays below the
+/// directory, as the kernel joins the strings (`/x` gives `DIR//x`).
+pub fn resolve_firmware(name: &str, search: &FirmwareSearch) -> Result<PathBuf, CheckError> {
+    let name = name.split('\n').next().unwrap_or("");
+    let refuse = |why| CheckError::FirmwareName {
+        name: name.to_string(),
+        why,
+    };
+    if name.is_empty() {
+        return Err(refuse("empty"));
+    }
+    if name == ".." || name.starts_with("../") || name.contains("/../") || name.ends_with("/..") {
+        return Err(refuse("has a '..' component, which the kernel refuses"));
+    }
+    let mut tried = vec![];
+    for dir in &search.dirs {
+        let path = PathBuf::from(format!("{}/{name}", dir.display()));
+        if std::fs::File::open(&path).is_ok_and(|f| f.metadata().is_ok_and(|m| m.is_file())) {
+            return Ok(path);
+        }
+        tried.push(path.display().to_string());
+    }
+    Err(CheckError::FirmwareNotFound {
+        name: name.to_string(),
+        tried,
     })
 }
 

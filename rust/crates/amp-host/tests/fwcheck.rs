@@ -593,3 +593,72 @@ rule_tests! {
     rule_vring_align => "vring-align", "rproc_parse_vring";
     rule_vring_addr => "vring-addr", "rproc_alloc_vring -> rproc_check_carveout_da";
 }
+
+// ------------------------------------------------- firmware name resolution
+
+/// The file checked is the file the kernel loads: `fw_path[]` order of
+/// drivers/base/firmware_loader/main.c (6.1 and 6.12), first hit wins.
+#[test]
+fn firmware_name_resolves_in_the_kernel_search_order() {
+    use amp_host::fwcheck::{resolve_firmware, FirmwareSearch};
+    let d = tempfile::tempdir().unwrap();
+    let base = d.path().join("lib/firmware");
+    let custom = d.path().join("custom");
+    let rel = "6.12.95+deb12-arm64";
+    let s = FirmwareSearch::kernel(&base, Some(&format!("{}\n", custom.display())), rel);
+    let want: Vec<_> = [
+        custom.clone(),
+        base.join("updates").join(rel),
+        base.join("updates"),
+        base.join(rel),
+        base.clone(),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(s.dirs, want);
+    // Populate from the last directory to the first: each new copy wins.
+    for dir in want.iter().rev() {
+        std::fs::create_dir_all(dir.join("rtd-amp")).unwrap();
+        std::fs::write(dir.join("rtd-amp/fw.elf"), b"x").unwrap();
+        let got = resolve_firmware("rtd-amp/fw.elf", &s).unwrap();
+        assert_eq!(
+            got,
+            Path::new(&format!("{}/rtd-amp/fw.elf", dir.display())),
+            "{dir:?}"
+        );
+    }
+    // No custom path: the four /lib/firmware directories only.
+    let plain = FirmwareSearch::kernel(&base, Some(""), rel);
+    assert_eq!(plain.dirs, want[1..]);
+}
+
+/// `name_contains_dotdot()` and an empty name are refused; an absolute
+/// name is joined as a string, so it stays below the firmware directory.
+#[test]
+fn firmware_names_the_kernel_refuses_are_refused() {
+    use amp_host::fwcheck::{resolve_firmware, FirmwareSearch};
+    let d = tempfile::tempdir().unwrap();
+    let base = d.path().join("lib/firmware");
+    std::fs::create_dir_all(base.join("a")).unwrap();
+    std::fs::write(base.join("a/fw.elf"), b"x").unwrap();
+    std::fs::write(d.path().join("outside.elf"), b"x").unwrap();
+    let s = FirmwareSearch::kernel(&base, None, "r");
+    for bad in ["..", "../outside.elf", "a/../../outside.elf", "a/..", ""] {
+        let e = resolve_firmware(bad, &s).unwrap_err();
+        assert!(matches!(e, CheckError::FirmwareName { .. }), "{bad}: {e}");
+    }
+    // "foo..bin" style names are fine, as in the kernel.
+    std::fs::write(base.join("a/fw..elf"), b"x").unwrap();
+    resolve_firmware("a/fw..elf", &s).unwrap();
+    // Absolute: DIR + "/" + "/a/fw.elf", inside the firmware directory.
+    let p = resolve_firmware("/a/fw.elf", &s).unwrap();
+    assert!(p.starts_with(&base), "{p:?}");
+    let outside = d.path().join("outside.elf");
+    let e = resolve_firmware(outside.to_str().unwrap(), &s).unwrap_err();
+    assert!(matches!(e, CheckError::FirmwareNotFound { .. }), "{e}");
+    // The sysfs store keeps the name up to its first newline.
+    assert_eq!(
+        resolve_firmware("a/fw.elf\n", &s).unwrap(),
+        resolve_firmware("a/fw.elf", &s).unwrap()
+    );
+}

@@ -6,7 +6,7 @@ use amp_control::{Request, Response, MAX_MESSAGE_LEN};
 use amp_host::remoteproc::{Coredump, Recovery, Remoteproc};
 use amp_host::rpmsg::{Ctrl, Endpoint, ADDR_ANY};
 use amp_host::Sys;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -144,6 +144,17 @@ impl Hw {
             r.set_firmware(firmware)?;
         }
         Ok(())
+    }
+
+    /// The file the kernel will load for firmware `name`: its search order
+    /// (`firmware_class.path`, then `updates/<release>`, `updates`,
+    /// `<release>` and `dir` itself, normally `/lib/firmware`), no `..`.
+    pub fn resolve_firmware(&self, name: &str, dir: &Path) -> Result<PathBuf, HwError> {
+        let search = amp_host::fwcheck::FirmwareSearch::system(&self.sys, dir);
+        amp_host::fwcheck::resolve_firmware(name, &search).map_err(|source| HwError::Firmware {
+            path: name.to_string(),
+            source,
+        })
     }
 
     /// Checks an ELF against the device tree (`dtb`, default the running one).

@@ -267,7 +267,11 @@ impl Supervisor {
             self.hw.set_coredump(&dev, mode)?;
         }
         if cfg.check_firmware {
-            let path = self.config.daemon.firmware_dir.join(&cfg.firmware);
+            // The file the kernel loads, not firmware_dir.join(name): an
+            // absolute name would replace the directory there.
+            let path = self
+                .hw
+                .resolve_firmware(&cfg.firmware, &self.config.daemon.firmware_dir)?;
             self.hw
                 .check_firmware(&path, self.config.daemon.dtb.as_deref())?;
         }

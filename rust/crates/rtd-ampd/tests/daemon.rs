@@ -313,3 +313,35 @@ fn sigterm_stops_processors_and_removes_the_socket() {
     assert_eq!(k.state(), "offline");
     assert!(!socket.exists());
 }
+
+/// The daemon checks the file the kernel will load (amp-host's
+/// `resolve_firmware`, the kernel's search order): a copy in `updates/`
+/// shadows the one in the firmware directory itself (absent here), so that
+/// is the file checked, not `firmware_dir.join(name)`.
+#[test]
+fn firmware_is_checked_where_the_kernel_finds_it() {
+    let k = FakeKernel::new();
+    let fwdir = k.root().join("lib/firmware");
+    std::fs::create_dir_all(fwdir.join("updates/rtd-amp")).unwrap();
+    std::fs::write(fwdir.join("updates/rtd-amp/fw.elf"), b"short").unwrap();
+    let text = format!(
+        "[daemon]\nsocket = \"{root}/run/rtd-ampd.sock\"\npoll_interval_ms = 5\nfirmware_dir = \"{fw}\"\n\
+         [[remoteproc]]\nname = \"rtd-amp\"\nfirmware = \"rtd-amp/fw.elf\"\ncheck_firmware = true\n",
+        root = k.root().display(),
+        fw = fwdir.display()
+    );
+    let cfg = Config::parse(&text, Path::new("test.toml")).unwrap();
+    let (tx, handle) =
+        rtd_ampd::spawn(cfg.clone(), Hw::under(k.root()), Box::new(NoNotify)).unwrap();
+    let s = wait_for("phase failed", || {
+        Some(status(&cfg)).filter(|s| s.phase == Phase::Failed)
+    });
+    let err = s.last_error.unwrap_or_default();
+    assert!(
+        err.contains("firmware check of ") && err.contains("/lib/firmware/updates/rtd-amp/fw.elf"),
+        "{err}"
+    );
+    assert_eq!(k.starts.load(Ordering::SeqCst), 0);
+    tx.send(Msg::Shutdown).unwrap();
+    handle.join().unwrap();
+}
