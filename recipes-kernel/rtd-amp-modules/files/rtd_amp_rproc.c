@@ -18,6 +18,7 @@
 #include <linux/elf.h>
 #include <linux/io.h>
 #include <linux/ktime.h>
+#include <linux/log2.h>
 #include <linux/mailbox_client.h>
 #include <linux/module.h>
 #include <linux/of.h>
@@ -475,68 +476,561 @@ static void rtd_amp_rproc_rx(struct mbox_client *cl, void *msg)
 	rproc_vq_interrupt(ddata->rproc, 1);
 }
 
-/* The generic ELF checks, plus: this core only runs 64-bit aarch64 code. */
-static int rtd_amp_rproc_sanity_check(struct rproc *rproc,
-				      const struct firmware *fw)
+/*
+ * Firmware validation. The ELF file and its resource table come from
+ * whoever may write the firmware attribute, and the generic rproc_elf_*
+ * helpers and resource handlers trust them: find_table() reads the section
+ * name table at an unchecked e_shstrndx, rproc_handle_carveout() uses the
+ * carveout name as a format string, rproc_da_to_va() lets a wrapping
+ * p_memsz through, and a carveout, vring or vdev buffer without a DT region
+ * is allocated from Linux's own memory. So everything they will read is
+ * checked here first, against the file size and the DT memory-regions (the
+ * core runs identity mapped: any other address is Linux's memory). Each
+ * refusal is one dmesg line naming the rule in brackets, the field, its
+ * value and the limit. docs/kernel.md lists the rules; amp-host's fwcheck
+ * applies the same ones.
+ */
+#define RTD_AMP_PHNUM_MAX	32	/* bounds the segment overlap check */
+#define RTD_AMP_RSC_NUM_MAX	128	/* bounds the entry overlap check */
+#define RTD_AMP_VRING_NUM_MAX	32768	/* the largest virtio split ring */
+#define RTD_AMP_NAME_LEN	32	/* name[] of carveout and trace entries */
+/* Offset of a carveout entry's name from its type word. */
+#define RTD_AMP_CO_NAME	(sizeof(struct fw_rsc_hdr) + offsetof(struct fw_rsc_carveout, name))
+/* Offset of num_of_vrings in a vdev entry from its type word. */
+#define RTD_AMP_VD_NVRINGS	(sizeof(struct fw_rsc_hdr) + \
+				 offsetof(struct fw_rsc_vdev, num_of_vrings))
+
+static __printf(3, 4) int rtd_fwcheck_err(struct rproc *rproc, const char *rule,
+					  const char *fmt, ...)
 {
-	const struct elf64_hdr *ehdr;
-	int ret;
+	struct va_format vaf;
+	va_list args;
 
-	ret = rproc_elf_sanity_check(rproc, fw);
-	if (ret)
-		return ret;
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	dev_err(&rproc->dev, "firmware %s refused [%s]: %pV\n",
+		rproc->firmware, rule, &vaf);
+	va_end(args);
+	return -EINVAL;
+}
 
-	ehdr = (const struct elf64_hdr *)fw->data;
-	if (ehdr->e_ident[EI_CLASS] != ELFCLASS64) {
-		dev_err(&rproc->dev, "firmware %s is a 32-bit ELF; this core runs ELF64 aarch64 code\n",
-			rproc->firmware);
-		return -EINVAL;
+/* Whether [off, off + len) lies inside [0, size), without wrapping. */
+static bool rtd_amp_in(u64 off, u64 len, u64 size)
+{
+	return off <= size && len <= size - off;
+}
+
+/* Headers are copied out: the file gives no alignment guarantee. */
+static void rtd_amp_phdr(const struct firmware *fw, const struct elf64_hdr *eh,
+			 unsigned int i, struct elf64_phdr *ph)
+{
+	memcpy(ph, fw->data + eh->e_phoff + (size_t)i * sizeof(*ph), sizeof(*ph));
+}
+
+static void rtd_amp_shdr(const struct firmware *fw, const struct elf64_hdr *eh,
+			 unsigned int i, struct elf64_shdr *sh)
+{
+	memcpy(sh, fw->data + eh->e_shoff + (size_t)i * sizeof(*sh), sizeof(*sh));
+}
+
+static u32 rtd_amp_u32(const u8 *p)
+{
+	__le32 v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32_to_cpu(v);
+}
+
+/*
+ * The DT region (registered carveout) holding [da, da + len), or NULL.
+ * @mapped: only a region Linux maps to load into (not a vdev buffer pool).
+ */
+static struct rproc_mem_entry *rtd_amp_region(struct rproc *rproc, u64 da,
+					      u64 len, bool mapped)
+{
+	struct rproc_mem_entry *mem;
+
+	list_for_each_entry(mem, &rproc->carveouts, node) {
+		if (mapped && !mem->alloc)
+			continue;
+		if (da >= mem->da && rtd_amp_in(da - mem->da, len, mem->len))
+			return mem;
 	}
-	if (ehdr->e_machine != EM_AARCH64) {
-		dev_err(&rproc->dev, "firmware %s is for machine %u, not aarch64 (EM_AARCH64 = %u)\n",
-			rproc->firmware, ehdr->e_machine, EM_AARCH64);
-		return -EINVAL;
+	return NULL;
+}
+
+static struct rproc_mem_entry *rtd_amp_region_named(struct rproc *rproc,
+						    const char *name)
+{
+	struct rproc_mem_entry *mem;
+
+	list_for_each_entry(mem, &rproc->carveouts, node)
+		if (!strcmp(mem->name, name))
+			return mem;
+	return NULL;
+}
+
+/* The ELF header and where the header tables are (rproc_elf_sanity_check). */
+static int rtd_amp_check_ehdr(struct rproc *rproc, const struct firmware *fw,
+			      struct elf64_hdr *eh)
+{
+	if (fw->size < sizeof(*eh))
+		return rtd_fwcheck_err(rproc, "elf-size",
+				       "file size %zu < ELF64 header size %zu",
+				       fw->size, sizeof(*eh));
+	memcpy(eh, fw->data, sizeof(*eh));
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG))
+		return rtd_fwcheck_err(rproc, "elf-magic",
+				       "e_ident starts %*ph, not 7f 45 4c 46",
+				       SELFMAG, eh->e_ident);
+	if (eh->e_ident[EI_CLASS] != ELFCLASS64)
+		return rtd_fwcheck_err(rproc, "elf-class",
+				       "EI_CLASS %u != %u (ELFCLASS64)",
+				       eh->e_ident[EI_CLASS], ELFCLASS64);
+	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
+		return rtd_fwcheck_err(rproc, "elf-data",
+				       "EI_DATA %u != %u (ELFDATA2LSB)",
+				       eh->e_ident[EI_DATA], ELFDATA2LSB);
+	if (eh->e_machine != EM_AARCH64)
+		return rtd_fwcheck_err(rproc, "elf-machine",
+				       "e_machine %u != %u (EM_AARCH64)",
+				       eh->e_machine, EM_AARCH64);
+	if (eh->e_phentsize != sizeof(struct elf64_phdr) || !eh->e_phnum ||
+	    eh->e_phnum > RTD_AMP_PHNUM_MAX)
+		return rtd_fwcheck_err(rproc, "elf-phdrs",
+				       "e_phentsize %u (must be %zu), e_phnum %u (must be 1..%d)",
+				       eh->e_phentsize, sizeof(struct elf64_phdr),
+				       eh->e_phnum, RTD_AMP_PHNUM_MAX);
+	if (!rtd_amp_in(eh->e_phoff, (u64)eh->e_phnum * eh->e_phentsize, fw->size))
+		return rtd_fwcheck_err(rproc, "elf-phdrs",
+				       "e_phoff %#llx + %u program headers > file size %#zx",
+				       eh->e_phoff, eh->e_phnum, fw->size);
+	if (eh->e_shentsize != sizeof(struct elf64_shdr) || !eh->e_shnum)
+		return rtd_fwcheck_err(rproc, "elf-shdrs",
+				       "e_shentsize %u (must be %zu), e_shnum %u (must be > 0)",
+				       eh->e_shentsize, sizeof(struct elf64_shdr),
+				       eh->e_shnum);
+	if (!rtd_amp_in(eh->e_shoff, (u64)eh->e_shnum * eh->e_shentsize, fw->size))
+		return rtd_fwcheck_err(rproc, "elf-shdrs",
+				       "e_shoff %#llx + %u section headers > file size %#zx",
+				       eh->e_shoff, eh->e_shnum, fw->size);
+	if (eh->e_shstrndx >= eh->e_shnum)
+		return rtd_fwcheck_err(rproc, "elf-shstrndx",
+				       "e_shstrndx %u >= e_shnum %u",
+				       eh->e_shstrndx, eh->e_shnum);
+	return 0;
+}
+
+/* Section names and the .resource_table section (find_table). */
+static int rtd_amp_find_rsc(struct rproc *rproc, const struct firmware *fw,
+			    const struct elf64_hdr *eh, struct elf64_shdr *rsc)
+{
+	static const char want[] = ".resource_table";
+	struct elf64_shdr strtab, sh;
+	const char *names;
+	bool found = false;
+	unsigned int i;
+
+	rtd_amp_shdr(fw, eh, eh->e_shstrndx, &strtab);
+	if (!strtab.sh_size || !rtd_amp_in(strtab.sh_offset, strtab.sh_size, fw->size))
+		return rtd_fwcheck_err(rproc, "elf-shstrtab",
+				       "name table (section %u) sh_offset %#llx + sh_size %#llx is empty or > file size %#zx",
+				       eh->e_shstrndx, strtab.sh_offset,
+				       strtab.sh_size, fw->size);
+	names = (const char *)fw->data + strtab.sh_offset;
+	/* A final NUL ends every name inside the table. */
+	if (names[strtab.sh_size - 1])
+		return rtd_fwcheck_err(rproc, "elf-shstrtab",
+				       "name table (section %u) does not end with a NUL",
+				       eh->e_shstrndx);
+	for (i = 0; i < eh->e_shnum; i++) {
+		rtd_amp_shdr(fw, eh, i, &sh);
+		if (sh.sh_name >= strtab.sh_size)
+			return rtd_fwcheck_err(rproc, "elf-shname",
+					       "section %u: sh_name %u >= name table size %llu",
+					       i, sh.sh_name, strtab.sh_size);
+		if (!found && !strcmp(names + sh.sh_name, want)) {
+			*rsc = sh;
+			found = true;
+		}
+	}
+	if (!found)
+		return rtd_fwcheck_err(rproc, "rsc-missing",
+				       "no .resource_table section among %u sections (not an rtd-amp firmware?)",
+				       eh->e_shnum);
+	if (!rtd_amp_in(rsc->sh_offset, rsc->sh_size, fw->size))
+		return rtd_fwcheck_err(rproc, "rsc-section",
+				       ".resource_table sh_offset %#llx + sh_size %#llx > file size %#zx",
+				       rsc->sh_offset, rsc->sh_size, fw->size);
+	return 0;
+}
+
+/* Loadable segments against the file (rproc_elf_load_segments). */
+static int rtd_amp_check_segments(struct rproc *rproc, const struct firmware *fw,
+				  const struct elf64_hdr *eh)
+{
+	struct elf64_phdr ph, o;
+	unsigned int i, j, loads = 0;
+	bool entry = false;
+
+	for (i = 0; i < eh->e_phnum; i++) {
+		rtd_amp_phdr(fw, eh, i, &ph);
+		if (ph.p_type != PT_LOAD)
+			continue;
+		if (ph.p_filesz > ph.p_memsz)
+			return rtd_fwcheck_err(rproc, "seg-filesz",
+					       "segment %u: p_filesz %#llx > p_memsz %#llx",
+					       i, ph.p_filesz, ph.p_memsz);
+		if (!rtd_amp_in(ph.p_offset, ph.p_filesz, fw->size))
+			return rtd_fwcheck_err(rproc, "seg-file",
+					       "segment %u: p_offset %#llx + p_filesz %#llx > file size %#zx",
+					       i, ph.p_offset, ph.p_filesz, fw->size);
+		if (ph.p_memsz > U64_MAX - ph.p_paddr)
+			return rtd_fwcheck_err(rproc, "seg-addr",
+					       "segment %u: p_paddr %#llx + p_memsz %#llx wraps",
+					       i, ph.p_paddr, ph.p_memsz);
+		if (!ph.p_memsz)
+			continue;
+		loads++;
+		if (eh->e_entry >= ph.p_paddr && eh->e_entry - ph.p_paddr < ph.p_memsz)
+			entry = true;
+		for (j = 0; j < i; j++) {
+			rtd_amp_phdr(fw, eh, j, &o);
+			if (o.p_type == PT_LOAD && o.p_memsz &&
+			    ph.p_paddr < o.p_paddr + o.p_memsz &&
+			    o.p_paddr < ph.p_paddr + ph.p_memsz)
+				return rtd_fwcheck_err(rproc, "seg-overlap",
+						       "segment %u (%#llx..%#llx) overlaps segment %u (%#llx..%#llx)",
+						       i, ph.p_paddr, ph.p_paddr + ph.p_memsz,
+						       j, o.p_paddr, o.p_paddr + o.p_memsz);
+		}
+	}
+	if (!loads)
+		return rtd_fwcheck_err(rproc, "seg-none",
+				       "no PT_LOAD segment with p_memsz > 0 among %u program headers",
+				       eh->e_phnum);
+	if (!entry)
+		return rtd_fwcheck_err(rproc, "elf-entry",
+				       "e_entry %#llx is in no loaded segment",
+				       eh->e_entry);
+	return 0;
+}
+
+/* Every loaded byte and the loaded table in a DT region (rproc_da_to_va). */
+static int rtd_amp_check_placement(struct rproc *rproc, const struct firmware *fw,
+				   const struct elf64_hdr *eh,
+				   const struct elf64_shdr *rsc)
+{
+	struct elf64_phdr ph;
+	unsigned int i;
+
+	for (i = 0; i < eh->e_phnum; i++) {
+		rtd_amp_phdr(fw, eh, i, &ph);
+		if (ph.p_type == PT_LOAD && !rtd_amp_region(rproc, ph.p_paddr, ph.p_memsz, true))
+			return rtd_fwcheck_err(rproc, "seg-addr",
+					       "segment %u: p_paddr %#llx + p_memsz %#llx is in no loadable memory-region of the DT",
+					       i, ph.p_paddr, ph.p_memsz);
+	}
+	if (!rtd_amp_region(rproc, rsc->sh_addr, rsc->sh_size, true))
+		return rtd_fwcheck_err(rproc, "rsc-addr",
+				       ".resource_table sh_addr %#llx + sh_size %#llx is in no loadable memory-region of the DT",
+				       rsc->sh_addr, rsc->sh_size);
+	/*
+	 * The table in use is copied to sh_addr before CPU_ON: that must be
+	 * where a segment loads the file's table, or it lands on other code
+	 * or data of the firmware.
+	 */
+	for (i = 0; i < eh->e_phnum; i++) {
+		rtd_amp_phdr(fw, eh, i, &ph);
+		if (ph.p_type == PT_LOAD && rsc->sh_offset >= ph.p_offset &&
+		    rtd_amp_in(rsc->sh_offset - ph.p_offset, rsc->sh_size, ph.p_filesz))
+			break;
+	}
+	if (i == eh->e_phnum ||
+	    rsc->sh_addr != ph.p_paddr + (rsc->sh_offset - ph.p_offset))
+		return rtd_fwcheck_err(rproc, "rsc-addr",
+				       ".resource_table sh_addr %#llx is not where a segment loads its sh_offset %#llx",
+				       rsc->sh_addr, rsc->sh_offset);
+	return 0;
+}
+
+/* Bytes of entry @off (type word included), 0 for a type we refuse. */
+static u64 rtd_amp_rsc_len(const u8 *t, u32 off)
+{
+	struct fw_rsc_vdev v;
+
+	switch (rtd_amp_u32(t + off)) {
+	case RSC_CARVEOUT:
+		return sizeof(struct fw_rsc_hdr) + sizeof(struct fw_rsc_carveout);
+	case RSC_TRACE:
+		return sizeof(struct fw_rsc_hdr) + sizeof(struct fw_rsc_trace);
+	case RSC_VDEV:
+		/* Callers made sure the fixed part is there. */
+		memcpy(&v, t + off + sizeof(struct fw_rsc_hdr), sizeof(v));
+		return sizeof(struct fw_rsc_hdr) + sizeof(v) +
+		       (u64)v.num_of_vrings * sizeof(struct fw_rsc_vdev_vring) +
+		       v.config_len;
+	default:
+		return 0;
+	}
+}
+
+/* Size of a split vring as vring_size() computes it, page aligned. */
+static u64 rtd_amp_vring_bytes(u32 num, u32 align)
+{
+	u64 avail_end = 16ULL * num + 2ULL * (3 + num);
+
+	return PAGE_ALIGN(ALIGN(avail_end, (u64)align) + 2ULL * 3 + 8ULL * num);
+}
+
+/* rproc_handle_carveout(): a named DT region only, nothing allocated. */
+static int rtd_amp_check_carveout(struct rproc *rproc, const u8 *t, u32 off,
+				  unsigned int i)
+{
+	struct fw_rsc_carveout c;
+	struct rproc_mem_entry *mem;
+
+	memcpy(&c, t + off + sizeof(struct fw_rsc_hdr), sizeof(c));
+	if (c.reserved)
+		return rtd_fwcheck_err(rproc, "carveout-reserved",
+				       "entry %u: reserved %#x != 0",
+				       i, c.reserved);
+	if (strnlen(c.name, sizeof(c.name)) == sizeof(c.name))
+		return rtd_fwcheck_err(rproc, "carveout-name",
+				       "entry %u: name is not NUL-terminated within %zu bytes",
+				       i, sizeof(c.name));
+	mem = rtd_amp_region_named(rproc, c.name);
+	if (!mem)
+		return rtd_fwcheck_err(rproc, "carveout-name",
+				       "entry %u: carveout \"%s\" is no memory-region of the DT (no carveout from Linux's memory)",
+				       i, c.name);
+	if (!c.len || c.len > mem->len ||
+	    (c.da != FW_RSC_ADDR_ANY &&
+	     (c.da < mem->da || !rtd_amp_in(c.da - mem->da, c.len, mem->len))))
+		return rtd_fwcheck_err(rproc, "carveout-addr",
+				       "entry %u: carveout %s da %#x + len %#x is empty or outside its region %#x + %#zx",
+				       i, c.name, c.da, c.len, mem->da, mem->len);
+	return 0;
+}
+
+/* rproc_handle_trace(): the buffer must be in a DT region. */
+static int rtd_amp_check_trace(struct rproc *rproc, const u8 *t, u32 off,
+			       unsigned int i)
+{
+	struct fw_rsc_trace tr;
+
+	memcpy(&tr, t + off + sizeof(struct fw_rsc_hdr), sizeof(tr));
+	if (tr.reserved)
+		return rtd_fwcheck_err(rproc, "trace-reserved",
+				       "entry %u: reserved %#x != 0",
+				       i, tr.reserved);
+	if (!tr.len || !rtd_amp_region(rproc, tr.da, tr.len, false))
+		return rtd_fwcheck_err(rproc, "trace-addr",
+				       "entry %u: trace da %#x + len %#x is empty or in no memory-region of the DT",
+				       i, tr.da, tr.len);
+	return 0;
+}
+
+/*
+ * rproc_handle_vdev(), rproc_parse_vring() and rproc_alloc_vring(): vdev N
+ * needs the DT regions vdevNvring0, vdevNvring1 and vdevNbuffer, or its
+ * rings and buffers would be allocated from Linux's memory.
+ */
+static int rtd_amp_check_vdev(struct rproc *rproc, const u8 *t, u32 off,
+			      unsigned int i, unsigned int index)
+{
+	const u8 *body = t + off + sizeof(struct fw_rsc_hdr);
+	struct rproc_mem_entry *mem;
+	struct fw_rsc_vdev_vring vr;
+	struct fw_rsc_vdev v;
+	char name[RTD_AMP_NAME_LEN];
+	unsigned int k;
+	u64 size;
+
+	memcpy(&v, body, sizeof(v));
+	if (v.reserved[0] || v.reserved[1])
+		return rtd_fwcheck_err(rproc, "vdev-reserved",
+				       "entry %u: reserved %#x %#x != 0",
+				       i, v.reserved[0], v.reserved[1]);
+	snprintf(name, sizeof(name), "vdev%ubuffer", index);
+	if (!rtd_amp_region_named(rproc, name))
+		return rtd_fwcheck_err(rproc, "vdev-regions",
+				       "entry %u: vdev %u has no memory-region %s in the DT",
+				       i, index, name);
+	for (k = 0; k < v.num_of_vrings; k++) {
+		memcpy(&vr, body + sizeof(v) + k * sizeof(vr), sizeof(vr));
+		if (!is_power_of_2(vr.num) || vr.num > RTD_AMP_VRING_NUM_MAX)
+			return rtd_fwcheck_err(rproc, "vring-num",
+					       "entry %u: vring %u num %u is not a power of two in 1..%d",
+					       i, k, vr.num, RTD_AMP_VRING_NUM_MAX);
+		if (!is_power_of_2(vr.align))
+			return rtd_fwcheck_err(rproc, "vring-align",
+					       "entry %u: vring %u align %u is not a power of two",
+					       i, k, vr.align);
+		snprintf(name, sizeof(name), "vdev%uvring%u", index, k);
+		mem = rtd_amp_region_named(rproc, name);
+		if (!mem)
+			return rtd_fwcheck_err(rproc, "vdev-regions",
+					       "entry %u: vdev %u has no memory-region %s in the DT",
+					       i, index, name);
+		size = rtd_amp_vring_bytes(vr.num, vr.align);
+		if (size > mem->len ||
+		    (vr.da != FW_RSC_ADDR_ANY &&
+		     (vr.da < mem->da || !rtd_amp_in(vr.da - mem->da, size, mem->len))))
+			return rtd_fwcheck_err(rproc, "vring-addr",
+					       "entry %u: vring %u da %#x + %llu bytes does not fit region %s %#x + %#zx",
+					       i, k, vr.da, size, name, mem->da, mem->len);
 	}
 	return 0;
 }
 
-/* Whether a (sanity-checked, ELF64) image has a .resource_table section. */
-static bool rtd_amp_has_rsc_table(const struct firmware *fw)
+/* The table (find_table, rproc_handle_resources) and every entry in it. */
+static int rtd_amp_check_rsc(struct rproc *rproc, const u8 *t, size_t size)
 {
-	static const char name[] = ".resource_table";
-	const struct elf64_hdr *ehdr = (const struct elf64_hdr *)fw->data;
-	const struct elf64_shdr *shdr;
-	u64 strtab, off;
-	unsigned int i;
+	const size_t hdr = sizeof(struct fw_rsc_hdr);
+	unsigned int i, j, num, vrings, vdevs = 0;
+	u64 len, end, olen;
+	u32 off, o, type;
+	size_t hend;
+	int ret;
 
-	if (ehdr->e_shoff > fw->size ||
-	    ehdr->e_shnum > (fw->size - ehdr->e_shoff) / sizeof(*shdr) ||
-	    ehdr->e_shstrndx >= ehdr->e_shnum)
-		return false;
-	shdr = (const struct elf64_shdr *)(fw->data + ehdr->e_shoff);
-	strtab = shdr[ehdr->e_shstrndx].sh_offset;
-	for (i = 0; i < ehdr->e_shnum; i++) {
-		off = strtab + shdr[i].sh_name;
-		if (strtab > fw->size || off > fw->size - sizeof(name))
-			continue;
-		if (!memcmp(fw->data + off, name, sizeof(name)))
-			return true;
+	if (size < sizeof(struct resource_table))
+		return rtd_fwcheck_err(rproc, "rsc-header",
+				       "table size %zu < header size %zu",
+				       size, sizeof(struct resource_table));
+	if (rtd_amp_u32(t) != 1)
+		return rtd_fwcheck_err(rproc, "rsc-version", "ver %u != 1", rtd_amp_u32(t));
+	if (rtd_amp_u32(t + 8) || rtd_amp_u32(t + 12))
+		return rtd_fwcheck_err(rproc, "rsc-reserved",
+				       "reserved %#x %#x != 0",
+				       rtd_amp_u32(t + 8), rtd_amp_u32(t + 12));
+	num = rtd_amp_u32(t + 4);
+	hend = sizeof(struct resource_table) + 4 * (size_t)min(num, RTD_AMP_RSC_NUM_MAX + 1U);
+	if (num > RTD_AMP_RSC_NUM_MAX || hend > size)
+		return rtd_fwcheck_err(rproc, "rsc-num",
+				       "num %u: more than %d entries or offsets past the table size %zu",
+				       num, RTD_AMP_RSC_NUM_MAX, size);
+	for (i = 0; i < num; i++) {
+		off = rtd_amp_u32(t + sizeof(struct resource_table) + 4 * i);
+		if (off % 4 || off < hend || !rtd_amp_in(off, hdr, size))
+			return rtd_fwcheck_err(rproc, "rsc-offset",
+					       "entry %u: offset %#x unaligned or outside %#zx..%#zx",
+					       i, off, hend, size - hdr);
+		type = rtd_amp_u32(t + off);
+		if (type != RSC_CARVEOUT && type != RSC_TRACE && type != RSC_VDEV)
+			return rtd_fwcheck_err(rproc, "rsc-type",
+					       "entry %u: type %u is not carveout (0), trace (2) or vdev (3)%s",
+					       i, type,
+					       type == RSC_DEVMEM ? ": devmem needs an IOMMU" : "");
+		if (type == RSC_VDEV && !rtd_amp_in(off, hdr + sizeof(struct fw_rsc_vdev), size))
+			return rtd_fwcheck_err(rproc, "rsc-truncated",
+					       "entry %u: vdev at %#x needs %zu bytes, %zu remain",
+					       i, off, hdr + sizeof(struct fw_rsc_vdev),
+					       size - off);
+		vrings = type == RSC_VDEV ? t[off + RTD_AMP_VD_NVRINGS] : 0;
+		if (vrings > 2)
+			return rtd_fwcheck_err(rproc, "vdev-vrings",
+					       "entry %u: num_of_vrings %u > 2",
+					       i, vrings);
+		len = rtd_amp_rsc_len(t, off);
+		if (!rtd_amp_in(off, len, size))
+			return rtd_fwcheck_err(rproc, "rsc-truncated",
+					       "entry %u: type %u at %#x needs %llu bytes, %zu remain",
+					       i, type, off, len, size - off);
+		if (type == RSC_CARVEOUT)
+			ret = rtd_amp_check_carveout(rproc, t, off, i);
+		else if (type == RSC_TRACE)
+			ret = rtd_amp_check_trace(rproc, t, off, i);
+		else
+			ret = rtd_amp_check_vdev(rproc, t, off, i, vdevs++);
+		if (ret)
+			return ret;
+		end = off + len;
+		for (j = 0; j < i; j++) {
+			o = rtd_amp_u32(t + sizeof(struct resource_table) + 4 * j);
+			olen = rtd_amp_rsc_len(t, o);
+			if (off < o + olen && o < end)
+				return rtd_fwcheck_err(rproc, "rsc-overlap",
+						       "entry %u (%#x..%#llx) overlaps entry %u (%#x..%#llx)",
+						       i, off, end, j, o, o + olen);
+			/* Names checked NUL-terminated above. */
+			if (type == RSC_CARVEOUT && rtd_amp_u32(t + o) == RSC_CARVEOUT &&
+			    !strcmp((const char *)t + off + RTD_AMP_CO_NAME,
+				    (const char *)t + o + RTD_AMP_CO_NAME))
+				return rtd_fwcheck_err(rproc, "carveout-dup",
+						       "entries %u and %u both claim carveout %s",
+						       j, i, t + off + RTD_AMP_CO_NAME);
+		}
 	}
-	return false;
+	return 0;
+}
+
+/* All of the above that needs no DT region: before anything else runs. */
+static int rtd_amp_check_elf(struct rproc *rproc, const struct firmware *fw,
+			     struct elf64_hdr *eh, struct elf64_shdr *rsc)
+{
+	int ret;
+
+	ret = rtd_amp_check_ehdr(rproc, fw, eh);
+	if (!ret)
+		ret = rtd_amp_find_rsc(rproc, fw, eh, rsc);
+	if (!ret)
+		ret = rtd_amp_check_segments(rproc, fw, eh);
+	return ret;
+}
+
+/* Everything, once .prepare has registered the DT regions. */
+static int rtd_amp_check_fw(struct rproc *rproc, const struct firmware *fw)
+{
+	struct elf64_shdr rsc;
+	struct elf64_hdr eh;
+	int ret;
+
+	ret = rtd_amp_check_elf(rproc, fw, &eh, &rsc);
+	if (!ret)
+		ret = rtd_amp_check_placement(rproc, fw, &eh, &rsc);
+	if (!ret)
+		ret = rtd_amp_check_rsc(rproc, fw->data + rsc.sh_offset, rsc.sh_size);
+	/* Recovery reloads the file without parsing its table again. */
+	if (!ret && rproc->table_ptr && rsc.sh_size != rproc->table_sz)
+		ret = rtd_fwcheck_err(rproc, "rsc-changed",
+				      ".resource_table sh_size %#llx != %#zx of the table in use",
+				      rsc.sh_size, rproc->table_sz);
+	return ret;
+}
+
+static int rtd_amp_rproc_sanity_check(struct rproc *rproc,
+				      const struct firmware *fw)
+{
+	struct elf64_shdr rsc;
+	struct elf64_hdr eh;
+	int ret;
+
+	ret = rtd_amp_check_elf(rproc, fw, &eh, &rsc);
+	if (ret)
+		return ret;
+	/* Cannot fail any more; kept so the generic rules apply as well. */
+	return rproc_elf_sanity_check(rproc, fw);
+}
+
+/* Before the generic code reads the table or handles any of its entries. */
+static int rtd_amp_rproc_parse_fw(struct rproc *rproc, const struct firmware *fw)
+{
+	int ret = rtd_amp_check_fw(rproc, fw);
+
+	return ret ? ret : rproc_elf_load_rsc_table(rproc, fw);
 }
 
 /*
- * The resource table is mandatory: it declares the vdev and its rings. The
- * generic helper fails without a word when the section is missing.
+ * Also on recovery, which loads the file again with neither .sanity_check
+ * nor .parse_fw: the file may have been replaced since the start.
  */
-static int rtd_amp_rproc_parse_fw(struct rproc *rproc, const struct firmware *fw)
+static int rtd_amp_rproc_load(struct rproc *rproc, const struct firmware *fw)
 {
-	int ret = rproc_elf_load_rsc_table(rproc, fw);
+	int ret = rtd_amp_check_fw(rproc, fw);
 
-	if (ret && !rtd_amp_has_rsc_table(fw))
-		dev_err(&rproc->dev, "firmware %s has no .resource_table section (not an rtd-amp firmware?)\n",
-			rproc->firmware);
-	return ret;
+	return ret ? ret : rproc_elf_load_segments(rproc, fw);
 }
 
 static const struct rproc_ops rtd_amp_rproc_ops = {
@@ -544,7 +1038,7 @@ static const struct rproc_ops rtd_amp_rproc_ops = {
 	.start = rtd_amp_rproc_start,
 	.stop = rtd_amp_rproc_stop,
 	.kick = rtd_amp_rproc_kick,
-	.load = rproc_elf_load_segments,
+	.load = rtd_amp_rproc_load,
 	.parse_fw = rtd_amp_rproc_parse_fw,
 	.find_loaded_rsc_table = rproc_elf_find_loaded_rsc_table,
 	.sanity_check = rtd_amp_rproc_sanity_check,
