@@ -144,6 +144,10 @@ def rules(good):
     add("seg-none", e)
     add("elf-entry", put(good.copy(), "Q", 0x18, OUTSIDE))
     add("rsc-addr", put(good.copy(), "Q", good.rsc_sh + 0x10, OUTSIDE))
+    # Inside the window, but not where the table is loaded: the kernel
+    # would copy the table in use over other firmware code or data.
+    add("rsc-addr", put(good.copy(), "Q", good.rsc_sh + 0x10, good.u64(good.rsc_sh + 0x10) + 0x1000),
+        "moved")
     add("rsc-header", put(good.copy(), "Q", good.rsc_sh + 0x20, 8))
     add("rsc-version", put(good.copy(), "I", rsc, 2))
     add("rsc-reserved", put(good.copy(), "I", rsc + 8, 1))
@@ -190,10 +194,12 @@ def rules(good):
 
 def fuzz_fields(e):
     """(label, offset, size, free) of every field a mutant may change. Fields
-    that only move code or its entry (e_entry, p_offset, p_paddr, p_vaddr)
-    are not `free`: they get out-of-range values only, since an image whose
-    code merely moved within the window is valid, runs garbage and can then
-    not be stopped - no validator can tell."""
+    that decide which bytes are loaded where and where the core starts
+    (e_entry, p_offset, p_paddr, p_filesz) are not `free`: they get
+    out-of-range values only. An image whose code merely moved, or was cut,
+    within the window is valid by every rule, runs garbage and may then not
+    answer the stop request; no validator can tell (seen: p_offset 0 gave a
+    core that stayed on)."""
     f = [("e_ident[class]", 4, 1, True), ("e_ident[data]", 5, 1, True),
          ("e_machine", 0x12, 2, True), ("e_entry", 0x18, 8, False),
          ("e_phoff", 0x20, 8, True), ("e_shoff", 0x28, 8, True),
@@ -203,8 +209,8 @@ def fuzz_fields(e):
     for i in range(e.phnum):
         o = e.ph(i)
         f += [(f"ph{i}.p_type", o, 4, True), (f"ph{i}.p_offset", o + 8, 8, False),
-              (f"ph{i}.p_vaddr", o + 0x10, 8, False), (f"ph{i}.p_paddr", o + 0x18, 8, False),
-              (f"ph{i}.p_filesz", o + 0x20, 8, True), (f"ph{i}.p_memsz", o + 0x28, 8, True)]
+              (f"ph{i}.p_vaddr", o + 0x10, 8, True), (f"ph{i}.p_paddr", o + 0x18, 8, False),
+              (f"ph{i}.p_filesz", o + 0x20, 8, False), (f"ph{i}.p_memsz", o + 0x28, 8, True)]
     for i in range(e.shnum):
         o = e.sh(i)
         f += [(f"sh{i}.sh_name", o, 4, True), (f"sh{i}.sh_addr", o + 0x10, 8, True),
@@ -227,6 +233,11 @@ def fuzz(good, seed, count):
             old = int.from_bytes(e.b[off:off + size], "little")
             far = [0, (1 << bits) - 1, 1 << (bits - 1), (1 << bits) - 16, len(e.b) + 1,
                    OUTSIDE & ((1 << bits) - 1)]
+            if not free:
+                # Past the file for offsets and sizes, outside every
+                # region for addresses (the window is 0x70000000..).
+                far = [v for v in far if v > len(e.b)] if "p_offset" in label or "p_filesz" in label \
+                    else [0, (1 << bits) - 1, 1 << (bits - 1), OUTSIDE]
             kind = rnd.choice(["far", "flip", "small", "random"] if free else ["far"])
             if kind == "far":
                 new = rnd.choice(far)

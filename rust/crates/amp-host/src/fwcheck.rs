@@ -553,6 +553,22 @@ fn check_placement(
             ),
         ));
     }
+    // The table in use is copied to sh_addr before the start: that must be
+    // where a segment loads the file's table (rproc_start()).
+    let loads_table = (0..eh.phnum).map(|i| phdr(b, eh, i)).find(|ph| {
+        ph.p_type == PT_LOAD
+            && rsc.offset >= ph.offset
+            && inside(rsc.offset - ph.offset, rsc.size, ph.filesz)
+    });
+    if loads_table.is_none_or(|ph| rsc.addr != ph.paddr.wrapping_add(rsc.offset - ph.offset)) {
+        return Err(refuse(
+            "rsc-addr",
+            format!(
+                ".resource_table sh_addr {:#x} is not where a segment loads its sh_offset {:#x}",
+                rsc.addr, rsc.offset
+            ),
+        ));
+    }
     Ok(segments)
 }
 

@@ -62,20 +62,26 @@ fn table(trace_da: u32) -> Vec<u8> {
 }
 
 /// A minimal ELF64: `segs` = (paddr, memsz, filesz), the resource table
-/// (if any) as a section placed in the first segment.
+/// (if any) as a section loaded by the first segment, right after its
+/// `filesz` bytes (the segment grows to hold it, as a linker lays it out).
 fn elf(machine: u16, entry: u64, segs: &[(u64, u64, u64)], table: Option<&[u8]>) -> Vec<u8> {
     let phoff = 64u64;
     let mut data_off = phoff + 56 * segs.len() as u64;
     let mut out = vec![0u8; data_off as usize];
     let mut ph = vec![];
-    for &(paddr, memsz, filesz) in segs {
-        ph.push((data_off, paddr, memsz, filesz));
+    let (mut tab_off, mut tab_addr) = (0, 0);
+    for (i, &(paddr, memsz, filesz)) in segs.iter().enumerate() {
+        let (mut memsz, mut filesz) = (memsz, filesz);
         out.resize((data_off + filesz) as usize, 0xAA);
+        if let (0, Some(t)) = (i, table) {
+            tab_off = out.len() as u64;
+            tab_addr = paddr + filesz;
+            out.extend_from_slice(t);
+            filesz += t.len() as u64;
+            memsz = memsz.max(filesz);
+        }
+        ph.push((data_off, paddr, memsz, filesz));
         data_off += filesz;
-    }
-    let tab_off = out.len() as u64;
-    if let Some(t) = table {
-        out.extend_from_slice(t);
     }
     let strtab = b"\0.resource_table\0.shstrtab\0";
     let str_off = out.len() as u64;
@@ -96,7 +102,7 @@ fn elf(machine: u16, entry: u64, segs: &[(u64, u64, u64)], table: Option<&[u8]>)
     sh(0, 0, 0, 0, 0);
     let mut shnum = 2u16;
     if let Some(t) = table {
-        sh(1, 1, segs[0].0 + 0x1000, tab_off, t.len() as u64);
+        sh(1, 1, tab_addr, tab_off, t.len() as u64);
         shnum += 1;
     }
     sh(17, 3, 0, str_off, strtab.len() as u64);
