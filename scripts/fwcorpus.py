@@ -231,8 +231,8 @@ def fuzz(good, seed, count):
             label, off, size, free = rnd.choice(fields)
             bits = 8 * size
             old = int.from_bytes(e.b[off:off + size], "little")
-            far = [0, (1 << bits) - 1, 1 << (bits - 1), (1 << bits) - 16, len(e.b) + 1,
-                   OUTSIDE & ((1 << bits) - 1)]
+            mask = (1 << bits) - 1
+            far = [0, mask, 1 << (bits - 1), mask - 15, (len(e.b) + 1) & mask, OUTSIDE & mask]
             if not free:
                 # Past the file for offsets and sizes, outside every
                 # region for addresses (the window is 0x70000000..).

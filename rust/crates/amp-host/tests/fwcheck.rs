@@ -668,3 +668,46 @@ fn firmware_names_the_kernel_refuses_are_refused() {
         resolve_firmware("a/fw.elf", &s).unwrap()
     );
 }
+
+/// The twin's fuzz mutants (scripts/fwcorpus.py fuzz) of the firmware-shaped
+/// image: the check never panics and answers every one with a verdict, a
+/// refusal always naming a rule. The seed is AMP_FWFUZZ_SEED, else a fixed
+/// set; a failure prints it.
+#[test]
+fn fuzz_mutants_get_a_verdict_and_refusals_name_a_rule() {
+    let regions = twin_regions();
+    let good = &corpus()[0].2;
+    let seeds: Vec<u64> = match std::env::var("AMP_FWFUZZ_SEED") {
+        Ok(s) => vec![s.parse().expect("AMP_FWFUZZ_SEED is a number")],
+        Err(_) => vec![1, 2, 3],
+    };
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../scripts/fwcorpus.py");
+    for seed in seeds {
+        let d = tempfile::tempdir().unwrap();
+        let base = d.path().join("base.elf");
+        std::fs::write(&base, good).unwrap();
+        run(Command::new("python3")
+            .arg(&script)
+            .args(["fuzz", &seed.to_string(), "200"])
+            .arg(&base)
+            .arg(d.path())
+            .arg("--files"));
+        let (mut refused, mut accepted) = (0, 0);
+        for line in std::fs::read_to_string(d.path().join("fuzz.txt"))
+            .unwrap()
+            .lines()
+        {
+            let name = line.split('\t').next().unwrap();
+            let bytes = std::fs::read(d.path().join(format!("{name}.elf"))).unwrap();
+            match check(&bytes, &regions) {
+                Ok(_) => accepted += 1,
+                Err(e) => {
+                    assert!(e.rule().is_some(), "seed {seed}, {line}: {e}");
+                    refused += 1;
+                }
+            }
+        }
+        assert_eq!(refused + accepted, 200, "seed {seed}");
+        assert!(refused > 100, "seed {seed}: only {refused} of 200 refused");
+    }
+}
