@@ -315,7 +315,7 @@ impl Ctrl {
                     .cloned()
             };
             if let Some(p) = found {
-                return Ok(p);
+                return Ok(wait_accessible(p, end));
             }
             if Instant::now() >= end {
                 return Err(Error::Timeout {
@@ -345,6 +345,21 @@ impl Ctrl {
             .map(|_| ())
             .map_err(|e| Error::errno("ioctl RPMSG_RELEASE_DEV on", &self.path, e))
     }
+}
+
+/// `path` once the caller may read and write it, or at `end`. devtmpfs
+/// creates a new node `root:root` 0600 and udev gives it its group and mode
+/// a moment later: an unprivileged member of that group opening it at once
+/// gets EACCES (seen in the systemd twin). Root passes at once; a caller who
+/// never gets access finds out from the open that follows.
+fn wait_accessible(path: PathBuf, end: Instant) -> PathBuf {
+    use nix::unistd::{access, AccessFlags};
+    while access(&path, AccessFlags::R_OK | AccessFlags::W_OK) == Err(Errno::EACCES)
+        && Instant::now() < end
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    path
 }
 
 /// An open endpoint (`/dev/rpmsgN`): one write is one message.
