@@ -61,47 +61,22 @@ qa_our_modules() {
 	echo "$key" >"$out/.key"
 }
 
-# Broken firmware for the rejection tests, derived from the real ELF.
+# The firmware-rule corpus and the fuzz mutants (scripts/fwcorpus.py), from
+# the real ELF without its debug sections (108 KiB instead of 1.5 MiB; the
+# loadable contents and the resource table are the same): DIR/fuzz-base.elf,
+# one DIR/bad-<rule>*.elf per rule with DIR/rules.txt, and DIR/fuzz.txt, the
+# mutants as patches the guest applies. The fuzz seed is new on every build
+# unless AMP_FWFUZZ_SEED is set; it is printed here and by the guest suite.
 qa_bad_firmware() {
-	local good=$1 dir=$2
-	aarch64-linux-gnu-objcopy --remove-section .resource_table "$good" "$dir/bad-no-rsc.elf"
-	python3 - "$good" "$dir" <<'PY'
-import struct, sys
-good, out = sys.argv[1], sys.argv[2]
-elf = bytearray(open(good, "rb").read())
-phoff, = struct.unpack_from("<Q", elf, 0x20)
-phentsize, phnum = struct.unpack_from("<HH", elf, 0x36)
-shoff, = struct.unpack_from("<Q", elf, 0x28)
-shentsize, shnum, shstrndx = struct.unpack_from("<HHH", elf, 0x3A)
-
-def write(name, data):
-    open(f"{out}/{name}", "wb").write(data)
-
-# Wrong machine: x86-64.
-b = bytearray(elf); struct.pack_into("<H", b, 0x12, 62); write("bad-machine.elf", b)
-# First loadable segment moved 16 MiB up, outside every carveout.
-b = bytearray(elf)
-for i in range(phnum):
-    o = phoff + i * phentsize
-    if struct.unpack_from("<I", b, o)[0] == 1:
-        for f in (0x10, 0x18):
-            v, = struct.unpack_from("<Q", b, o + f)
-            struct.pack_into("<Q", b, o + f, v + 0x1000000)
-        break
-write("bad-segment.elf", b)
-# Resource table with a bad version and an entry offset past its end.
-so = shoff + shstrndx * shentsize
-stroff, = struct.unpack_from("<Q", elf, so + 0x18)
-b = bytearray(elf)
-for i in range(shnum):
-    o = shoff + i * shentsize
-    name, = struct.unpack_from("<I", elf, o)
-    if elf[stroff + name:stroff + name + 16] == b".resource_table\0":
-        off, = struct.unpack_from("<Q", elf, o + 0x18)
-        struct.pack_into("<II", b, off, 2, 3)
-        struct.pack_into("<I", b, off + 16, 0xFFFF0)
-write("bad-rsc.elf", b)
-PY
+	local good=$1 dir=$2 seed
+	aarch64-linux-gnu-objcopy --strip-debug "$good" "$dir/fuzz-base.elf"
+	python3 "$REPO_ROOT/scripts/fwcorpus.py" rules "$dir/fuzz-base.elf" "$dir" ||
+		die "scripts/fwcorpus.py could not make the firmware-rule corpus"
+	seed=${AMP_FWFUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+	python3 "$REPO_ROOT/scripts/fwcorpus.py" fuzz "$seed" "${AMP_FWFUZZ_COUNT:-200}" \
+		"$dir/fuzz-base.elf" "$dir" || die "scripts/fwcorpus.py could not make the fuzz mutants"
+	echo "$seed" >"$dir/fuzz-seed"
+	log "firmware fuzz seed $seed (replay: AMP_FWFUZZ_SEED=$seed scripts/qemu-amp test)"
 }
 
 qa_busybox() {

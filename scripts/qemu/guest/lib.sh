@@ -4,8 +4,12 @@ R=/sys/class/remoteproc/remoteproc0
 D=/sys/kernel/debug/remoteproc/remoteproc0
 FW=rtd-amp/rtd-amp-fw.elf
 SOCK=/run/rtd-ampd.sock
-BAD="bad-no-rsc bad-rsc bad-segment bad-machine"
-export R D FW SOCK BAD
+# The firmware-rule corpus (scripts/fwcorpus.py): "FILE RULE" lines, and
+# its files without .elf; rule_of NAME gives the rule a file breaks.
+RULES=/lib/firmware/rtd-amp/rules.txt
+BAD=$(sed 's/\.elf .*//' $RULES 2>/dev/null)
+export R D FW SOCK BAD RULES
+rule_of() { sed -n "s/^$1\.elf //p" $RULES; }
 
 # wait_for CMD... : retry for up to 5 s.
 wait_for() {

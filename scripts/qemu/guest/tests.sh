@@ -7,6 +7,10 @@
 . /lib.sh
 pass=0
 fail=0
+# Every kernel message of the suite, whatever `dmesg -c` clears, for the
+# splat scan at the end.
+cat /dev/kmsg >/tmp/kmsg.log 2>/dev/null &
+kmsg_pid=$!
 ok() { echo "PASS: $1"; pass=$((pass + 1)); }
 ko() { echo "FAIL: $1: $2"; fail=$((fail + 1)); }
 check() { # check NAME REASON CMD...
@@ -96,23 +100,86 @@ echo "  meminfo after: $(meminfo)"
 check "stop/start: no memory leak (free memory within 1 MiB after 20 cycles)" "lost $((mem0 - mem1)) kB" \
 	[ $((mem0 - mem1)) -lt 1024 ]
 
-# --- bad firmware, through sysfs: the kernel rejects it
-for b in $BAD; do
-	stop_fw
+# --- firmware rules (docs/kernel.md "Firmware rules"): one file per rule,
+# made from the real firmware by scripts/fwcorpus.py. The driver refuses
+# each before any generic helper or CPU_ON, with its rule in dmesg; the
+# processor stays offline; amp-host's check (ampctl check, against the same
+# DT) refuses it for the same rule; the good firmware starts right after.
+# host_verdict FILE: "ok", or the [rule] amp-host's check refuses FILE for.
+host_verdict() {
+	if hv=$(ampctl check "$1" 2>&1); then echo ok; return; fi
+	printf '%s\n' "$hv" | grep -o '\[[a-z-]*\]' | head -n1 | grep . || echo "error: $hv"
+}
+# kernel_verdict: the [rule] of the driver's refusal in dmesg, if any.
+kernel_verdict() { dmesg | grep -o 'refused \[[a-z-]*\]' | head -n1 | grep -o '\[.*\]'; }
+rule_ok() { # rule_ok STARTED STATE KERNEL HOST RULE AFTER
+	[ "$1" = no ] && [ "$2" = offline ] && [ "$3" = "[$5]" ] && [ "$4" = "[$5]" ] && [ "$6" = yes ]
+}
+stop_fw
+while read -r f rule; do
 	dmesg -c >/dev/null
-	echo "rtd-amp/$b.elf" >$R/firmware
-	if echo start 2>/dev/null >$R/state; then started=yes; else started=no; fi
-	sleep 0.3
-	# The line that says why, not the generic "Boot failed".
-	why=$(dmesg | grep -iE 'remoteproc|rproc|rtd' | grep -vE 'Boot failed|Booting fw image' | tail -n1)
-	[ -n "$why" ] || why=$(dmesg | grep -iE 'remoteproc|rproc' | tail -n1)
-	check "bad firmware $b: rejected by the kernel, processor offline" \
-		"start=$started state=$(cat $R/state): $why" sh -c "[ $started = no ] && [ \"\$(cat $R/state)\" = offline ]"
-	echo "  kernel: $why"
-done
+	echo "rtd-amp/$f" >$R/firmware
+	if { echo start >$R/state; } 2>/dev/null; then started=yes; else started=no; fi
+	st=$(cat $R/state)
+	kv=$(kernel_verdict)
+	kline=$(dmesg | grep -m1 'refused \[' || dmesg | grep -iE 'remoteproc|rproc' | tail -n1)
+	hv=$(host_verdict "/lib/firmware/rtd-amp/$f")
+	stop_fw
+	echo "$FW" >$R/firmware
+	if start_fw && stop_fw; then after=yes; else after=no; fi
+	check "firmware rule $rule (${f%.elf}): refused with its reason, offline, amp-host agrees, good firmware starts after" \
+		"start=$started state=$st kernel $kv amp-host $hv good-after=$after: $kline" \
+		rule_ok "$started" "$st" "$kv" "$hv" "$rule" "$after"
+	echo "  kernel: ${kline#*remoteproc0: }"
+done <"$RULES"
+
+# --- firmware fuzz: seeded random mutants of the real firmware (ELF header,
+# program and section headers, resource table; scripts/fwcorpus.py fuzz),
+# each written to /lib/firmware and started through sysfs: refused with a
+# reason, or started and stopped; and the same verdict from amp-host's check.
+fwd=/lib/firmware/rtd-amp
+seed=$(cat $fwd/fuzz-seed)
+echo "  fuzz seed $seed (replay: AMP_FWFUZZ_SEED=$seed scripts/qemu-amp test)"
+# mutant OPS: the fuzz base with OPS applied (fwcorpus.py fuzz) as fuzz.elf.
+# shellcheck disable=SC2059 # the bytes are printf octal escapes
+mutant() {
+	cp $fwd/fuzz-base.elf $fwd/fuzz.elf
+	for op in $1; do
+		case $op in
+		trunc=*) head -c "${op#trunc=}" $fwd/fuzz-base.elf >$fwd/fuzz.elf ;;
+		*) printf "${op#*=}" | dd of=$fwd/fuzz.elf bs=1 seek="${op%%=*}" conv=notrunc 2>/dev/null ;;
+		esac
+	done
+}
+stop_fw
+n=0 refused=0 ran=0 generic='' stuck='' disagree='' t0=$(date +%s)
+tab=$(printf '\t')
+while IFS=$tab read -r f what ops; do
+	n=$((n + 1))
+	mutant "$ops"
+	dmesg -c >/dev/null
+	echo "rtd-amp/fuzz.elf" >$R/firmware
+	hv=$(host_verdict $fwd/fuzz.elf)
+	if { echo start >$R/state; } 2>/dev/null; then
+		kv=ok ran=$((ran + 1))
+		{ echo stop >$R/state; } 2>/dev/null
+		state_is offline || { stuck="$f ($what): started, state $(cat $R/state) after stop"; break; }
+	else
+		state_is offline || { stuck="$f ($what): refused, state $(cat $R/state)"; break; }
+		refused=$((refused + 1))
+		kv=$(kernel_verdict)
+		[ -n "$kv" ] || { kv="generic: $(dmesg | grep -iE 'rproc|remoteproc' | grep -vE 'Boot failed|Booting fw' | tail -n1)"; generic="$generic $f"; }
+	fi
+	[ "$kv" = "$hv" ] || disagree="$disagree; $f ($what): kernel $kv, amp-host $hv"
+done <$fwd/fuzz.txt
+echo "FIGURE: firmware fuzz, seed $seed: $n mutants in $(($(date +%s) - t0)) s, $refused refused, $ran started and stopped"
+check "fuzz: $n seeded mutants, each refused with a reason or started and stopped, none stuck" "$stuck" \
+	sh -c "[ -z '$stuck' ] && [ $n -ge 200 ]"
+check "fuzz: every refusal names one of the driver's rules" "refused by the generic code only:$generic" [ -z "$generic" ]
+check "fuzz: amp-host's check gives the kernel's verdict and rule for every mutant" "$disagree" [ -z "$disagree" ]
 stop_fw
 echo "$FW" >$R/firmware
-check "bad firmware: the processor stays usable after the kernel's rejections" "good firmware did not start" start_fw
+check "fuzz: the good firmware starts after the fuzz" "state $(cat $R/state)" start_fw
 
 # --- the CPU-online guard, before a start
 stop_fw
@@ -200,8 +267,8 @@ if [ -x /bin/rtd-ampd ]; then
 		wait_for daemon_phase failed
 		st=$(daemon_status)
 		refused=no
-		state_is offline && matches "$st" '"phase":"failed"' && refused=yes
-		check "bad firmware $b: refused by the daemon's check, not started" \
+		state_is offline && matches "$st" '"phase":"failed"' && matches "$st" "\\[$(rule_of "$b")\\]" && refused=yes
+		check "bad firmware $b: refused by the daemon's check for rule $(rule_of "$b"), not started" \
 			"state $(cat $R/state), daemon: $st" [ $refused = yes ]
 		echo "  daemon: $(printf '%s' "$st" | sed -n 's/.*"last_error":\("[^"]*"\).*/\1/p')"
 		stop_daemon
@@ -213,5 +280,12 @@ if [ -x /bin/rtd-ampd ]; then
 else
 	ko "daemon: rtd-ampd in the guest" "scripts/build-host-aarch64 did not produce rtd-ampd"
 fi
+
+# --- the kernel log of the whole suite: a splat fails it
+kill "$kmsg_pid" 2>/dev/null
+splat=$(grep -E 'Internal error|Oops|BUG:|WARNING:|Call trace:|Kernel panic' /tmp/kmsg.log | head -n5)
+# The log must hold the suite's own lines, or it was not captured at all.
+grep -q 'refused \[' /tmp/kmsg.log || splat="no suite lines in /tmp/kmsg.log: kernel log not captured"
+check "kernel log: no Oops, BUG, WARNING or Call trace during the suite" "$splat" [ -z "$splat" ]
 
 echo "$pass passed, $fail failed"
