@@ -4,6 +4,7 @@ mod cli;
 mod stats;
 
 use amp_control::{FaultKind, Request, Response, MAX_MESSAGE_LEN};
+use amp_host::fwcheck::FirmwareSearch;
 use amp_host::remoteproc::{Remoteproc, State};
 use amp_host::rpmsg::{self, Ctrl, Endpoint, ADDR_ANY, MAX_PAYLOAD};
 use amp_host::Sys;
@@ -328,7 +329,16 @@ fn start_direct(ctx: &Ctx, r: &Remoteproc, firmware: Option<&str>, check: bool) 
     }
     if check {
         let fw = r.firmware()?;
-        let path = ctx.root.join("lib/firmware").join(&fw);
+        // The file the kernel will load (firmware_class.path, updates/,
+        // <release>/ before /lib/firmware), not lib/firmware/NAME: checking
+        // another file than the one loaded would check nothing.
+        let search = FirmwareSearch::system(&ctx.sys, &ctx.root.join("lib/firmware"));
+        let path = amp_host::fwcheck::resolve_firmware(&fw, &search).with_context(|| {
+            format!(
+                "firmware {fw:?} of {}: the kernel would not load it",
+                r.device()
+            )
+        })?;
         amp_host::fwcheck::check_files(&path, None, &ctx.sys).with_context(|| {
             format!(
                 "firmware check of {} failed (use --no-check to start it anyway)",

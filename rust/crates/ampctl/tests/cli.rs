@@ -342,3 +342,27 @@ fn man_pages_and_completions_cover_every_command() {
         "{out}"
     );
 }
+
+/// `ampctl start` checks the file the kernel will load: the kernel's
+/// firmware search puts `updates/` before `/lib/firmware`, and refuses a
+/// name with a `..` component.
+#[test]
+fn start_checks_the_file_the_kernel_loads() {
+    let k = FakeKernel::new();
+    let updates = k.root().join("lib/firmware/updates/rtd-amp");
+    std::fs::create_dir_all(&updates).unwrap();
+    std::fs::write(updates.join("x.elf"), b"not an elf").unwrap();
+    let o = ampctl(k.root(), &["start", "--firmware", "rtd-amp/x.elf"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let (_, err) = text(&o);
+    assert!(
+        err.contains("lib/firmware/updates/rtd-amp/x.elf"),
+        "the check did not look at the updates/ copy the kernel loads: {err}"
+    );
+    assert_eq!(k.state(), "offline");
+
+    let o = ampctl(k.root(), &["start", "--firmware", "../etc/x.elf"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(text(&o).1.contains("the kernel would not load it"), "{o:?}");
+    assert_eq!(k.state(), "offline");
+}
