@@ -335,7 +335,7 @@ fn start_direct(ctx: &Ctx, r: &Remoteproc, firmware: Option<&str>, check: bool) 
         let search = FirmwareSearch::system(&ctx.sys, &ctx.root.join("lib/firmware"));
         let path = amp_host::fwcheck::resolve_firmware(&fw, &search).with_context(|| {
             format!(
-                "firmware {fw:?} of {}: the kernel would not load it",
+                "firmware {fw:?} of {}: the kernel would not load it (use --no-check to start it anyway)",
                 r.device()
             )
         })?;
