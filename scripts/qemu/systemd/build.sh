@@ -22,7 +22,8 @@ qs_recipe_groupadd_param() {
 		sed "s/\${RTD_AMP_GROUP}/$(qs_recipe_group)/g"
 }
 
-# The initramfs that mounts the disk: busybox, virtio_blk, ext4.
+# The initramfs that mounts the disk: busybox, virtio_pci (a module in 6.1),
+# virtio_blk, ext4.
 _qs_initrd() {
 	local series=$1 out=$2 r=$2/sd-initrd a m
 	rm -rf "$r"
@@ -31,8 +32,12 @@ _qs_initrd() {
 	for a in sh mount umount insmod sleep mkdir poweroff switch_root echo; do
 		ln -sf busybox "$r/bin/$a"
 	done
-	for m in virtio_blk crc16 mbcache crc32c_generic jbd2 ext4; do
+	# In load order; those the kernel has built in are left out (6.12 has
+	# virtio_pci built in, 6.1 as modules).
+	for m in virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk crc16 mbcache crc32c_generic jbd2 ext4; do
+		[ -n "$(find "$(dk_moddir "$series")/kernel" -name "$m.ko*" -print -quit)" ] || continue
 		_qa_image_module "$series" "$m" "$r/lib/modules"
+		echo "$m" >>"$r/lib/modules/order"
 	done
 	install -m 0755 "$QS_DIR/guest/initrd-init" "$r/init"
 	(cd "$r" && find . | cpio -o -H newc --quiet | gzip -1 >"$out/sd-initrd.gz")

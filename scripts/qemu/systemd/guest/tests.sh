@@ -29,16 +29,17 @@ check() { # check NAME REASON CMD...
 	if "$@"; then ok "$name"; else bad "$name" "$why"; fi
 }
 
-# wait_for SECONDS CMD...: poll every 0.1 s.
+# wait_for SECONDS CMD...: poll every 0.1 s until CMD succeeds or SECONDS
+# (of uptime, not of iterations: a poll can take long under TCG) passed.
 wait_for() {
-	local t=$(($1 * 10))
+	local end
+	end=$(($(cut -d. -f1 /proc/uptime) + $1))
 	shift
-	while [ "$t" -gt 0 ]; do
+	while :; do
 		"$@" >/dev/null 2>&1 && return 0
+		[ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ] || return 1
 		sleep 0.1
-		t=$((t - 1))
 	done
-	return 1
 }
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 prop() { systemctl show -p "$2" --value "$1"; }
@@ -161,7 +162,7 @@ boot1() {
 	systemctl restart $UNIT
 	sleep 3
 	r=$(journalctl -b _SYSTEMD_UNIT=$UNIT -n 3 -o cat --no-pager | tr '\n' ' ')
-	check "sandbox: without ReadWritePaths=/run (ProtectSystem=strict) the daemon cannot create its socket" "$(systemctl is-active $UNIT): $r" \
+	check "sandbox: with /run read-only (ReadOnlyPaths=/run) the daemon cannot create its socket" "$(systemctl is-active $UNIT): $r" \
 		sh -c "[ \"\$(systemctl is-active $UNIT)\" != active ] && echo \"\$1\" | grep -q 'Read-only file system'" _ "$r"
 	rm -rf "$dropin"
 	systemctl daemon-reload
