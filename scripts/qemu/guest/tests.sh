@@ -209,6 +209,21 @@ check "bench: 496-byte stream, 16 in flight, every echo intact and in order" "ex
 	ran_ok "$rc" "$r" "^stream 496 B: [0-9.]+ MB/s"
 [ "$rc" = 0 ] && echo "FIGURE: $r"
 
+# --- Linux re-initialises the rings under a running firmware
+# Reloading virtio_rpmsg_bus removes and re-probes the virtio device while
+# CPU3 keeps running: Linux zeroes both vrings (used.idx included) and sets
+# DRIVER_OK again. The firmware must see that (the used.idx it last
+# published is gone), reset its device side and announce its channels
+# again, without a doorbell of its own (docs/protocol.md, event order).
+start_fw
+before=$(ampt echo "$(raw_dev)" 20)
+if rmmod virtio_rpmsg_bus && insmod /lib/modules/virtio_rpmsg_bus.ko; then reload=ok; else reload=failed; fi
+check "ring re-init: channels announced again after Linux re-probes the rings under a running firmware" \
+	"reload $reload, echo before '$before', state $(cat $R/state), trace: $(tail -n 2 $D/trace0 2>&1 | tr '\n' ' ')" \
+	sh -c ". /lib.sh; [ $reload = ok ] && state_is running && wait_for have_raw"
+r=$(ampt echo "$(raw_dev)" 50)
+check "ring re-init: every echo intact after the re-probe" "$r" [ "$r" = "echo: 50/50 ok" ]
+
 stop_fw
 
 # --- part 2: the daemon, started as its systemd unit would be
