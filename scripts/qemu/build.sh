@@ -177,3 +177,41 @@ qa_build_guest() {
 	cp "$REPO_ROOT/rust/crates/rtd-ampd/rtd-ampd.toml" "$root/etc/rtd-ampd.toml"
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 >"$out/initrd.gz")
 }
+
+# The QEMU process qa_run_console started, for qa_qemu_cleanup (a trap).
+qemu_pid=
+qa_qemu_cleanup() {
+	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
+		kill "$qemu_pid" 2>/dev/null || true
+		sleep 1
+		kill -9 "$qemu_pid" 2>/dev/null || true
+	fi
+}
+
+# qa_run_console LOGFILE TIMEOUT QEMU_ARG...: runs qemu-system-aarch64 with
+# its console in LOGFILE and on stdout (live), and kills it after TIMEOUT
+# seconds. Callers read the verdict from LOGFILE afterwards.
+qa_run_console() {
+	local logfile=$1 timeout=$2 tail_pid waited=0
+	shift 2
+	# Empty the log before tail follows it: the redirection below truncates
+	# it only once the background shell runs, and tail would first replay
+	# the previous run's console.
+	: >"$logfile"
+	qemu-system-aarch64 "$@" </dev/null >"$logfile" 2>&1 &
+	qemu_pid=$!
+	tail -n +1 -f --pid="$qemu_pid" "$logfile" | tr -d '\r' &
+	tail_pid=$!
+	while kill -0 "$qemu_pid" 2>/dev/null; do
+		if [ "$waited" -ge "$timeout" ]; then
+			log "timeout after ${timeout}s: killing QEMU"
+			qa_qemu_cleanup
+			break
+		fi
+		sleep 1
+		waited=$((waited + 1))
+	done
+	wait "$qemu_pid" 2>/dev/null || true
+	qemu_pid=
+	wait "$tail_pid" 2>/dev/null || true
+}
