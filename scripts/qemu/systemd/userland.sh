@@ -39,8 +39,10 @@ qs_userland() {
 	pkgs=$(grep -vE '^(#|suite |$)' "$QS_DIR/packages.list" | paste -sd, -)
 	log "building the systemd twin's Debian $suite arm64 userland ($pkgs) with mmdebstrap"
 	start=$(date +%s)
-	rm -f "$dir"/userland-*.tar "$dir"/userland-*.tar.tmp
-	if ! mmdebstrap --architectures=arm64 --variant=minbase --include="$pkgs" \
+	rm -rf "$dir"/userland-*.tar "$dir"/userland-*.tar.tmp
+	# --format: mmdebstrap picks the format from the file name's ending,
+	# and ".tmp" is none it knows: it would write a directory.
+	if ! mmdebstrap --format=tar --architectures=arm64 --variant=minbase --include="$pkgs" \
 		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
 		--dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
 		"$suite" "$tar.tmp" http://deb.debian.org/debian >"$dir/mmdebstrap.log" 2>&1; then
