@@ -6,6 +6,9 @@
         only that rule: OUTDIR/bad-<rule>[.<variant>].elf, and OUTDIR/rules.txt
         listing "<file> <rule>" lines. The kernel driver must refuse each with
         "refused [<rule>]" in dmesg, amp-host's fwcheck with "[<rule>]".
+        Also OUTDIR/changed-rsc-size.elf (not in rules.txt): a *valid*
+        firmware whose .resource_table is larger, for rule rsc-changed,
+        which only a recovery onto a replaced file can break.
     fwcorpus.py fuzz SEED COUNT GOOD.elf OUTDIR
         COUNT random mutants (1 to 3 field mutations each in the ELF header,
         program headers, section headers and resource table, sometimes a
@@ -190,6 +193,26 @@ def rules(good):
     return out
 
 
+def changed_rsc_size(good):
+    """GOOD with a larger .resource_table section, valid by every rule: the
+    section grows to the end of the file bytes of the segment that loads it
+    (on the real firmware .data follows, so the table's size goes from 0xc8
+    to 0x128; the kernel then copies .data's own file bytes back over it
+    before CPU_ON). Started fresh it runs; as the file a recovery reloads
+    under the table of GOOD it breaks rsc-changed."""
+    e = good.copy()
+    for i in good.loads:
+        o = good.ph(i)
+        off, filesz = good.u64(o + 0x08), good.u64(o + 0x20)
+        if off <= good.u64(good.rsc_sh + 0x18) < off + filesz:
+            size = off + filesz - good.u64(good.rsc_sh + 0x18)
+            if size > good.rsc_size:
+                return bytes(put(e, "Q", good.rsc_sh + 0x20, size).b)
+    print("fwcorpus: no file bytes after the .resource_table in its segment:"
+          " changed-rsc-size.elf not made", file=sys.stderr)
+    return None
+
+
 # ---------------------------------------------------------------- fuzzing
 
 def fuzz_fields(e):
@@ -266,6 +289,9 @@ def main(argv):
             for name, rule, data in rules(good):
                 open(f"{argv[3]}/{name}.elf", "wb").write(data)
                 idx.write(f"{name}.elf {rule}\n")
+        changed = changed_rsc_size(good)
+        if changed:
+            open(f"{argv[3]}/changed-rsc-size.elf", "wb").write(changed)
     elif len(argv) in (6, 7) and argv[1] == "fuzz" and argv[6:] in ([], ["--files"]):
         good = Elf(open(argv[4], "rb").read())
         with open(f"{argv[5]}/fuzz.txt", "w") as idx:

@@ -64,7 +64,8 @@ qa_our_modules() {
 # The firmware-rule corpus and the fuzz mutants (scripts/fwcorpus.py), from
 # the real ELF without its debug sections (108 KiB instead of 1.5 MiB; the
 # loadable contents and the resource table are the same): DIR/fuzz-base.elf,
-# one DIR/bad-<rule>*.elf per rule with DIR/rules.txt, and DIR/fuzz.txt, the
+# one DIR/bad-<rule>*.elf per rule with DIR/rules.txt, DIR/changed-rsc-size.elf
+# (valid; the rsc-changed case of tests.sh), and DIR/fuzz.txt, the
 # mutants as patches the guest applies. The fuzz seed is new on every build
 # unless AMP_FWFUZZ_SEED is set; it is printed here and by the guest suite.
 qa_bad_firmware() {

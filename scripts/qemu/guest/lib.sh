@@ -1,7 +1,14 @@
 # Helpers for the guest scripts (sourced).
 # shellcheck shell=sh
-R=/sys/class/remoteproc/remoteproc0
-D=/sys/kernel/debug/remoteproc/remoteproc0
+# Our remoteproc, through links that follow it: remoteproc0 from boot.
+# After tests.sh reloads the driver (the rsc-changed case) it is the only
+# one but has a new index: the kernel keeps the old rproc's.
+rp=remoteproc0
+for r in /sys/class/remoteproc/remoteproc*; do [ -e "$r" ] && rp=${r##*/}; done
+ln -sfn "/sys/class/remoteproc/$rp" /run/amp-rproc
+ln -sfn "/sys/kernel/debug/remoteproc/$rp" /run/amp-rproc-debug
+R=/run/amp-rproc
+D=/run/amp-rproc-debug
 FW=rtd-amp/rtd-amp-fw.elf
 SOCK=/run/rtd-ampd.sock
 # The firmware-rule corpus (scripts/fwcorpus.py): "FILE RULE" lines, and

@@ -296,6 +296,75 @@ else
 	ko "daemon: rtd-ampd in the guest" "scripts/build-host-aarch64 did not produce rtd-ampd"
 fi
 
+# --- rule rsc-changed (last: it may reload the driver, see below): recovery
+# reloads the file without parsing its table again, so a file replaced on
+# disk while the firmware runs must have a table of the size in use.
+# changed-rsc-size.elf (scripts/fwcorpus.py) is a valid firmware with a
+# larger .resource_table: it starts on its own, and after a crash of the
+# good firmware with kernel recovery on it is refused.
+fwd=/lib/firmware/rtd-amp
+cr=$fwd/changed-rsc-size.elf
+stop_fw
+dmesg -c >/dev/null
+echo "rtd-amp/changed-rsc-size.elf" >$R/firmware
+hv=$(host_verdict $cr)
+if { echo start >$R/state; } 2>/dev/null && wait_for state_is running && wait_for have_raw; then fresh=yes; else fresh=no; fi
+fresh="$fresh, state $(cat $R/state), amp-host $hv, $(dmesg | grep -m1 'refused \[' || echo 'no refusal')"
+stop_fw
+check "rsc-changed: the larger-table firmware is valid (started fresh, amp-host accepts it)" "$fresh" \
+	matches "$fresh" '^yes, state running, amp-host ok, no refusal'
+rec0=$(cat $R/recovery)
+echo enabled >$R/recovery
+cp $fwd/rtd-amp-fw.elf /tmp/good.elf
+start_fw
+ampt ept-create /dev/rpmsg_ctrl0 amp-rsc 0x2002 1026 >/dev/null
+rctl=$(wait_for dev_named amp-rsc >/dev/null && dev_named amp-rsc)
+# The file the kernel will reload, replaced under the running firmware.
+cp $cr $fwd/rtd-amp-fw.elf
+dmesg -c >/dev/null
+r=$(ampt ctl "$rctl" fault 1)
+wait_for sh -c 'dmesg | grep -q "refused \["'
+sleep 1
+log=$(dmesg)
+kline=$(printf '%s\n' "$log" | grep -m1 'refused \[' || echo "no refusal")
+st=$(cat $R/state)
+if have_raw && [ "$(ampt echo "$(raw_dev)" 5)" = "echo: 5/5 ok" ]; then talks=yes; else talks=no; fi
+splat=$(printf '%s\n' "$log" | grep -E 'Internal error|Oops|BUG:|WARNING:|Call trace:' | head -n3)
+ok1=no
+# The fault's reply may be lost with the endpoint (6.1: "no reply (Broken
+# pipe)"); the driver's crash record is the proof the fault happened.
+matches "$log" 'firmware crashed: kind 1 ESR' && matches "$kline" 'refused \[rsc-changed\]' &&
+	[ "$st" != running ] && [ $talks = no ] && [ -z "$splat" ] && ok1=yes
+check "rsc-changed: recovery onto a replaced file with another table size refused, not run, no splat" \
+	"fault '$r', crash line '$(printf '%s\n' "$log" | grep -m1 'firmware crashed')', state $st, channel talks $talks, splat '$splat': $kline" \
+	[ $ok1 = yes ]
+echo "  kernel: ${kline#*remoteproc0: }"
+# Put the good file back. remoteproc leaves a failed recovery offline with
+# its power count still taken (measured on 6.12): a stop is refused (not
+# running) and a start returns at once without booting. If stop and start
+# do not bring it back, only removing the rproc (reloading the driver
+# module) releases it; lib.sh then links $R to the new remoteproc.
+cp /tmp/good.elf $fwd/rtd-amp-fw.elf
+{ echo stop >$R/state; } 2>/dev/null && stopped=accepted || stopped=refused
+st2=$(cat $R/state)
+how="stop $stopped (state $st2), start"
+if ! start_fw; then
+	how="$how left state $(cat $R/state), driver reloaded"
+	rmmod rtd_amp_rproc && insmod /lib/modules/rtd_amp_rproc.ko &&
+		wait_for sh -c 'ls /sys/class/remoteproc | grep -q .'
+	# shellcheck source=scripts/qemu/guest/lib.sh
+	. /lib.sh
+	how="$how, now $(readlink $R)"
+	start_fw
+fi
+if state_is running && [ "$(ampt echo "$(raw_dev)" 20)" = "echo: 20/20 ok" ]; then after=yes; else after=no; fi
+echo "$rec0" >$R/recovery
+echo "  after the refused recovery: state $st; $how"
+check "rsc-changed: the good firmware runs again afterwards, recovery back to $rec0" \
+	"after=$after ($how), state $(cat $R/state), recovery $(cat $R/recovery)" \
+	sh -c "[ $after = yes ] && [ \"\$(cat $R/recovery)\" = $rec0 ]"
+stop_fw
+
 # --- the kernel log of the whole suite: a splat fails it
 kill "$kmsg_pid" 2>/dev/null
 splat=$(grep -E 'Internal error|Oops|BUG:|WARNING:|Call trace:|Kernel panic' /tmp/kmsg.log | head -n5)
