@@ -451,6 +451,25 @@ static void rtd_amp_report_crash(struct rtd_amp_rproc *ddata)
 }
 
 /* A doorbell from the firmware: a crash report or ring activity. */
+/*
+ * Deliver both vrings (notify ids 0 and 1 are the vdev's two vrings).
+ * rproc->lock is held by boot, shutdown and recovery while they create or
+ * tear down the virtio device, so taking it here keeps a doorbell that
+ * races a stop from running a virtqueue that is being freed (as
+ * stm32_rproc does; found by the twin's firmware fuzz: an oops in
+ * virtqueue_add_split from this thread while a start-then-stop tore the
+ * rings down). A processor that is no longer up has nothing to deliver.
+ */
+static void rtd_amp_rproc_deliver(struct rproc *rproc)
+{
+	mutex_lock(&rproc->lock);
+	if (rproc->state == RPROC_RUNNING || rproc->state == RPROC_ATTACHED) {
+		rproc_vq_interrupt(rproc, 0);
+		rproc_vq_interrupt(rproc, 1);
+	}
+	mutex_unlock(&rproc->lock);
+}
+
 static void rtd_amp_rproc_rx(struct mbox_client *cl, void *msg)
 {
 	struct rtd_amp_rproc *ddata = container_of(cl, struct rtd_amp_rproc, cl);
@@ -466,14 +485,11 @@ static void rtd_amp_rproc_rx(struct mbox_client *cl, void *msg)
 		 * before crashing may be this one: deliver them before the
 		 * crash report tears the rings down.
 		 */
-		rproc_vq_interrupt(ddata->rproc, 0);
-		rproc_vq_interrupt(ddata->rproc, 1);
+		rtd_amp_rproc_deliver(ddata->rproc);
 		rtd_amp_report_crash(ddata);
 		return;
 	}
-	/* Notify ids 0 and 1 are the vdev's two vrings. */
-	rproc_vq_interrupt(ddata->rproc, 0);
-	rproc_vq_interrupt(ddata->rproc, 1);
+	rtd_amp_rproc_deliver(ddata->rproc);
 }
 
 /*
