@@ -99,17 +99,22 @@ fn full_ring_and_suppression_flags() {
     assert!(!dev.needs_interrupt());
 }
 
-#[test]
-fn reload_is_detected_through_used_idx() {
-    let (r, l) = pair(8);
-    let mut drv = DriverQueue::init(r.shm(), l).unwrap();
-    let mut dev = DeviceQueue::attach(r.shm(), l).unwrap();
-    for _ in 0..5 {
+/// `n` buffers posted by the driver, taken, used and collected.
+fn serve(drv: &mut DriverQueue<'_>, dev: &mut DeviceQueue<'_>, n: usize) {
+    for _ in 0..n {
         drv.add(0, 16, true).unwrap();
         let b = dev.pop_avail().unwrap().unwrap();
         dev.push_used(b.head, 0);
         drv.pop_used().unwrap().unwrap();
     }
+}
+
+#[test]
+fn reload_is_detected_through_used_idx() {
+    let (r, l) = pair(8);
+    let mut drv = DriverQueue::init(r.shm(), l).unwrap();
+    let mut dev = DeviceQueue::attach(r.shm(), l).unwrap();
+    serve(&mut drv, &mut dev, 5);
     // The driver reloads: zeroed ring, three new buffers. used.idx, which
     // only the device writes, is no longer the 5 the device published.
     let mut drv = DriverQueue::init(r.shm(), l).unwrap();
@@ -142,12 +147,7 @@ fn reload_with_fewer_than_num_new_buffers_is_detected() {
     let (r, l) = pair(8);
     let mut drv = DriverQueue::init(r.shm(), l).unwrap();
     let mut dev = DeviceQueue::attach(r.shm(), l).unwrap();
-    for _ in 0..5 {
-        drv.add(0, 16, true).unwrap();
-        let b = dev.pop_avail().unwrap().unwrap();
-        dev.push_used(b.head, 0);
-        drv.pop_used().unwrap().unwrap();
-    }
+    serve(&mut drv, &mut dev, 5);
     let mut drv = DriverQueue::init(r.shm(), l).unwrap();
     for _ in 0..7 {
         drv.add(0, 16, true).unwrap();
