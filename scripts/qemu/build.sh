@@ -19,11 +19,40 @@ qa_guest_dir() { printf '%s/qemu/%s\n' "$CACHE_DIR" "$1"; }
 # Hash of files, to rebuild only when inputs change.
 _qa_hash() { cat "$@" | sha256sum | cut -c1-16; }
 
+# _qa_make_modules SERIES DIR [MAKE_VAR=VALUE...]
 _qa_make_modules() {
 	local series=$1 dir=$2
+	shift 2
 	make -s -C "$(dk_kdir "$series")" M="$dir" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- \
-		RPROC_INTERNAL_DIR="$(dk_srcdir "$series")/drivers/remoteproc" modules \
+		RPROC_INTERNAL_DIR="$(dk_srcdir "$series")/drivers/remoteproc" "$@" modules \
 		>"$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; die "module build failed in $dir"; }
+}
+
+# The twin's firmware signing keys (docs/kernel.md, "Firmware signatures"),
+# made once per cache by scripts/rtd-amp-sign-fw and never committed:
+# DIR/trusted, whose certificate is built into rtd_amp_rproc.ko and goes to
+# the guest's /etc/rtd-amp/fw-signing.{der,pem}, and DIR/unknown, a valid
+# key that nothing trusts. Each holds fw-signing.key, .pem and .der.
+qa_sign_dir() { printf '%s/qemu/fw-signing\n' "$CACHE_DIR"; }
+qa_fw_keys() {
+	local dir k
+	dir=$(qa_sign_dir)
+	for k in trusted unknown; do
+		[ -s "$dir/$k/fw-signing.der" ] && continue
+		rm -rf "${dir:?}/$k"
+		log "generating the twin's $k firmware signing key in $dir/$k"
+		"$REPO_ROOT/scripts/rtd-amp-sign-fw" --gen-dev-key "$dir/$k" \
+			--cn "rtd-amp QEMU twin test key ($k)" >/dev/null || die "cannot generate the $k signing key"
+	done
+}
+
+# qa_sign [--unknown] FILE...: FILE.p7s for each FILE, with the trusted key
+# (or the unknown one).
+qa_sign() {
+	local k=trusted
+	[ "$1" = --unknown ] && k=unknown && shift
+	"$REPO_ROOT/scripts/rtd-amp-sign-fw" --key "$(qa_sign_dir)/$k/fw-signing.key" \
+		--cert "$(qa_sign_dir)/$k/fw-signing.pem" "$@" || die "cannot sign $*"
 }
 
 qa_rpmsg_modules() {
@@ -50,14 +79,15 @@ qa_rpmsg_modules() {
 }
 
 qa_our_modules() {
-	local series=$1 out key
+	local series=$1 out key cert
 	out=$(qa_guest_dir "$series")/rtd-amp
-	key=$(dk_version "$series")-$(_qa_hash "$REPO_ROOT"/recipes-kernel/rtd-amp-modules/files/{*.c,*.h,Kbuild})
+	cert=$(qa_sign_dir)/trusted/fw-signing.pem
+	key=$(dk_version "$series")-$(_qa_hash "$REPO_ROOT"/recipes-kernel/rtd-amp-modules/files/{*.c,*.h,Kbuild} "$cert")
 	[ -f "$out/.key" ] && [ "$(cat "$out/.key")" = "$key" ] && return 0
-	log "building rtd_amp_mbox and rtd_amp_rproc"
+	log "building rtd_amp_mbox and rtd_amp_rproc (firmware signing certificate $cert)"
 	rm -rf "$out" && mkdir -p "$out"
 	cp "$REPO_ROOT"/recipes-kernel/rtd-amp-modules/files/{*.c,*.h,Kbuild} "$out/"
-	_qa_make_modules "$series" "$out"
+	_qa_make_modules "$series" "$out" RTD_AMP_FW_CERTS="$cert"
 	echo "$key" >"$out/.key"
 }
 
@@ -78,6 +108,79 @@ qa_bad_firmware() {
 		"$dir/fuzz-base.elf" "$dir" || die "scripts/fwcorpus.py could not make the fuzz mutants"
 	echo "$seed" >"$dir/fuzz-seed"
 	log "firmware fuzz seed $seed (replay: AMP_FWFUZZ_SEED=$seed scripts/qemu-amp test)"
+}
+
+# qa_sign_firmware DIR WORK: signs every firmware of DIR (the good one, the
+# rule corpus, changed-rsc-size.elf, the fuzz base) with the trusted key, so
+# that the rule and fuzz cases still reach the ELF rules behind the
+# signature check; each fuzz mutant, made as a file in WORK with the seed
+# of DIR/fuzz.txt, gets DIR/fuzz-NNN.p7s (the guest copies it beside the
+# mutant it rebuilds from fuzz.txt). Then the signature cases of
+# DIR/sig-cases.txt ("FILE EXPECTED", EXPECTED "ok" or the [rule] the
+# driver must refuse FILE for), copies of the fuzz base:
+#   sig-nocerts     signed without the certificate in the message: the
+#                   kernel finds the key in the module's keyring (ok)
+#   sig-unsigned    no .p7s
+#   sig-tampered    one byte in the middle of the file flipped after signing
+#   sig-bad         the last byte of the .p7s (of the RSA signature) flipped
+#   sig-unknown-key signed with the unknown key
+#   sig-other-file  the valid .p7s of changed-rsc-size.elf
+#   sig-malformed   a .p7s cut to 100 bytes
+#   sig-noattr      openssl cms -noattr (a module-style signature, without
+#                   the signed attributes a firmware signature must carry)
+#   sig-smimecap    openssl cms without -nosmimecap (refused by the
+#                   kernel's PKCS#7 parser outside Authenticode)
+qa_sign_firmware() {
+	local dir=$1 work=$2 base f key cert
+	base=$dir/fuzz-base.elf
+	key=$(qa_sign_dir)/trusted/fw-signing.key
+	cert=$(qa_sign_dir)/trusted/fw-signing.pem
+	qa_sign "$dir"/*.elf
+	rm -rf "$work" && mkdir -p "$work"
+	python3 "$REPO_ROOT/scripts/fwcorpus.py" fuzz "$(cat "$dir/fuzz-seed")" "${AMP_FWFUZZ_COUNT:-200}" \
+		"$base" "$work" --files || die "scripts/fwcorpus.py could not write the fuzz mutants"
+	cmp -s "$work/fuzz.txt" "$dir/fuzz.txt" || die "the fuzz mutants differ from $dir/fuzz.txt"
+	qa_sign "$work"/fuzz-*.elf
+	for f in "$work"/fuzz-*.elf.p7s; do
+		f=${f##*/}
+		cp "$work/$f" "$dir/${f%.elf.p7s}.p7s"
+	done
+	for f in nocerts unsigned tampered bad unknown-key other-file malformed noattr smimecap; do
+		cp "$base" "$dir/sig-$f.elf"
+	done
+	openssl cms -sign -binary -md sha256 -nosmimecap -nocerts -outform DER -in "$base" \
+		-signer "$cert" -inkey "$key" -out "$dir/sig-nocerts.elf.p7s" || die "openssl cms -nocerts failed"
+	python3 - "$dir/sig-tampered.elf" <<'PY' || die "cannot flip a byte of sig-tampered.elf"
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[len(b) // 2] ^= 0x01
+open(sys.argv[1], "wb").write(b)
+PY
+	cp "$base.p7s" "$dir/sig-tampered.elf.p7s"
+	python3 - "$base.p7s" "$dir/sig-bad.elf.p7s" <<'PY' || die "cannot flip a byte of sig-bad.elf.p7s"
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[-1] ^= 0x01
+open(sys.argv[2], "wb").write(b)
+PY
+	qa_sign --unknown "$dir/sig-unknown-key.elf"
+	cp "$dir/changed-rsc-size.elf.p7s" "$dir/sig-other-file.elf.p7s"
+	head -c 100 "$base.p7s" >"$dir/sig-malformed.elf.p7s"
+	openssl cms -sign -binary -md sha256 -noattr -outform DER -in "$base" \
+		-signer "$cert" -inkey "$key" -out "$dir/sig-noattr.elf.p7s" || die "openssl cms -noattr failed"
+	openssl cms -sign -binary -md sha256 -outform DER -in "$base" \
+		-signer "$cert" -inkey "$key" -out "$dir/sig-smimecap.elf.p7s" || die "openssl cms failed"
+	cat >"$dir/sig-cases.txt" <<-EOF
+		sig-nocerts.elf ok
+		sig-unsigned.elf sig-unsigned
+		sig-tampered.elf sig-mismatch
+		sig-bad.elf sig-bad
+		sig-unknown-key.elf sig-unknown-key
+		sig-other-file.elf sig-mismatch
+		sig-malformed.elf sig-malformed
+		sig-noattr.elf sig-malformed
+		sig-smimecap.elf sig-malformed
+	EOF
 }
 
 qa_busybox() {
@@ -132,6 +235,7 @@ qa_build_guest() {
 	out=$(qa_guest_dir "$series")
 	mkdir -p "$out"
 	qa_rpmsg_modules "$series"
+	qa_fw_keys
 	qa_our_modules "$series"
 	qa_busybox
 	qa_dtb "$out"
@@ -166,6 +270,9 @@ qa_build_guest() {
 	cp "$out"/rtd-amp/rtd_amp_{mbox,rproc}.ko "$root/lib/modules/"
 	cp "$fw" "$root/lib/firmware/rtd-amp/rtd-amp-fw.elf"
 	qa_bad_firmware "$fw" "$root/lib/firmware/rtd-amp"
+	qa_sign_firmware "$root/lib/firmware/rtd-amp" "$out/fuzz-files"
+	mkdir -p "$root/etc/rtd-amp"
+	cp "$(qa_sign_dir)"/trusted/fw-signing.{der,pem} "$root/etc/rtd-amp/"
 	cp "$out/ampt" "$root/bin/ampt"
 	if [ ${#tools[@]} -eq 2 ] && [ -x "${tools[0]}" ] && [ -x "${tools[1]}" ]; then
 		cp "${tools[0]}" "$root/bin/rtd-ampd"
