@@ -41,7 +41,12 @@ RUST_BAREMETAL_MANIFEST = "${S}/Cargo.toml"
 # Board variant: memory window, GIC addresses, PSCI conduit, remote MPIDR.
 # The QEMU twin's machine configuration sets "qemu-virt".
 RTD_AMP_FW_BOARD ??= "rtd1619b"
-RTD_AMP_FW_FEATURES ??= "board-${RTD_AMP_FW_BOARD} fault-injection"
+# Production by default. The control protocol's FAULT command (crash
+# injection for tests) is built in only with the rtd-amp-debug
+# DISTRO_FEATURE (docs/yocto.md, "Debug builds"); without it the firmware
+# answers FAULT "not supported".
+RTD_AMP_FW_DEBUG_FEATURES = "${@bb.utils.contains('DISTRO_FEATURES', 'rtd-amp-debug', 'fault-injection', '', d)}"
+RTD_AMP_FW_FEATURES ??= "board-${RTD_AMP_FW_BOARD} ${RTD_AMP_FW_DEBUG_FEATURES}"
 RUST_BAREMETAL_CARGO_ARGS = "-p rtd-amp-fw --no-default-features --features '${RTD_AMP_FW_FEATURES}'"
 
 RTD_AMP_FIRMWARE_DIR = "rtd-amp"

@@ -81,12 +81,12 @@ qa_rpmsg_modules() {
 qa_our_modules() {
 	local series=$1 out key cert
 	out=$(qa_guest_dir "$series")/rtd-amp
-	cert=$(qa_sign_dir)/trusted/fw-signing.pem
-	key=$(dk_version "$series")-$(_qa_hash "$REPO_ROOT"/recipes-kernel/rtd-amp-modules/files/{*.c,*.h,Kbuild} "$cert")
+	cert=$(qa_sign_dir)/trusted/fw-signing.der
+	key=$(dk_version "$series")-$(_qa_hash "$REPO_ROOT"/recipes-kernel/rtd-amp-modules/files/{*.c,*.h,*.sh,Kbuild} "$cert")
 	[ -f "$out/.key" ] && [ "$(cat "$out/.key")" = "$key" ] && return 0
 	log "building rtd_amp_mbox and rtd_amp_rproc (firmware signing certificate $cert)"
 	rm -rf "$out" && mkdir -p "$out"
-	cp "$REPO_ROOT"/recipes-kernel/rtd-amp-modules/files/{*.c,*.h,Kbuild} "$out/"
+	cp "$REPO_ROOT"/recipes-kernel/rtd-amp-modules/files/{*.c,*.h,*.sh,Kbuild} "$out/"
 	_qa_make_modules "$series" "$out" RTD_AMP_FW_CERTS="$cert"
 	echo "$key" >"$out/.key"
 }
@@ -230,7 +230,7 @@ _qa_image_module() {
 }
 
 qa_build_guest() {
-	local series=$1 out root fw tools=()
+	local series=$1 out root fw prodfw tools=()
 	dk_prepare "$series"
 	out=$(qa_guest_dir "$series")
 	mkdir -p "$out"
@@ -243,8 +243,12 @@ qa_build_guest() {
 		fw=$AMP_FIRMWARE_ELF
 		log "using the firmware $fw"
 	else
-		fw=$("$REPO_ROOT/scripts/build-firmware" qemu-virt | tail -n1)
+		# The test build: fault injection for the crash cases.
+		fw=$("$REPO_ROOT/scripts/build-firmware" qemu-virt test | tail -n1)
 	fi
+	# The production build (what an image ships), for the case that shows
+	# it refuses FAULT.
+	prodfw=${AMP_PRODUCTION_FIRMWARE_ELF:-$("$REPO_ROOT/scripts/build-firmware" qemu-virt production | tail -n1)}
 	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -o "$out/ampt" "$QA_GUEST/ampt.c"
 	if [ -n "${AMP_HOST_TOOLS_DIR:-}" ]; then
 		# Prebuilt static aarch64 rtd-ampd and ampctl (e.g. from an earlier
@@ -269,6 +273,7 @@ qa_build_guest() {
 	for a in $QA_RPMSG_MODS; do cp "$out/rpmsg/$a.ko" "$root/lib/modules/"; done
 	cp "$out"/rtd-amp/rtd_amp_{mbox,rproc}.ko "$root/lib/modules/"
 	cp "$fw" "$root/lib/firmware/rtd-amp/rtd-amp-fw.elf"
+	cp "$prodfw" "$root/lib/firmware/rtd-amp/rtd-amp-fw-production.elf"
 	qa_bad_firmware "$fw" "$root/lib/firmware/rtd-amp"
 	qa_sign_firmware "$root/lib/firmware/rtd-amp" "$out/fuzz-files"
 	mkdir -p "$root/etc/rtd-amp"

@@ -8,9 +8,10 @@
 //! layouts are documented byte by byte in `docs/control-protocol.md`, and the
 //! tests below pin them.
 //!
-//! The crate is `no_std` and allocation-free. The `fault-injection` feature
-//! (on by default) lets [`serve`] act on FAULT requests; without it the
-//! service answers them with [`ErrorCode::Unsupported`].
+//! The crate is `no_std` and allocation-free. Whether FAULT is honoured is
+//! the firmware's decision ([`Service::faults_enabled`], the firmware's
+//! `fault-injection` build feature): when it is not, [`serve`] answers FAULT
+//! with [`ErrorCode::Unsupported`] and asks for no fault.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -330,8 +331,9 @@ pub enum Request {
     Version,
     /// STATS: answered with STATS_INFO.
     Stats,
-    /// FAULT: answered with FAULT_ACK, then the firmware faults (or ERROR
-    /// `Unsupported` when built without `fault-injection`).
+    /// FAULT: answered with FAULT_ACK, then the firmware faults; or, when
+    /// [`Service::faults_enabled`] is false (a production firmware), ERROR
+    /// `Unsupported` and nothing happens.
     Fault {
         /// How to fault.
         kind: FaultKind,
@@ -723,6 +725,9 @@ pub trait Service {
     fn version(&self) -> VersionInfo;
     /// Answer to STATS (current counters).
     fn stats(&self) -> Stats;
+    /// Whether FAULT requests are honoured: only in a debug/test build of
+    /// the firmware. Every fault kind, present and future, is gated here.
+    fn faults_enabled(&self) -> bool;
 }
 
 /// Result of [`serve`]: send `reply[..len]` back to the requester's address,
@@ -752,7 +757,7 @@ pub fn serve<S: Service + ?Sized>(
         Ok((_, Request::Version)) => (Response::Version(service.version()), None),
         Ok((_, Request::Stats)) => (Response::Stats(service.stats()), None),
         Ok((_, Request::Fault { kind })) => {
-            if cfg!(feature = "fault-injection") {
+            if service.faults_enabled() {
                 (Response::FaultAck { kind }, Some(kind))
             } else {
                 (
@@ -805,6 +810,22 @@ mod tests {
                 errors: 1,
                 uptime_ms: 1234,
             }
+        }
+        fn faults_enabled(&self) -> bool {
+            false
+        }
+    }
+    /// A debug/test build: FAULT honoured.
+    struct DebugFw;
+    impl Service for DebugFw {
+        fn version(&self) -> VersionInfo {
+            Fw.version()
+        }
+        fn stats(&self) -> Stats {
+            Fw.stats()
+        }
+        fn faults_enabled(&self) -> bool {
+            true
         }
     }
 
@@ -1012,31 +1033,29 @@ mod tests {
 
     #[test]
     fn serve_fault() {
-        let mut out = [0u8; MAX_MESSAGE_LEN];
-        let (b, n) = enc_req(
-            Request::Fault {
-                kind: FaultKind::Undefined,
-            },
-            1,
-        );
-        let s = serve(&Fw, &b[..n], &mut out);
-        let (_, r) = Response::decode(&out[..s.len]).unwrap();
-        if cfg!(feature = "fault-injection") {
-            assert_eq!(s.fault, Some(FaultKind::Undefined));
+        // Every kind: a production firmware (Fw) answers Unsupported and
+        // asks for no fault; a debug build acknowledges, then faults.
+        for (tag, kind) in FaultKind::ALL.into_iter().enumerate() {
+            let mut out = [0u8; MAX_MESSAGE_LEN];
+            let (b, n) = enc_req(Request::Fault { kind }, tag as u32);
+            let s = serve(&Fw, &b[..n], &mut out);
+            assert_eq!(s.fault, None, "{kind}");
             assert_eq!(
-                r,
-                Response::FaultAck {
-                    kind: FaultKind::Undefined
-                }
+                Response::decode(&out[..s.len]).unwrap(),
+                (
+                    tag as u32,
+                    Response::Error {
+                        code: ErrorCode::Unsupported,
+                        opcode: op::FAULT
+                    }
+                ),
+                "{kind}"
             );
-        } else {
-            assert_eq!(s.fault, None);
+            let s = serve(&DebugFw, &b[..n], &mut out);
+            assert_eq!(s.fault, Some(kind));
             assert_eq!(
-                r,
-                Response::Error {
-                    code: ErrorCode::Unsupported,
-                    opcode: op::FAULT
-                }
+                Response::decode(&out[..s.len]).unwrap(),
+                (tag as u32, Response::FaultAck { kind })
             );
         }
     }

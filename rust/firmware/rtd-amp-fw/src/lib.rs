@@ -55,6 +55,7 @@ pub const CHANNELS: [(&str, u32); 3] = [
 /// What the control service reports.
 struct ControlView {
     stats: Stats,
+    faults: bool,
 }
 
 impl Service for ControlView {
@@ -66,6 +67,9 @@ impl Service for ControlView {
     }
     fn stats(&self) -> Stats {
         self.stats
+    }
+    fn faults_enabled(&self) -> bool {
+        self.faults
     }
 }
 
@@ -83,7 +87,8 @@ pub struct Services {
     pub bytes: u64,
     /// Replies that could not be sent (a reset aside), and other errors.
     pub errors: u64,
-    /// Whether FAULT is honoured.
+    /// Whether FAULT is honoured: the `fault-injection` build feature (off
+    /// in production builds, which answer FAULT "not supported").
     pub fault_enabled: bool,
 }
 
@@ -131,16 +136,14 @@ impl Services {
                         errors: self.errors + device_errors,
                         uptime_ms,
                     },
+                    faults: self.fault_enabled,
                 };
                 let mut out = [0u8; amp_control::MAX_MESSAGE_LEN];
+                // serve asks for a fault only when faults are enabled.
                 let served = amp_control::serve(&view, &buf[..n], &mut out);
-                let action = match served.fault {
-                    Some(k) if self.fault_enabled => Some(k),
-                    _ => None,
-                };
                 (
                     tx.try_send(CONTROL_ADDR, msg.src, &out[..served.len]),
-                    action,
+                    served.fault,
                 )
             }
             _ => (Ok(()), None),

@@ -106,7 +106,9 @@ fn echo_tty_and_control() {
         }
         other => panic!("{other:?}"),
     }
-    // Fault: answered, then the firmware is told to fault.
+    // Fault (a debug/test build): answered, then the firmware is told to
+    // fault.
+    fw.services.fault_enabled = true;
     let n = Request::Fault {
         kind: amp_control::FaultKind::DataAbort,
     }
@@ -329,6 +331,7 @@ fn fault_kinds_reach_the_firmware_after_the_reply() {
     let sim = ready(&resource_table(&QEMU_VIRT).finish(), 0x7040_0000);
     let (mut drv, mut fw) = setup(&sim);
     drain_announcements(&mut drv, &mut fw);
+    fw.services.fault_enabled = true;
     for (tag, kind) in [
         amp_control::FaultKind::DataAbort,
         amp_control::FaultKind::Panic,
@@ -349,16 +352,46 @@ fn fault_kinds_reach_the_firmware_after_the_reply() {
             (tag as u32, Response::FaultAck { kind })
         );
     }
-    // With fault injection switched off the request is still answered,
-    // and nothing is done.
+    // A production build: every kind answered "not supported", no fault,
+    // and the firmware goes on serving.
     fw.services.fault_enabled = false;
-    let mut buf = [0u8; amp_control::MAX_MESSAGE_LEN];
-    let n = Request::Fault {
-        kind: amp_control::FaultKind::Panic,
+    for (tag, kind) in amp_control::FaultKind::ALL.into_iter().enumerate() {
+        let mut buf = [0u8; amp_control::MAX_MESSAGE_LEN];
+        let n = Request::Fault { kind }
+            .encode(100 + tag as u32, &mut buf)
+            .unwrap();
+        drv.try_send(0x4000, 1026, &buf[..n]).unwrap();
+        assert_eq!(fw.poll(), None, "{kind}: no fault");
+        let (_, _, body) = recv(&mut drv);
+        assert_eq!(
+            Response::decode(&body).unwrap(),
+            (
+                100 + tag as u32,
+                Response::Error {
+                    code: amp_control::ErrorCode::Unsupported,
+                    opcode: amp_control::op::FAULT
+                }
+            ),
+            "{kind}"
+        );
     }
-    .encode(9, &mut buf)
-    .unwrap();
-    drv.try_send(0x4000, 1026, &buf[..n]).unwrap();
+    drv.try_send(0x401, 1024, b"still here").unwrap();
     assert_eq!(fw.poll(), None);
-    assert_eq!(recv(&mut drv).1, 0x4000);
+    assert_eq!(recv(&mut drv), (1024, 0x401, b"still here".to_vec()));
+}
+
+/// Production is the default build: the features cargo builds without
+/// arguments leave fault injection out, and so does `Services::new()` then.
+#[test]
+fn production_build_is_the_default() {
+    let manifest = include_str!("../Cargo.toml");
+    let default = manifest
+        .lines()
+        .find(|l| l.starts_with("default = "))
+        .expect("a default feature list");
+    assert!(!default.contains("fault-injection"), "{default}");
+    assert_eq!(
+        Services::new().fault_enabled,
+        cfg!(feature = "fault-injection")
+    );
 }
