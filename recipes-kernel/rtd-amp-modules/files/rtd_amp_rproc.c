@@ -8,15 +8,23 @@
  * asking the firmware to call PSCI CPU_OFF itself (PSCI cannot power off
  * another core), then polling AFFINITY_INFO. Doorbells go through the
  * rtd-amp mailbox. A control page shared with the firmware carries the stop
- * request and, after a fault, the firmware's crash record.
+ * request and, after a fault, the firmware's crash record. Every image is
+ * checked before anything of it is used: its detached signature, then its
+ * ELF headers and resource table.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <crypto/pkcs7.h>
+#include <crypto/sha2.h>
 #include <linux/arm-smccc.h>
 #include <linux/cpuhotplug.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/elf.h>
+#include <linux/firmware.h>
 #include <linux/io.h>
+#include <linux/key.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
 #include <linux/mailbox_client.h>
@@ -29,6 +37,7 @@
 #include <linux/remoteproc.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/verification.h>
 
 #include "remoteproc_internal.h"
 #include "rtd_amp.h"
@@ -83,11 +92,28 @@ struct rtd_amp_rproc {
 	bool hvc;
 	u32 stop_timeout_ms;
 	u32 crash_seq;
+	bool sig_required_dt;
 	struct hlist_node cpuhp;
 };
 
 /* Dynamic CPU hotplug state that keeps Linux off a core running firmware. */
 static enum cpuhp_state rtd_amp_cpuhp_state;
+
+/*
+ * The firmware signing certificates built in with RTD_AMP_FW_CERTS (DER,
+ * concatenated; Kbuild generates the bytes), loaded into rtd_amp_keyring at
+ * init. Empty without it.
+ */
+static const u8 rtd_amp_fw_certs[] __initconst = {
+#include "rtd_amp_fw_certs.inc"
+};
+
+static struct key *rtd_amp_keyring;
+
+static bool sig_enforce = sizeof(rtd_amp_fw_certs) > 0;
+module_param(sig_enforce, bool, 0444);
+MODULE_PARM_DESC(sig_enforce,
+		 "Refuse firmware without a valid signature (default: on when the module carries a certificate)");
 
 static unsigned long rtd_amp_psci(struct rtd_amp_rproc *ddata, u32 fn,
 				  u64 a1, u64 a2, u64 a3)
@@ -982,6 +1008,143 @@ static int rtd_amp_check_rsc(struct rproc *rproc, const u8 *t, size_t size)
 	return 0;
 }
 
+/*
+ * Firmware signatures (docs/kernel.md, "Firmware signatures"): NAME.p7s
+ * beside the ELF NAME, a detached PKCS#7/CMS signature over the exact bytes
+ * being loaded, checked by the kernel's verify_pkcs7_signature() first
+ * against the certificates built into this module, then against the
+ * built-in and secondary trusted keyrings. The usage is
+ * VERIFYING_FIRMWARE_SIGNATURE, which requires signed attributes: module
+ * signatures (sign-file makes none) made with a key of the kernel's own
+ * keyrings cannot pass for a firmware signature.
+ */
+#define RTD_AMP_SIG_SUFFIX	".p7s"
+
+/* Why a verification failed, told apart only to name it in dmesg. */
+static const u8 rtd_amp_md_attr[] = {
+	/* OID 1.2.840.113549.1.9.4 (messageDigest), SET { OCTET STRING[32] } */
+	0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04,
+	0x31, 0x22, 0x04, 0x20,
+};
+
+/*
+ * The SHA-256 messageDigest signed attribute, found by its DER encoding.
+ * verify_pkcs7_signature() returns -EKEYREJECTED both for a signature value
+ * that does not verify and for a valid signature of other contents; the
+ * digest tells the two apart. Only to pick the message: nothing is
+ * accepted on its strength, and a crafted message can at worst change the
+ * reason printed for its refusal.
+ */
+static const u8 *rtd_amp_signed_digest(const struct firmware *sig)
+{
+	size_t i, n = sizeof(rtd_amp_md_attr) + SHA256_DIGEST_SIZE;
+
+	for (i = 0; i + n <= sig->size; i++)
+		if (!memcmp(sig->data + i, rtd_amp_md_attr, sizeof(rtd_amp_md_attr)))
+			return sig->data + i + sizeof(rtd_amp_md_attr);
+	return NULL;
+}
+
+static int rtd_amp_sig_refused(struct rproc *rproc, const struct firmware *fw,
+			       const struct firmware *sig, int err)
+{
+	struct pkcs7_message *msg;
+	u8 digest[SHA256_DIGEST_SIZE];
+	const u8 *md;
+
+	msg = pkcs7_parse_message(sig->data, sig->size);
+	if (IS_ERR(msg))
+		return rtd_fwcheck_err(rproc, "sig-malformed",
+				       "%s%s is not a PKCS#7/CMS message the kernel accepts (%pe)",
+				       rproc->firmware, RTD_AMP_SIG_SUFFIX, msg);
+	pkcs7_free_message(msg);
+	if (err == -ENOKEY)
+		return rtd_fwcheck_err(rproc, "sig-unknown-key",
+				       "signed with a key that is neither built into this module nor in the kernel's trusted keyrings");
+	if (err != -EKEYREJECTED)
+		return rtd_fwcheck_err(rproc, "sig-malformed",
+				       "%s%s cannot be verified (%pe)",
+				       rproc->firmware, RTD_AMP_SIG_SUFFIX, ERR_PTR(err));
+	md = rtd_amp_signed_digest(sig);
+	if (!md)
+		return rtd_fwcheck_err(rproc, "sig-malformed",
+				       "%s%s has no SHA-256 messageDigest signed attribute, which a firmware signature needs",
+				       rproc->firmware, RTD_AMP_SIG_SUFFIX);
+	/* The firmware loader caps a file far below 4 GiB. */
+	sha256(fw->data, (unsigned int)fw->size, digest);
+	if (memcmp(md, digest, sizeof(digest)))
+		return rtd_fwcheck_err(rproc, "sig-mismatch",
+				       "sha256 %*phN... of the file is not the signed %*phN...: changed after signing, or the signature of another file",
+				       8, digest, 8, md);
+	return rtd_fwcheck_err(rproc, "sig-bad",
+			       "the signature value does not verify (%pe): signature or signed attributes altered",
+			       ERR_PTR(err));
+}
+
+/*
+ * Before anything of the image is parsed. @warn: say that an unsigned image
+ * is loaded only once per load (from .load, which boot and recovery each
+ * call once).
+ */
+static int rtd_amp_check_sig(struct rproc *rproc, const struct firmware *fw,
+			     bool warn)
+{
+	struct rtd_amp_rproc *ddata = rproc->priv;
+	const struct firmware *sig;
+	char *name;
+	int ret;
+
+	name = kasprintf(GFP_KERNEL, "%s%s", rproc->firmware, RTD_AMP_SIG_SUFFIX);
+	if (!name)
+		return -ENOMEM;
+	/* The ELF's search path; no user-space fallback, no warning if absent. */
+	ret = request_firmware_direct(&sig, name, &rproc->dev);
+	kfree(name);
+	if (ret == -ENOENT) {
+		if (sig_enforce || ddata->sig_required_dt) {
+			rtd_fwcheck_err(rproc, "sig-unsigned",
+					"no %s%s, and signatures are required (%s)",
+					rproc->firmware, RTD_AMP_SIG_SUFFIX,
+					ddata->sig_required_dt ?
+					"realtek,firmware-signature-required" :
+					"sig_enforce");
+			return -EKEYREJECTED;
+		}
+		if (warn)
+			dev_warn(&rproc->dev, "firmware %s is not signed (no %s%s): loaded because signatures are not enforced\n",
+				 rproc->firmware, rproc->firmware, RTD_AMP_SIG_SUFFIX);
+		return 0;
+	}
+	if (ret) {
+		rtd_fwcheck_err(rproc, "sig-malformed", "cannot read %s%s (%pe)",
+				rproc->firmware, RTD_AMP_SIG_SUFFIX, ERR_PTR(ret));
+		return -EKEYREJECTED;
+	}
+
+	/*
+	 * A signature that is present is always checked, enforced or not: a
+	 * refusal then means a wrong key or a stale or altered file, which
+	 * loading anyway would hide (an unsigned image is the only leniency).
+	 */
+	ret = -ENOKEY;
+	if (rtd_amp_keyring)
+		ret = verify_pkcs7_signature(fw->data, fw->size, sig->data,
+					     sig->size, rtd_amp_keyring,
+					     VERIFYING_FIRMWARE_SIGNATURE,
+					     NULL, NULL);
+	if (ret == -ENOKEY)
+		ret = verify_pkcs7_signature(fw->data, fw->size, sig->data,
+					     sig->size, VERIFY_USE_SECONDARY_KEYRING,
+					     VERIFYING_FIRMWARE_SIGNATURE,
+					     NULL, NULL);
+	if (ret) {
+		rtd_amp_sig_refused(rproc, fw, sig, ret);
+		ret = -EKEYREJECTED;
+	}
+	release_firmware(sig);
+	return ret;
+}
+
 /* All of the above that needs no DT region: before anything else runs. */
 static int rtd_amp_check_elf(struct rproc *rproc, const struct firmware *fw,
 			     struct elf64_hdr *eh, struct elf64_shdr *rsc)
@@ -997,13 +1160,16 @@ static int rtd_amp_check_elf(struct rproc *rproc, const struct firmware *fw,
 }
 
 /* Everything, once .prepare has registered the DT regions. */
-static int rtd_amp_check_fw(struct rproc *rproc, const struct firmware *fw)
+static int rtd_amp_check_fw(struct rproc *rproc, const struct firmware *fw,
+			    bool warn)
 {
 	struct elf64_shdr rsc;
 	struct elf64_hdr eh;
 	int ret;
 
-	ret = rtd_amp_check_elf(rproc, fw, &eh, &rsc);
+	ret = rtd_amp_check_sig(rproc, fw, warn);
+	if (!ret)
+		ret = rtd_amp_check_elf(rproc, fw, &eh, &rsc);
 	if (!ret)
 		ret = rtd_amp_check_placement(rproc, fw, &eh, &rsc);
 	if (!ret)
@@ -1023,7 +1189,9 @@ static int rtd_amp_rproc_sanity_check(struct rproc *rproc,
 	struct elf64_hdr eh;
 	int ret;
 
-	ret = rtd_amp_check_elf(rproc, fw, &eh, &rsc);
+	ret = rtd_amp_check_sig(rproc, fw, false);
+	if (!ret)
+		ret = rtd_amp_check_elf(rproc, fw, &eh, &rsc);
 	if (ret)
 		return ret;
 	/* Cannot fail any more; kept so the generic rules apply as well. */
@@ -1033,7 +1201,7 @@ static int rtd_amp_rproc_sanity_check(struct rproc *rproc,
 /* Before the generic code reads the table or handles any of its entries. */
 static int rtd_amp_rproc_parse_fw(struct rproc *rproc, const struct firmware *fw)
 {
-	int ret = rtd_amp_check_fw(rproc, fw);
+	int ret = rtd_amp_check_fw(rproc, fw, false);
 
 	return ret ? ret : rproc_elf_load_rsc_table(rproc, fw);
 }
@@ -1044,7 +1212,7 @@ static int rtd_amp_rproc_parse_fw(struct rproc *rproc, const struct firmware *fw
  */
 static int rtd_amp_rproc_load(struct rproc *rproc, const struct firmware *fw)
 {
-	int ret = rtd_amp_check_fw(rproc, fw);
+	int ret = rtd_amp_check_fw(rproc, fw, true);
 
 	return ret ? ret : rproc_elf_load_segments(rproc, fw);
 }
@@ -1192,6 +1360,9 @@ static int rtd_amp_rproc_probe(struct platform_device *pdev)
 	ddata->rproc = rproc;
 	ddata->stop_timeout_ms = RTD_AMP_STOP_TIMEOUT_MS;
 	of_property_read_u32(np, "realtek,stop-timeout-ms", &ddata->stop_timeout_ms);
+	ddata->sig_required_dt = of_property_read_bool(np, "realtek,firmware-signature-required");
+	if (ddata->sig_required_dt && !rtd_amp_keyring)
+		dev_warn(dev, "firmware signatures are required, but this module carries no certificate: only keys of the kernel's trusted keyrings can sign\n");
 
 	cpu = of_parse_phandle(np, "realtek,cpu", 0);
 	if (!cpu)
@@ -1240,9 +1411,11 @@ static int rtd_amp_rproc_probe(struct platform_device *pdev)
 		debugfs_create_file("rtd_amp_ctrl", 0400, rproc->dbg_dir, ddata,
 				    &rtd_amp_ctrl_fops);
 
-	dev_info(dev, "%s: MPIDR %#llx (cpu%d), PSCI over %s, firmware %s\n",
+	dev_info(dev, "%s: MPIDR %#llx (cpu%d), PSCI over %s, firmware %s, signatures %s\n",
 		 dev_name(&rproc->dev), ddata->mpidr, ddata->cpu,
-		 ddata->hvc ? "hvc" : "smc", fw_name);
+		 ddata->hvc ? "hvc" : "smc", fw_name,
+		 ddata->sig_required_dt ? "required (device tree)" :
+		 sig_enforce ? "required (sig_enforce)" : "optional");
 	return 0;
 }
 
@@ -1260,20 +1433,81 @@ static struct platform_driver rtd_amp_rproc_driver = {
 	},
 };
 
+/*
+ * The built-in certificates into a keyring of their own, as the kernel loads
+ * CONFIG_SYSTEM_TRUSTED_KEYS. Linked nowhere and without write permission,
+ * so user space cannot add a key to it. A certificate the kernel cannot
+ * parse fails the module: it would otherwise refuse every firmware later,
+ * with a less clear reason.
+ */
+static int __init rtd_amp_load_certs(void)
+{
+	const u8 *p = rtd_amp_fw_certs, *end = p + sizeof(rtd_amp_fw_certs);
+	unsigned int n = 0;
+	key_ref_t key;
+	size_t len;
+
+	if (p == end)
+		return 0;
+	rtd_amp_keyring = keyring_alloc(".rtd_amp_fw", GLOBAL_ROOT_UID,
+					GLOBAL_ROOT_GID, current_cred(),
+					(KEY_POS_ALL & ~KEY_POS_SETATTR) |
+					KEY_USR_VIEW | KEY_USR_READ | KEY_USR_SEARCH,
+					KEY_ALLOC_NOT_IN_QUOTA, NULL, NULL);
+	if (IS_ERR(rtd_amp_keyring)) {
+		pr_err("cannot allocate the firmware signing keyring: %pe\n",
+		       rtd_amp_keyring);
+		return PTR_ERR(rtd_amp_keyring);
+	}
+	for (; p < end; p += len, n++) {
+		/* A SEQUENCE with a two-byte length, as Kbuild checked. */
+		len = end - p < 4 || p[0] != 0x30 || p[1] != 0x82 ? 0 :
+		      4 + ((p[2] << 8) | p[3]);
+		if (!len || len > (size_t)(end - p)) {
+			key = ERR_PTR(-EBADMSG);
+		} else {
+			key = key_create_or_update(make_key_ref(rtd_amp_keyring, 1),
+						   "asymmetric", NULL, p, len,
+						   (KEY_POS_ALL & ~KEY_POS_SETATTR) |
+						   KEY_USR_VIEW | KEY_USR_READ,
+						   KEY_ALLOC_NOT_IN_QUOTA |
+						   KEY_ALLOC_BUILT_IN |
+						   KEY_ALLOC_BYPASS_RESTRICTION);
+		}
+		if (IS_ERR(key)) {
+			pr_err("built-in firmware signing certificate %u cannot be loaded: %pe\n",
+			       n, key);
+			key_put(rtd_amp_keyring);
+			rtd_amp_keyring = NULL;
+			return PTR_ERR(key);
+		}
+		pr_info("firmware signing key %u: %s\n", n,
+			key_ref_to_ptr(key)->description);
+		key_ref_put(key);
+	}
+	return 0;
+}
+
 static int __init rtd_amp_rproc_init(void)
 {
 	int ret;
 
+	ret = rtd_amp_load_certs();
+	if (ret)
+		return ret;
 	ret = cpuhp_setup_state_multi(CPUHP_BP_PREPARE_DYN,
 				      "remoteproc/rtd-amp:prepare",
 				      rtd_amp_cpu_prepare, NULL);
 	if (ret < 0)
-		return ret;
+		goto err_keys;
 	rtd_amp_cpuhp_state = ret;
 
 	ret = platform_driver_register(&rtd_amp_rproc_driver);
-	if (ret)
-		cpuhp_remove_multi_state(rtd_amp_cpuhp_state);
+	if (!ret)
+		return 0;
+	cpuhp_remove_multi_state(rtd_amp_cpuhp_state);
+err_keys:
+	key_put(rtd_amp_keyring);
 	return ret;
 }
 module_init(rtd_amp_rproc_init);
@@ -1282,6 +1516,7 @@ static void __exit rtd_amp_rproc_exit(void)
 {
 	platform_driver_unregister(&rtd_amp_rproc_driver);
 	cpuhp_remove_multi_state(rtd_amp_cpuhp_state);
+	key_put(rtd_amp_keyring);
 }
 module_exit(rtd_amp_rproc_exit);
 
