@@ -27,7 +27,7 @@ pub struct Cli {
         global = true,
         env = "RTD_AMPD_SOCKET",
         value_name = "PATH",
-        default_value = "/run/rtd-ampd.sock"
+        default_value = rtd_ampd::config::DEFAULT_SOCKET
     )]
     pub socket: PathBuf,
     /// What to do.

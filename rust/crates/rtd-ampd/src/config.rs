@@ -9,8 +9,9 @@ use std::time::Duration;
 
 /// Default configuration file.
 pub const DEFAULT_PATH: &str = "/etc/rtd-ampd.toml";
-/// Default control socket.
-pub const DEFAULT_SOCKET: &str = "/run/rtd-ampd.sock";
+/// Default control socket (in the daemon's runtime directory, which
+/// systemd creates for its user: `RuntimeDirectory=rtd-ampd`).
+pub const DEFAULT_SOCKET: &str = "/run/rtd-ampd/rtd-ampd.sock";
 
 /// Whole configuration file.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -30,9 +31,19 @@ pub struct Config {
 pub struct Daemon {
     /// Path of the control socket.
     pub socket: PathBuf,
-    /// Group allowed to use the socket (besides root). Without it, only
-    /// root may (mode 0660, group root).
+    /// Application group: may connect (the socket is mode 0660 in this
+    /// group) with the read-only role (status). Without it, only root and
+    /// the admin group may use the socket.
     pub socket_group: Option<String>,
+    /// Admin group: its members (and root) get the full role (start, stop,
+    /// restart). Without it, only root. They connect through the file
+    /// system too, so they are members of `socket_group` as well.
+    pub admin_group: Option<String>,
+    /// Control connections served at once; more are refused with an error.
+    pub max_clients: usize,
+    /// How long a client may take to send a complete request line (and to
+    /// read its reply) before the daemon closes the connection.
+    pub client_timeout_ms: u64,
     /// How often remoteproc states are polled.
     pub poll_interval_ms: u64,
     /// Directory firmware names are relative to (for the firmware check).
@@ -47,6 +58,9 @@ impl Default for Daemon {
         Daemon {
             socket: PathBuf::from(DEFAULT_SOCKET),
             socket_group: None,
+            admin_group: None,
+            max_clients: 16,
+            client_timeout_ms: 5000,
             poll_interval_ms: 500,
             firmware_dir: PathBuf::from("/lib/firmware"),
             dtb: None,
@@ -252,6 +266,9 @@ impl Config {
         if self.daemon.poll_interval_ms == 0 {
             return Err("[daemon] poll_interval_ms must be > 0".into());
         }
+        if self.daemon.max_clients == 0 || self.daemon.client_timeout_ms == 0 {
+            return Err("[daemon] max_clients and client_timeout_ms must be > 0".into());
+        }
         let mut names = std::collections::HashSet::new();
         for (i, r) in self.remoteprocs.iter().enumerate() {
             let what = format!("[[remoteproc]] #{} ({:?})", i + 1, r.name);
@@ -333,6 +350,13 @@ mod tests {
         assert_eq!(c.remoteprocs.len(), 1);
         assert_eq!(c.remoteprocs[0].firmware, "rtd-amp/rtd-amp-fw.elf");
         assert!(c.remoteprocs[0].health.is_some());
+        // Safe defaults: the socket's limits are on, roles need groups set
+        // (the layer's install step sets both, see scripts/install-target).
+        assert_eq!(c.daemon.socket, PathBuf::from(DEFAULT_SOCKET));
+        assert_eq!(c.daemon.socket_group, None);
+        assert_eq!(c.daemon.admin_group, None);
+        assert_eq!(c.daemon.max_clients, 16);
+        assert_eq!(c.daemon.client_timeout_ms, 5000);
     }
 
     #[test]

@@ -23,12 +23,12 @@ pub fn spawn(
     hw: hw::Hw,
     notifier: Box<dyn supervisor::Notifier>,
 ) -> Result<(Sender<supervisor::Msg>, std::thread::JoinHandle<()>), server::SocketError> {
-    let listener = server::bind(&config.daemon.socket, config.daemon.socket_group.as_deref())?;
+    let (listener, policy) = server::bind_config(&config.daemon)?;
     let (tx, rx) = std::sync::mpsc::channel();
     let server_tx = tx.clone();
     std::thread::Builder::new()
         .name("control-socket".into())
-        .spawn(move || server::serve(listener, server_tx))
+        .spawn(move || server::serve(listener, server_tx, policy))
         .map_err(|source| server::SocketError::Io {
             path: config.daemon.socket.clone(),
             what: "spawning its thread",

@@ -34,6 +34,24 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// Whether the request changes nothing (the only ones a read-only
+    /// connection may send).
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, Request::Status { .. })
+    }
+
+    /// The `cmd` value.
+    pub fn cmd(&self) -> &'static str {
+        match self {
+            Request::Status { .. } => "status",
+            Request::Start { .. } => "start",
+            Request::Stop { .. } => "stop",
+            Request::Restart { .. } => "restart",
+        }
+    }
+}
+
 /// A reply line.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 pub struct Reply {
