@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Kernel side: both drivers build without a single compiler or sparse
-# warning (W=1 C=1) against Debian's arm64 6.1 and 6.12 kernels; checkpatch
+# warning (W=1 C=1) against Debian's arm64 6.1 and 6.12 kernels, also with
+# built-in firmware signing certificates; checkpatch
 # --strict is clean; the DT bindings and their examples pass dt-schema; the
 # QEMU overlay applies to QEMU's own virt DT and the result validates; the
 # board overlay compiles; every option of the config fragment exists in the
@@ -134,6 +135,36 @@ for series in 6.1 6.12; do
 		done
 	fi
 done
+
+# The firmware signing certificates built in (RTD_AMP_FW_CERTS, two of
+# them): the generated rtd_amp_fw_certs.inc compiles as cleanly, carries
+# every byte of both, and a PEM file is refused at build time.
+log "rtd_amp_rproc with two built-in firmware signing certificates (6.12, W=1, sparse)"
+certs=()
+for k in a b; do
+	"$REPO_ROOT/scripts/rtd-amp-sign-fw" --gen-dev-key "$work/cert-$k" --cn "stage 40 $k" >/dev/null ||
+		bad "rtd-amp-sign-fw --gen-dev-key failed"
+	certs+=("$work/cert-$k/fw-signing.der")
+done
+out=$work/build-certs
+cp -r "$mods" "$out"
+if ! make -s -C "$(dk_kdir 6.12)" M="$out" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- W=1 C=1 \
+	RPROC_INTERNAL_DIR="$(dk_srcdir 6.12)/drivers/remoteproc" RTD_AMP_FW_CERTS="${certs[*]}" \
+	modules >"$out/build.log" 2>&1; then
+	cat "$out/build.log" >&2
+	bad "modules do not build with RTD_AMP_FW_CERTS"
+elif grep -E 'warning:|error:' "$out/build.log" >&2; then
+	bad "compiler warnings with RTD_AMP_FW_CERTS"
+elif [ "$(grep -o 0x "$out/rtd_amp_fw_certs.inc" | wc -l)" != "$(cat "${certs[@]}" | wc -c)" ]; then
+	bad "rtd_amp_fw_certs.inc does not hold both certificates"
+fi
+if make -s -C "$(dk_kdir 6.12)" M="$out" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- \
+	RPROC_INTERNAL_DIR="$(dk_srcdir 6.12)/drivers/remoteproc" \
+	RTD_AMP_FW_CERTS="$work/cert-a/fw-signing.pem" modules >"$out/pem.log" 2>&1 ||
+	! grep -q 'is PEM, not DER' "$out/pem.log"; then
+	cat "$out/pem.log" >&2
+	bad "a PEM certificate in RTD_AMP_FW_CERTS was not refused with a reason"
+fi
 
 src61=$(dk_srcdir 6.1)
 log "checkpatch --strict"

@@ -15,11 +15,16 @@ QS_DIR=$REPO_ROOT/scripts/qemu/systemd
 QS_RECIPE=$REPO_ROOT/recipes-openamp/rtd-amp-tools/rtd-amp-tools_0.1.0.bb
 
 # The recipe's own definitions, so the twin uses what the image uses.
-qs_recipe_group() { sed -n 's/^RTD_AMP_GROUP ??= "\(.*\)"$/\1/p' "$QS_RECIPE"; }
-qs_recipe_groupadd_param() {
-	# shellcheck disable=SC2016 # ${PN} and ${RTD_AMP_GROUP} are BitBake's
-	sed -n 's/^GROUPADD_PARAM:${PN}-daemon = "\(.*\)"$/\1/p' "$QS_RECIPE" |
-		sed "s/\${RTD_AMP_GROUP}/$(qs_recipe_group)/g"
+qs_recipe_var() { sed -n "s/^$1 ??= \"\\(.*\\)\"\$/\\1/p" "$QS_RECIPE"; }
+qs_recipe_group() { qs_recipe_var RTD_AMP_GROUP; }
+# qs_recipe_param GROUPADD_PARAM|USERADD_PARAM: the daemon package's value,
+# with the recipe's names filled in.
+qs_recipe_param() {
+	# shellcheck disable=SC2016 # ${PN} and ${RTD_AMP_*} are BitBake's
+	sed -n "s/^$1:\${PN}-daemon = \"\\(.*\\)\"\$/\\1/p" "$QS_RECIPE" |
+		sed -e "s/\${RTD_AMP_GROUP}/$(qs_recipe_group)/g" \
+			-e "s/\${RTD_AMP_ADMIN_GROUP}/$(qs_recipe_var RTD_AMP_ADMIN_GROUP)/g" \
+			-e "s/\${RTD_AMP_USER}/$(qs_recipe_var RTD_AMP_USER)/g"
 }
 
 # The initramfs that mounts the disk: busybox, virtio_pci (a module in 6.1),
@@ -64,12 +69,17 @@ qs_build_guest() {
 	# The layer's files, as the recipes' do_install put them (usrmerge
 	# layout: Debian's /lib is a link to /usr/lib, as in a Yocto image with
 	# systemd + usrmerge). The static tools come from build-host-aarch64;
-	# librtdamp is not built for the twin (WITH_LIB=no).
-	"$REPO_ROOT/scripts/install-target" tools firmware group DESTDIR="$root" \
+	# librtdamp is not built for the twin (WITH_LIB=no). The firmware with
+	# its signature: rtd_amp_rproc carries the twin's test certificate and
+	# so refuses an unsigned image (docs/kernel.md, "Firmware signatures").
+	"$REPO_ROOT/scripts/install-target" tools firmware group user DESTDIR="$root" \
 		prefix=/usr sysconfdir=/etc nonarch_base_libdir=/usr/lib \
-		RTD_AMP_GROUP="$group" GROUPADD_PARAM="$(qs_recipe_groupadd_param)" \
+		RTD_AMP_GROUP="$group" RTD_AMP_ADMIN_GROUP="$(qs_recipe_var RTD_AMP_ADMIN_GROUP)" \
+		RTD_AMP_USER="$(qs_recipe_var RTD_AMP_USER)" \
+		GROUPADD_PARAM="$(qs_recipe_param GROUPADD_PARAM)" USERADD_PARAM="$(qs_recipe_param USERADD_PARAM)" \
 		BUILDDIR="$out/root/bin" WITH_LIB=no \
-		FIRMWARE="$out/root/lib/firmware/rtd-amp/rtd-amp-fw.elf:rtd-amp-fw.elf"
+		FIRMWARE="$out/root/lib/firmware/rtd-amp/rtd-amp-fw.elf:rtd-amp-fw.elf
+			$out/root/lib/firmware/rtd-amp/rtd-amp-fw.elf.p7s:rtd-amp-fw.elf.p7s"
 	# Enabled as systemd's preset / Yocto's systemd class would.
 	ln -sf /usr/lib/systemd/system/rtd-ampd.service "$root/etc/systemd/system/multi-user.target.wants/rtd-ampd.service"
 
@@ -88,6 +98,8 @@ qs_build_guest() {
 	install -m 0644 "$QS_DIR/guest/rtd-amp-twin-tests.service" "$root/etc/systemd/system/"
 	ln -sf ../rtd-amp-twin-tests.service "$root/etc/systemd/system/multi-user.target.wants/rtd-amp-twin-tests.service"
 	echo "$group" >"$root/etc/rtd-amp-twin-group"
+	qs_recipe_var RTD_AMP_ADMIN_GROUP >"$root/etc/rtd-amp-twin-admin-group"
+	qs_recipe_var RTD_AMP_USER >"$root/etc/rtd-amp-twin-user"
 	echo rtd-amp-twin >"$root/etc/hostname"
 	echo "/dev/vda / ext4 rw,errors=remount-ro 0 1" >"$root/etc/fstab"
 	# Persistent journal: the suite reads the previous boot's shutdown.
