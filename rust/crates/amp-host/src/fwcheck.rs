@@ -18,7 +18,7 @@ use goblin::elf::header::{
 use goblin::elf::program_header::PT_LOAD;
 use serde::Serialize;
 
-use crate::Sys;
+use crate::{fwsig, Sys};
 
 /// The compatible of our remoteproc node.
 pub const RPROC_COMPATIBLE: &str = "realtek,rtd1619b-amp-rproc";
@@ -64,6 +64,16 @@ pub enum CheckError {
     /// The device tree is unreadable.
     #[error("device tree: {0}")]
     Dtb(String),
+    /// The firmware's signature is refused (or the trusted certificates
+    /// are unusable).
+    #[error("signature {}: {source}", path.display())]
+    Signature {
+        /// The signature file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: fwsig::SigError,
+    },
     /// No remoteproc node.
     #[error(
         "the device tree has no node compatible with {RPROC_COMPATIBLE}: is the overlay applied?"
@@ -72,10 +82,20 @@ pub enum CheckError {
 }
 
 impl CheckError {
-    /// The rule a refused firmware breaks, if that is the error.
+    /// The rule a refused firmware breaks, if that is the error: an ELF
+    /// rule, or the `sig-...` rule of a refused signature.
     pub fn rule(&self) -> Option<&'static str> {
         match self {
             CheckError::Refused { rule, .. } => Some(rule),
+            CheckError::Signature { source, .. } => source.reason().map(fwsig::Reason::rule),
+            _ => None,
+        }
+    }
+
+    /// The kernel's reason, if this is a refused signature.
+    pub fn sig_reason(&self) -> Option<fwsig::Reason> {
+        match self {
+            CheckError::Signature { source, .. } => source.reason(),
             _ => None,
         }
     }
@@ -118,6 +138,8 @@ pub struct Report {
     pub regions: Vec<Region>,
     /// Unknown (vendor) resource types: reported, not fatal.
     pub warnings: Vec<String>,
+    /// The signature, when checked ([`check_files`]).
+    pub signature: Option<fwsig::SigStatus>,
 }
 
 impl fmt::Display for Report {
@@ -138,6 +160,9 @@ impl fmt::Display for Report {
         }
         for w in &self.warnings {
             writeln!(f, "warning: {w}")?;
+        }
+        if let Some(s) = &self.signature {
+            writeln!(f, "{s}")?;
         }
         Ok(())
     }
@@ -886,6 +911,7 @@ pub fn check(elf_bytes: &[u8], regions: &[Region]) -> Result<Report, CheckError>
         resources,
         regions: regions.to_vec(),
         warnings: vec![],
+        signature: None,
     })
 }
 
@@ -967,8 +993,30 @@ pub fn resolve_firmware(name: &str, search: &FirmwareSearch) -> Result<PathBuf, 
     })
 }
 
-/// Checks a firmware file against a `.dtb`, or the running system's DT.
-pub fn check_files(elf: &Path, dtb: Option<&Path>, sys: &Sys) -> Result<Report, CheckError> {
+/// How [`check_files`] checks the firmware's signature
+/// ([`crate::fwsig`]).
+#[derive(Clone, Debug, Default)]
+pub struct SigConfig {
+    /// Trusted certificate files (DER or PEM).
+    pub certs: Vec<PathBuf>,
+    /// Refuse unsigned firmware when the kernel driver cannot say (not
+    /// loaded): the configuration's fallback. The driver's `sig_enforce`
+    /// parameter and the device tree decide when they can.
+    pub require: bool,
+    /// The signature file; default `<elf>.p7s`.
+    pub sig: Option<PathBuf>,
+}
+
+/// Checks a firmware file against a `.dtb`, or the running system's DT,
+/// and its signature first, as the kernel driver does: a present
+/// `<elf>.p7s` must verify against `sig.certs`, an absent one is refused
+/// when the driver (or the DT, or the configuration) enforces signatures.
+pub fn check_files(
+    elf: &Path,
+    dtb: Option<&Path>,
+    sys: &Sys,
+    sig: &SigConfig,
+) -> Result<Report, CheckError> {
     let read = |p: &Path| {
         std::fs::read(p).map_err(|source| CheckError::Read {
             path: p.to_path_buf(),
@@ -977,6 +1025,17 @@ pub fn check_files(elf: &Path, dtb: Option<&Path>, sys: &Sys) -> Result<Report, 
     };
     let elf_bytes = read(elf)?;
     let dtb_path = dtb.map(Path::to_path_buf).unwrap_or_else(|| sys.fdt());
-    let regions = regions_from_dtb(&read(&dtb_path)?)?;
-    check(&elf_bytes, &regions)
+    let dtb_bytes = read(&dtb_path)?;
+    let sig_path = sig.sig.clone().unwrap_or_else(|| fwsig::sig_path(elf));
+    let enforcement = fwsig::enforcement(sys, Some(&dtb_bytes), sig.require);
+    let signature = fwsig::TrustStore::load(&sig.certs)
+        .and_then(|trust| fwsig::check_signature(&elf_bytes, &sig_path, &trust, &enforcement))
+        .map_err(|source| CheckError::Signature {
+            path: sig_path.clone(),
+            source,
+        })?;
+    let regions = regions_from_dtb(&dtb_bytes)?;
+    let mut report = check(&elf_bytes, &regions)?;
+    report.signature = Some(signature);
+    Ok(report)
 }

@@ -7,6 +7,8 @@
 //!   timeouts (pollable file descriptors), the tty channel.
 //! * [`fwcheck`]: check a firmware ELF against the device tree's
 //!   reserved memory before it is started.
+//! * [`fwsig`]: verify its detached signature (`<firmware>.p7s`) as the
+//!   kernel driver does.
 //! * [`Error`]: kernel errnos turned into messages that say what to do.
 //!
 //! Every path goes through a [`Sys`], so tests (and tools run on a copy of
@@ -15,6 +17,7 @@
 
 pub mod error;
 pub mod fwcheck;
+pub mod fwsig;
 pub mod remoteproc;
 pub mod rpmsg;
 pub mod sys;

@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use amp_host::fwcheck::{check, check_files, regions_from_dtb, CheckError};
+use amp_host::fwcheck::{check, check_files, regions_from_dtb, CheckError, SigConfig};
+use amp_host::fwsig::SigStatus;
 use amp_host::Sys;
 use amp_proto::rsc::{self, TableBuilder};
 
@@ -166,8 +167,21 @@ fn good_firmware_passes_and_is_described() {
     // The same through files, as `ampctl check` does.
     let elf_path = d.path().join("fw.elf");
     std::fs::write(&elf_path, &img).unwrap();
-    let rep = check_files(&elf_path, Some(&d.path().join("t.dtb")), &Sys::system()).unwrap();
-    assert_eq!(rep, r);
+    let rep = check_files(
+        &elf_path,
+        Some(&d.path().join("t.dtb")),
+        &Sys::system(),
+        &SigConfig::default(),
+    )
+    .unwrap();
+    assert!(matches!(rep.signature, Some(SigStatus::Unsigned { .. })));
+    assert_eq!(
+        rep,
+        amp_host::fwcheck::Report {
+            signature: rep.signature.clone(),
+            ..r
+        }
+    );
 }
 
 /// The rule a refusal names, with its message.

@@ -69,6 +69,23 @@ pub struct Channel {
     pub timeout_ms: u64,
 }
 
+/// How the firmware signature is checked.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SigArgs {
+    /// Trusted certificate (DER or PEM) the signature must verify against;
+    /// repeatable (default: /etc/rtd-amp/fw-signing.pem when it exists).
+    #[arg(long = "cert", value_name = "CERT")]
+    pub certs: Vec<PathBuf>,
+    /// Signature file (default: ELF.p7s).
+    #[arg(long, value_name = "P7S")]
+    pub sig: Option<PathBuf>,
+    /// Refuse an unsigned firmware even when the kernel driver is not
+    /// loaded (when it is, its sig_enforce parameter and the device tree
+    /// decide, as for the kernel).
+    #[arg(long)]
+    pub require_signature: bool,
+}
+
 /// Commands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -122,7 +139,8 @@ pub enum Command {
         #[command(flatten)]
         json: Json,
     },
-    /// Check a firmware ELF against the device tree's reserved memory.
+    /// Check a firmware ELF as the kernel driver will: its signature
+    /// (ELF.p7s), then against the device tree's reserved memory.
     Check {
         /// Firmware ELF file.
         #[arg(value_name = "ELF")]
@@ -130,6 +148,8 @@ pub enum Command {
         /// Device tree blob to check against (default: the running system's).
         #[arg(long, value_name = "DTB")]
         dtb: Option<PathBuf>,
+        #[command(flatten)]
+        sig: SigArgs,
         #[command(flatten)]
         json: Json,
     },

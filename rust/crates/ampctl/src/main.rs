@@ -4,7 +4,8 @@ mod cli;
 mod stats;
 
 use amp_control::{FaultKind, Request, Response, MAX_MESSAGE_LEN};
-use amp_host::fwcheck::FirmwareSearch;
+use amp_host::fwcheck::{FirmwareSearch, SigConfig};
+use amp_host::fwsig;
 use amp_host::remoteproc::{Remoteproc, State};
 use amp_host::rpmsg::{self, Ctrl, Endpoint, ADDR_ANY, MAX_PAYLOAD};
 use amp_host::Sys;
@@ -102,8 +103,22 @@ fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
                 Ok(())
             }
         }
-        Command::Check { elf, dtb, json } => {
-            let report = amp_host::fwcheck::check_files(&elf, dtb.as_deref(), &ctx.sys)
+        Command::Check {
+            elf,
+            dtb,
+            sig,
+            json,
+        } => {
+            let cfg = SigConfig {
+                certs: if sig.certs.is_empty() {
+                    fwsig::default_certs(&ctx.root)
+                } else {
+                    sig.certs
+                },
+                require: sig.require_signature,
+                sig: sig.sig,
+            };
+            let report = amp_host::fwcheck::check_files(&elf, dtb.as_deref(), &ctx.sys, &cfg)
                 .with_context(|| {
                     format!(
                         "{} does not fit this system (checked against {})",
@@ -339,7 +354,17 @@ fn start_direct(ctx: &Ctx, r: &Remoteproc, firmware: Option<&str>, check: bool) 
                 r.device()
             )
         })?;
-        amp_host::fwcheck::check_files(&path, None, &ctx.sys).with_context(|| {
+        // Its signature as the kernel finds it: NAME.p7s in the same search.
+        let cfg = SigConfig {
+            certs: fwsig::default_certs(&ctx.root),
+            require: false,
+            sig: amp_host::fwcheck::resolve_firmware(
+                &format!("{fw}{}", fwsig::SIG_SUFFIX),
+                &search,
+            )
+            .ok(),
+        };
+        amp_host::fwcheck::check_files(&path, None, &ctx.sys, &cfg).with_context(|| {
             format!(
                 "firmware check of {} failed (use --no-check to start it anyway)",
                 path.display()

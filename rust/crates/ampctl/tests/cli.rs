@@ -363,3 +363,149 @@ fn start_checks_the_file_the_kernel_loads() {
     assert!(text(&o).1.contains("the kernel would not load it"), "{o:?}");
     assert_eq!(k.state(), "offline");
 }
+
+fn openssl(args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("the openssl CLI (scripts/setup-host installs it)");
+    assert!(out.status.success(), "openssl {args:?}: {out:?}");
+}
+
+/// `ampctl check` refuses the firmware signatures the kernel refuses, each
+/// with the kernel's `[sig-...]` rule, with --cert, --sig and
+/// --require-signature, and the default certificate under the root; the
+/// trusted signature lets the check go on to the ELF rules.
+#[test]
+fn check_verifies_the_signature_like_the_kernel() {
+    let k = FakeKernel::new();
+    let d = k.root();
+    let s = |p: &Path| p.display().to_string();
+    let mut certs = vec![];
+    for name in ["trusted", "unknown"] {
+        let (key, cert) = (d.join(format!("{name}.key")), d.join(format!("{name}.pem")));
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &s(&key),
+            "-out",
+            &s(&cert),
+            "-days",
+            "30",
+            "-subj",
+            &format!("/CN={name}"),
+        ]);
+        certs.push((key, cert));
+    }
+    let sign = |file: &Path, (key, cert): &(std::path::PathBuf, std::path::PathBuf)| {
+        openssl(&[
+            "cms",
+            "-sign",
+            "-binary",
+            "-md",
+            "sha256",
+            "-nosmimecap",
+            "-outform",
+            "DER",
+            "-in",
+            &s(file),
+            "-signer",
+            &s(cert),
+            "-inkey",
+            &s(key),
+            "-out",
+            &format!("{}.p7s", file.display()),
+        ])
+    };
+    let fw = d.join("fw.elf");
+    let other = d.join("other.elf");
+    std::fs::write(&other, b"another firmware").unwrap();
+    sign(&other, &certs[0]);
+    let trusted = s(&certs[0].1);
+    let rule = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = ampctl(d, &args);
+        assert_eq!(o.status.code(), Some(1), "{o:?}");
+        let err = text(&o).1;
+        err.split('[')
+            .nth(1)
+            .and_then(|r| r.split(']').next())
+            .unwrap_or_else(|| panic!("no [rule] in {err}"))
+            .to_string()
+    };
+    let fw_s = s(&fw);
+    std::fs::write(&fw, [0x5au8; 512]).unwrap();
+    // Unsigned: refused when required (no driver parameter in the double).
+    let dtb = d.join("t.dtb");
+    let dts = d.join("t.dts");
+    std::fs::write(
+        &dts,
+        "/dts-v1/;\n/ { rproc { compatible = \"realtek,rtd1619b-amp-rproc\"; }; };\n",
+    )
+    .unwrap();
+    let st = Command::new("dtc")
+        .args(["-I", "dts", "-O", "dtb", "-o", &s(&dtb), &s(&dts)])
+        .status()
+        .expect("dtc");
+    assert!(st.success());
+    let dtb_s = s(&dtb);
+    let with = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ["check", "--cert", &trusted, "--dtb", &dtb_s]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        v.extend(extra.iter().map(|a| a.to_string()));
+        v.push(fw_s.clone());
+        v
+    };
+    assert_eq!(rule(&with(&["--require-signature"])), "sig-unsigned");
+    // Not required: the check goes on (to the DT, which has no regions).
+    let o = ampctl(d, &as_strs(&with(&[])));
+    assert!(text(&o).1.contains("memory-region"), "{o:?}");
+    // Trusted: past the signature as well.
+    sign(&fw, &certs[0]);
+    let o = ampctl(d, &as_strs(&with(&["--require-signature"])));
+    assert!(text(&o).1.contains("memory-region"), "{o:?}");
+    // Tampered after signing.
+    let mut b = std::fs::read(&fw).unwrap();
+    b[7] ^= 1;
+    std::fs::write(&fw, &b).unwrap();
+    assert_eq!(rule(&with(&[])), "sig-mismatch");
+    b[7] ^= 1;
+    std::fs::write(&fw, &b).unwrap();
+    // The last byte of the RSA signature flipped.
+    let sig = format!("{}.p7s", fw.display());
+    let mut p = std::fs::read(&sig).unwrap();
+    let last = p.len() - 1;
+    p[last] ^= 1;
+    std::fs::write(&sig, &p).unwrap();
+    assert_eq!(rule(&with(&[])), "sig-bad");
+    // Signed by a key nobody trusts.
+    sign(&fw, &certs[1]);
+    assert_eq!(rule(&with(&[])), "sig-unknown-key");
+    // Another file's signature, named with --sig.
+    let other_sig = format!("{}.p7s", other.display());
+    assert_eq!(rule(&with(&["--sig", &other_sig])), "sig-mismatch");
+    // Not a signature.
+    std::fs::write(&sig, b"junk").unwrap();
+    assert_eq!(rule(&with(&[])), "sig-malformed");
+    // Without --cert the default certificate under the root is trusted.
+    sign(&fw, &certs[0]);
+    let no_cert: Vec<String> = ["check", "--dtb", &dtb_s, &fw_s]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(rule(&no_cert), "sig-unknown-key");
+    std::fs::create_dir_all(d.join("etc/rtd-amp")).unwrap();
+    std::fs::copy(&certs[0].1, d.join("etc/rtd-amp/fw-signing.pem")).unwrap();
+    let o = ampctl(d, &as_strs(&no_cert));
+    assert!(text(&o).1.contains("memory-region"), "{o:?}");
+}
+
+fn as_strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}

@@ -20,6 +20,9 @@ pub struct Config {
     /// `[daemon]` table.
     #[serde(default)]
     pub daemon: Daemon,
+    /// `[firmware]` table: how firmware signatures are checked.
+    #[serde(default)]
+    pub firmware: Firmware,
     /// `[[remoteproc]]` tables, one per supervised processor.
     #[serde(default, rename = "remoteproc")]
     pub remoteprocs: Vec<Remoteproc>,
@@ -66,6 +69,21 @@ impl Default for Daemon {
             dtb: None,
         }
     }
+}
+
+/// `[firmware]`: the firmware signature check (`<firmware>.p7s`), which
+/// refuses what the kernel driver refuses (docs/kernel.md, "Firmware
+/// signatures").
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Firmware {
+    /// Trusted certificates (DER or PEM) signatures must verify against;
+    /// default: `/etc/rtd-amp/fw-signing.pem` when it exists (the layer
+    /// installs the certificate built into the kernel driver there).
+    pub signing_certs: Option<Vec<PathBuf>>,
+    /// Refuse unsigned firmware even when the kernel driver is not loaded
+    /// (when it is, its `sig_enforce` parameter and the device tree decide).
+    pub require_signature: bool,
 }
 
 /// `[[remoteproc]]`: one supervised remote processor.

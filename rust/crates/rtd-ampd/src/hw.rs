@@ -157,9 +157,15 @@ impl Hw {
         })
     }
 
-    /// Checks an ELF against the device tree (`dtb`, default the running one).
-    pub fn check_firmware(&self, elf: &Path, dtb: Option<&Path>) -> Result<(), HwError> {
-        amp_host::fwcheck::check_files(elf, dtb, &self.sys)
+    /// Checks an ELF against the device tree (`dtb`, default the running
+    /// one), and its signature (`sig`) first, as the kernel driver does.
+    pub fn check_firmware(
+        &self,
+        elf: &Path,
+        dtb: Option<&Path>,
+        sig: &amp_host::fwcheck::SigConfig,
+    ) -> Result<(), HwError> {
+        amp_host::fwcheck::check_files(elf, dtb, &self.sys, sig)
             .map(|_| ())
             .map_err(|source| HwError::Firmware {
                 path: elf.display().to_string(),

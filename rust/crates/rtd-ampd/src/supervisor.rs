@@ -272,8 +272,24 @@ impl Supervisor {
             let path = self
                 .hw
                 .resolve_firmware(&cfg.firmware, &self.config.daemon.firmware_dir)?;
+            // The signature as the kernel finds it: NAME.p7s, same search.
+            let fw = &self.config.firmware;
+            let sig = amp_host::fwcheck::SigConfig {
+                certs: fw
+                    .signing_certs
+                    .clone()
+                    .unwrap_or_else(|| amp_host::fwsig::default_certs(std::path::Path::new("/"))),
+                require: fw.require_signature,
+                sig: self
+                    .hw
+                    .resolve_firmware(
+                        &format!("{}{}", cfg.firmware, amp_host::fwsig::SIG_SUFFIX),
+                        &self.config.daemon.firmware_dir,
+                    )
+                    .ok(),
+            };
             self.hw
-                .check_firmware(&path, self.config.daemon.dtb.as_deref())?;
+                .check_firmware(&path, self.config.daemon.dtb.as_deref(), &sig)?;
         }
         self.hw.set_firmware(&dev, &cfg.firmware)?;
         self.hw.start(&dev)?;

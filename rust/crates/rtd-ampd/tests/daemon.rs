@@ -345,3 +345,171 @@ fn firmware_is_checked_where_the_kernel_finds_it() {
     tx.send(Msg::Shutdown).unwrap();
     handle.join().unwrap();
 }
+
+fn openssl(args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("the openssl CLI (scripts/setup-host installs it)");
+    assert!(out.status.success(), "openssl {args:?}: {out:?}");
+}
+
+/// A self-signed key and certificate `dir/NAME.{key,pem}`, made now.
+fn keypair(dir: &Path, name: &str) -> (String, String) {
+    let key = dir.join(format!("{name}.key")).display().to_string();
+    let cert = dir.join(format!("{name}.pem")).display().to_string();
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &key,
+        "-out",
+        &cert,
+        "-days",
+        "30",
+        "-subj",
+        &format!("/CN={name}"),
+    ]);
+    (key, cert)
+}
+
+/// `file.p7s` as scripts/rtd-amp-sign-fw makes it.
+fn sign(file: &Path, (key, cert): &(String, String)) {
+    let (file, sig) = (
+        file.display().to_string(),
+        format!("{}.p7s", file.display()),
+    );
+    openssl(&[
+        "cms",
+        "-sign",
+        "-binary",
+        "-md",
+        "sha256",
+        "-nosmimecap",
+        "-outform",
+        "DER",
+        "-in",
+        &file,
+        "-signer",
+        cert,
+        "-inkey",
+        key,
+        "-out",
+        &sig,
+    ]);
+}
+
+/// The daemon's start path refuses a firmware whose signature the kernel
+/// would refuse, for the kernel's reason, and never starts it: unsigned
+/// (enforced by the configuration here, the fake kernel has no driver
+/// parameter), tampered after signing, signed by an unknown key, another
+/// file's signature. Signed by the trusted key, the check goes on to the
+/// ELF rules (this file is no ELF).
+#[test]
+fn firmware_signature_is_checked_before_a_start() {
+    let k = FakeKernel::new();
+    let d = k.root();
+    let fwdir = d.join("lib/firmware");
+    std::fs::create_dir_all(fwdir.join("rtd-amp")).unwrap();
+    let fw = fwdir.join("rtd-amp/fw.elf");
+    let dts = d.join("t.dts");
+    std::fs::write(
+        &dts,
+        "/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>;\n\
+         reserved-memory { #address-cells = <2>; #size-cells = <2>; ranges;\n\
+         fw: firmware@70000000 { reg = <0 0x70000000 0 0x400000>; no-map; }; };\n\
+         rproc { compatible = \"realtek,rtd1619b-amp-rproc\"; memory-region = <&fw>; }; };\n",
+    )
+    .unwrap();
+    let dtb = d.join("t.dtb");
+    let st = std::process::Command::new("dtc")
+        .args(["-I", "dts", "-O", "dtb", "-o"])
+        .args([&dtb, &dts])
+        .status()
+        .expect("dtc");
+    assert!(st.success());
+    let trusted = keypair(d, "trusted");
+    let unknown = keypair(d, "unknown");
+    let other = d.join("other.elf");
+    std::fs::write(&other, b"another firmware").unwrap();
+    sign(&other, &trusted);
+    let image = vec![0x5au8; 512];
+    type Setup = Box<dyn Fn()>;
+    let (fw2, image2) = (fw.clone(), image.clone());
+    let reset: Setup = Box::new(move || {
+        std::fs::write(&fw2, &image2).unwrap();
+        let _ = std::fs::remove_file(format!("{}.p7s", fw2.display()));
+    });
+    let (fw_, t_, u_, o_) = (fw.clone(), trusted.clone(), unknown.clone(), other.clone());
+    let cases: Vec<(&str, Setup)> = vec![
+        ("[sig-unsigned]", Box::new(|| {})),
+        (
+            "[sig-mismatch]",
+            Box::new({
+                let (fw, t) = (fw_.clone(), t_.clone());
+                move || {
+                    sign(&fw, &t);
+                    let mut b = std::fs::read(&fw).unwrap();
+                    b[100] ^= 1;
+                    std::fs::write(&fw, b).unwrap();
+                }
+            }),
+        ),
+        (
+            "[sig-unknown-key]",
+            Box::new({
+                let fw = fw_.clone();
+                move || sign(&fw, &u_)
+            }),
+        ),
+        (
+            "[sig-mismatch]",
+            Box::new({
+                let fw = fw_.clone();
+                move || {
+                    std::fs::copy(
+                        format!("{}.p7s", o_.display()),
+                        format!("{}.p7s", fw.display()),
+                    )
+                    .unwrap();
+                }
+            }),
+        ),
+        // Past the signature: the ELF rules refuse this file.
+        (
+            "[elf-magic]",
+            Box::new({
+                let fw = fw_.clone();
+                move || sign(&fw, &t_)
+            }),
+        ),
+    ];
+    for (want, setup) in cases {
+        reset();
+        setup();
+        let text = format!(
+            "[daemon]\nsocket = \"{root}/run/rtd-ampd.sock\"\npoll_interval_ms = 5\n\
+             firmware_dir = \"{fwdir}\"\ndtb = \"{dtb}\"\n\
+             [firmware]\nsigning_certs = [\"{cert}\"]\nrequire_signature = true\n\
+             [[remoteproc]]\nname = \"rtd-amp\"\nfirmware = \"rtd-amp/fw.elf\"\n",
+            root = d.display(),
+            fwdir = fwdir.display(),
+            dtb = dtb.display(),
+            cert = trusted.1,
+        );
+        let cfg = Config::parse(&text, Path::new("test.toml")).unwrap();
+        let (tx, handle) =
+            rtd_ampd::spawn(cfg.clone(), Hw::under(k.root()), Box::new(NoNotify)).unwrap();
+        let s = wait_for("phase failed", || {
+            Some(status(&cfg)).filter(|s| s.phase == Phase::Failed)
+        });
+        let err = s.last_error.unwrap_or_default();
+        assert!(err.contains(want), "{want}: {err}");
+        assert_eq!(k.starts.load(Ordering::SeqCst), 0, "{want}: started");
+        tx.send(Msg::Shutdown).unwrap();
+        handle.join().unwrap();
+    }
+}
