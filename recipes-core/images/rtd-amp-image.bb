@@ -3,7 +3,8 @@ DESCRIPTION = "core-image with the AMP packagegroup and an SSH server. Its \
                SDK (bitbake -c populate_sdk / populate_sdk_ext) carries \
                librtdamp's headers and pkg-config file and a Rust toolchain \
                for aarch64-unknown-linux-gnu applications and \
-               aarch64-unknown-none firmware."
+               aarch64-unknown-none firmware, and the firmware signing \
+               tool."
 BUGTRACKER = "https://github.com/rtd-amp/meta-rtd1619b-amp/issues"
 SECTION = "images"
 LICENSE = "MIT"
@@ -19,9 +20,10 @@ IMAGE_INSTALL += "packagegroup-rtd-amp"
 
 # Application developers: the C API (header, pkg-config, library) in the
 # SDK's target sysroot; the Rust toolchain with the Linux and bare-metal
-# AArch64 standard libraries on the SDK host.
+# AArch64 standard libraries and the firmware signing tool
+# (rtd-amp-sign-fw) on the SDK host.
 TOOLCHAIN_TARGET_TASK += "librtdamp rtd-amp-tools-dev"
-TOOLCHAIN_HOST_TASK += "nativesdk-rust-bin-toolchain"
+TOOLCHAIN_HOST_TASK += "nativesdk-rust-bin-toolchain nativesdk-rtd-amp-sign-fw"
 
 # wic: the board layout (FIT yocto.itb with the overlay merged in, the
 # overlays in overlays/, ext4 root) or the BSP's overlayfs layout; the QEMU

@@ -14,13 +14,14 @@ SRC_URI = "\
     file://Makefile \
     file://rtd_amp.h \
     file://rtd_amp_fw_certs.sh \
+    file://rtd_amp_fw_certs.sh \
     file://rtd_amp_mbox.c \
     file://rtd_amp_rproc.c \
 "
 
 S = "${WORKDIR}"
 
-inherit module features_check
+inherit module features_check rtd_amp_fw_sign
 
 # CONFIG_REMOTEPROC, CONFIG_MAILBOX and the RPMsg options come from the
 # kernel fragment that the rtd-amp DISTRO_FEATURE adds (recipes-kernel/linux).
@@ -29,6 +30,16 @@ REQUIRED_DISTRO_FEATURES = "rtd-amp"
 # remoteproc_internal.h (rproc_elf_* prototypes) is not part of the exported
 # kernel headers; take it from the kernel source tree of this build.
 EXTRA_OEMAKE += "RPROC_INTERNAL_DIR=${STAGING_KERNEL_DIR}/drivers/remoteproc"
+
+# The firmware signing certificate (rtd_amp_fw_sign.bbclass: the one
+# rtd-amp-firmware is signed with) built into rtd_amp_rproc, in DER as its
+# Kbuild wants it; the driver then enforces signatures (sig_enforce).
+RTD_AMP_FW_CERT_DER = "${B}/rtd-amp-fw-signing.der"
+EXTRA_OEMAKE += "RTD_AMP_FW_CERTS=${RTD_AMP_FW_CERT_DER}"
+do_compile[prefuncs] += "rtd_amp_modules_cert"
+rtd_amp_modules_cert() {
+    rtd_amp_fw_cert_der ${RTD_AMP_FW_CERT_DER}
+}
 
 # module.bbclass packages each module as kernel-module-rtd-amp-mbox and
 # kernel-module-rtd-amp-rproc. Both bind through their DT compatibles, so

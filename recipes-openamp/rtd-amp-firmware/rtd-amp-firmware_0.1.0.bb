@@ -29,11 +29,12 @@ RTD_AMP_SRC_PATHS = "\
     rust/firmware/rtd-amp-rt \
     ?rust/firmware/.cargo \
     scripts/install-target \
+    scripts/rtd-amp-sign-fw \
 "
 
 S = "${RTD_AMP_SRCDIR}/rust/firmware"
 
-inherit rtd_amp_src rtd_amp_rust_baremetal rtd_amp_firmware
+inherit rtd_amp_src rtd_amp_rust_baremetal rtd_amp_firmware rtd_amp_fw_sign
 
 RTD_AMP_CARGO_LOCK = "${S}/Cargo.lock"
 RUST_BAREMETAL_MANIFEST = "${S}/Cargo.toml"
@@ -52,9 +53,21 @@ RUST_BAREMETAL_CARGO_ARGS = "-p rtd-amp-fw --no-default-features --features '${R
 RTD_AMP_FIRMWARE_DIR = "rtd-amp"
 RTD_AMP_FIRMWARE_FILES = "${RUST_BAREMETAL_TARGET}/${RUST_BAREMETAL_PROFILE}/rtd-amp-fw:rtd-amp-fw.elf"
 
+# With the rtd-amp DISTRO_FEATURE the firmware is signed
+# (rtd_amp_fw_sign.bbclass): rtd-amp-fw.elf.p7s beside it, and the
+# certificate the kernel driver carries installed for rtd-ampd and ampctl
+# (/etc/rtd-amp/fw-signing.pem, their default trusted certificate).
 do_install() {
     rtd_amp_firmware_install
+    if [ -n "${RTD_AMP_FW_SIGNING_CERT_FILE}" ]; then
+        rtd_amp_fw_sign ${D}${RTD_AMP_FIRMWARE_INSTALL_DIR}/rtd-amp-fw.elf
+        install -d ${D}${sysconfdir}/rtd-amp
+        install -m 0644 ${RTD_AMP_FW_SIGNING_CERT_FILE} ${D}${sysconfdir}/rtd-amp/fw-signing.pem
+    fi
 }
+do_install[vardepsexclude] += "RTD_AMP_FW_SIGNING_CERT_FILE"
+
+FILES:${PN} += "${sysconfdir}/rtd-amp"
 
 # The firmware runs on the AArch64 core of these systems only.
 COMPATIBLE_HOST = "aarch64.*-linux"
