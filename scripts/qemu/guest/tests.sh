@@ -226,6 +226,38 @@ check "ring re-init: every echo intact after the re-probe" "$r" [ "$r" = "echo: 
 
 stop_fw
 
+# --- stack overflow: the firmware recurses into the unmapped guard page
+# below its stack (control FAULT kind 4, stack-overflow). The abort is taken
+# on the separate exception stack, so the crash record is written and names
+# the guard page; then a recovery runs the firmware again. Kernel recovery
+# is off for the case, so the record stays in debugfs until the recovery
+# (remoteproc refuses a stop of a crashed processor: `recover` restarts it).
+rec1=$(cat $R/recovery)
+echo disabled >$R/recovery
+start_fw
+ampt ept-create /dev/rpmsg_ctrl0 amp-so 0x2003 1026 >/dev/null
+soctl=$(wait_for dev_named amp-so >/dev/null && dev_named amp-so)
+dmesg -c >/dev/null
+r=$(ampt ctl "$soctl" fault 4)
+wait_for sh -c 'dmesg | grep -q "firmware crashed"'
+kline=$(dmesg | grep -m1 'firmware crashed' || echo "no crash line")
+rec=$(cat $D/rtd_amp_ctrl 2>&1 | tr '\n' ' ')
+tr0=$(grep -m1 'CRASH kind' $D/trace0 2>&1)
+ok1=no
+matches "$kline" 'firmware crashed: kind 1 ESR 0x96[0-9a-f]+ .*: Sync: stack overflow \(guard page 0x[0-9a-f]+\)' &&
+	matches "$rec" 'crash_kind: 1 .*message: Sync: stack overflow \(guard page' &&
+	matches "$tr0" 'stack overflow' && state_is crashed && ok1=yes
+check "stack overflow: crash record names the guard page (dmesg, debugfs rtd_amp_ctrl, trace), state crashed" \
+	"fault '$r', state $(cat $R/state), kernel '$kline', trace '$tr0', record: $rec" [ $ok1 = yes ]
+echo "  kernel: $kline"
+echo recover >$R/recovery
+wait_for state_is running && wait_for have_raw
+r=$(ampt echo "$(raw_dev)" 20)
+check "stack overflow: the core recovers and runs the firmware again" "state $(cat $R/state), $r" \
+	[ "$r" = "echo: 20/20 ok" ]
+echo "$rec1" >$R/recovery
+stop_fw
+
 # --- part 2: the daemon, started as its systemd unit would be
 if [ -x /bin/rtd-ampd ]; then
 	dmesg -c >/dev/null

@@ -141,11 +141,19 @@ pub enum FaultKind {
     Panic = 2,
     /// Execute a permanently undefined instruction (crash kind 1).
     Undefined = 3,
+    /// Recurse until the stack runs into its guard page: a data abort the
+    /// firmware reports as a stack overflow (crash kind 1).
+    StackOverflow = 4,
 }
 
 impl FaultKind {
     /// Every kind, in wire order.
-    pub const ALL: [FaultKind; 3] = [FaultKind::DataAbort, FaultKind::Panic, FaultKind::Undefined];
+    pub const ALL: [FaultKind; 4] = [
+        FaultKind::DataAbort,
+        FaultKind::Panic,
+        FaultKind::Undefined,
+        FaultKind::StackOverflow,
+    ];
 
     /// The wire value.
     pub const fn to_u32(self) -> u32 {
@@ -158,16 +166,19 @@ impl FaultKind {
             1 => Some(FaultKind::DataAbort),
             2 => Some(FaultKind::Panic),
             3 => Some(FaultKind::Undefined),
+            4 => Some(FaultKind::StackOverflow),
             _ => None,
         }
     }
 
-    /// Short lower-case name (`data-abort`, `panic`, `undefined`).
+    /// Short lower-case name (`data-abort`, `panic`, `undefined`,
+    /// `stack-overflow`).
     pub const fn name(self) -> &'static str {
         match self {
             FaultKind::DataAbort => "data-abort",
             FaultKind::Panic => "panic",
             FaultKind::Undefined => "undefined",
+            FaultKind::StackOverflow => "stack-overflow",
         }
     }
 
@@ -884,6 +895,12 @@ mod tests {
             2,
         );
         assert_eq!(&b[..n], &[1, 0x84, 4, 0, 2, 0, 0, 0, 1, 0, 0, 0]);
+        assert_eq!(FaultKind::from_u32(4), Some(FaultKind::StackOverflow));
+        assert_eq!(
+            FaultKind::from_name("stack-overflow"),
+            Some(FaultKind::StackOverflow)
+        );
+        assert_eq!(FaultKind::from_u32(5), None);
         let bad = [1, 0x04, 4, 0, 2, 0, 0, 0, 9, 0, 0, 0];
         assert_eq!(
             Request::decode(&bad),

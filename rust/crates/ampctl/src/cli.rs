@@ -319,6 +319,8 @@ pub enum FaultArg {
     Panic,
     /// Undefined instruction.
     Undefined,
+    /// Stack overflow into the guard page.
+    StackOverflow,
 }
 
 impl From<FaultArg> for amp_control::FaultKind {
@@ -327,6 +329,7 @@ impl From<FaultArg> for amp_control::FaultKind {
             FaultArg::DataAbort => amp_control::FaultKind::DataAbort,
             FaultArg::Panic => amp_control::FaultKind::Panic,
             FaultArg::Undefined => amp_control::FaultKind::Undefined,
+            FaultArg::StackOverflow => amp_control::FaultKind::StackOverflow,
         }
     }
 }

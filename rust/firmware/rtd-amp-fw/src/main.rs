@@ -14,6 +14,21 @@ mod firmware {
     #[link_section = ".resource_table"]
     static RESOURCE_TABLE: ResourceTable<RSC_LEN> = table();
 
+    /// Recurses with 512-byte frames until the stack runs into its guard
+    /// page (about 130 calls for the 64 KiB stack): the data abort there is
+    /// reported as a stack overflow. `black_box` keeps the frames real and
+    /// the recursion from becoming a loop.
+    #[inline(never)]
+    fn overflow_stack(depth: u64) -> u64 {
+        let mut frame = [0u8; 512];
+        frame[0] = depth as u8;
+        let frame = core::hint::black_box(frame);
+        if core::hint::black_box(depth) == u64::MAX {
+            return 0;
+        }
+        overflow_stack(depth + 1) + u64::from(frame[0])
+    }
+
     #[no_mangle]
     fn rtd_amp_main(rt: &'static mut Runtime) -> ! {
         let table_start = RESOURCE_TABLE.shm().addr() as u64;
@@ -79,11 +94,12 @@ mod firmware {
                     }
                 ));
                 match kind {
-                    FaultKind::DataAbort => {
-                        arch::load(0x10);
-                    }
+                    FaultKind::DataAbort => arch::data_abort(),
                     FaultKind::Panic => panic!("deliberate panic (control protocol)"),
                     FaultKind::Undefined => arch::undefined(),
+                    FaultKind::StackOverflow => {
+                        overflow_stack(0);
+                    }
                 }
             }
             // After a reset, start over at once (the loop re-reads the

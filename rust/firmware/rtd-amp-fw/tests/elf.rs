@@ -3,25 +3,14 @@
 //! carveout, and a `.resource_table` that the protocol core's validator
 //! accepts with the entries the driver needs.
 
-use std::path::PathBuf;
+mod common;
 
 use amp_proto::rsc::{self, Entry};
-use goblin::elf::{program_header::PT_LOAD, Elf};
+use common::elf_path;
+use goblin::elf::program_header::{PF_W, PF_X, PT_LOAD};
+use goblin::elf::Elf;
 use rtd_amp_rt::board::{layout, Board, QEMU_VIRT, RTD1619B};
-
-fn elf_path(board: &Board) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target")
-        .join(board.name)
-        .join(format!("rtd-amp-fw-{}.elf", board.name));
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/build-firmware {} first (scripts/test does)",
-        p.display(),
-        board.name
-    );
-    p
-}
+use rtd_amp_rt::mmu::{self, Attr, Tables, PAGE_SIZE};
 
 fn check(board: &Board) {
     let bytes = std::fs::read(elf_path(board)).unwrap();
@@ -99,13 +88,7 @@ fn check(board: &Board) {
     assert!(in_load, "table bytes are loaded from the file");
 
     // The symbols the boot code and the vectors rely on.
-    let sym = |name: &str| {
-        elf.syms
-            .iter()
-            .find(|s| elf.strtab.get_at(s.st_name) == Some(name))
-            .map(|s| s.st_value)
-            .unwrap_or_else(|| panic!("{}: no symbol {name}", board.name))
-    };
+    let sym = |name: &str| common::sym(&elf, board, name);
     assert_eq!(sym("_start"), elf.entry, "entry is the boot code");
     assert_eq!(sym("__vectors") % 0x800, 0, "VBAR_EL1 alignment");
     assert!(fw.contains(&sym("__vectors")));
@@ -114,6 +97,72 @@ fn check(board: &Board) {
     assert!(
         sym("__image_end") <= board.at(layout::TRACE),
         "image, bss and stack end before the trace buffer"
+    );
+    assert_eq!(sym("__exc_stack_top") % 16, 0);
+    assert!(
+        sym("__bss_end") <= sym("__data_end"),
+        "bss in the data pages"
+    );
+
+    // The pages as the runtime maps them (mmu::regions over the linker
+    // symbols): every part page aligned, in order, a guard page below each
+    // stack, and no loaded byte in a page with other permissions than its
+    // segment's.
+    let img = common::image(board);
+    for r in [
+        &img.text,
+        &img.rodata,
+        &img.data,
+        &img.stack,
+        &img.exc_stack,
+    ] {
+        assert_eq!(r.start % PAGE_SIZE, 0, "{}: {r:x?}", board.name);
+        assert_eq!(r.end % PAGE_SIZE, 0, "{}: {r:x?}", board.name);
+        assert!(r.start < r.end);
+    }
+    assert_eq!(img.text.start, board.window);
+    assert_eq!(img.text.end, img.rodata.start);
+    assert_eq!(img.rodata.end, img.data.start);
+    assert_eq!(
+        img.stack.start,
+        img.data.end + PAGE_SIZE,
+        "guard page below the stack"
+    );
+    assert_eq!(
+        img.exc_stack.start,
+        img.stack.end + PAGE_SIZE,
+        "guard below the exception stack"
+    );
+    assert_eq!(img.stack.end - img.stack.start, 0x1_0000);
+    let mut t = Box::new(Tables::new());
+    let regions = mmu::regions(board, &img);
+    for r in &regions {
+        t.map(r).unwrap();
+    }
+    assert_eq!(t.lookup(img.stack_guard().start), None);
+    assert_eq!(t.lookup(img.stack.start - 1), None);
+    assert_eq!(t.lookup(img.exc_stack.start - 1), None);
+    for ph in elf.program_headers.iter().filter(|p| p.p_type == PT_LOAD) {
+        let want = if ph.p_flags & PF_X != 0 {
+            Attr::Code
+        } else if ph.p_flags & PF_W != 0 {
+            Attr::Data
+        } else {
+            Attr::ReadOnly
+        };
+        let r = regions
+            .iter()
+            .find(|r| r.range().contains(&ph.p_vaddr))
+            .unwrap_or_else(|| panic!("segment at {:#x} not mapped", ph.p_vaddr));
+        assert_eq!(r.attr, want, "{}: segment at {:#x}", board.name, ph.p_vaddr);
+        assert!(
+            ph.p_vaddr + ph.p_filesz <= r.base + r.size,
+            "loaded bytes in one region"
+        );
+    }
+    assert!(
+        img.text.contains(&sym("__vectors")),
+        "the vectors are executable"
     );
 }
 

@@ -332,14 +332,7 @@ fn fault_kinds_reach_the_firmware_after_the_reply() {
     let (mut drv, mut fw) = setup(&sim);
     drain_announcements(&mut drv, &mut fw);
     fw.services.fault_enabled = true;
-    for (tag, kind) in [
-        amp_control::FaultKind::DataAbort,
-        amp_control::FaultKind::Panic,
-        amp_control::FaultKind::Undefined,
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (tag, kind) in amp_control::FaultKind::ALL.into_iter().enumerate() {
         let mut buf = [0u8; amp_control::MAX_MESSAGE_LEN];
         let n = Request::Fault { kind }
             .encode(tag as u32, &mut buf)

@@ -1,6 +1,6 @@
 //! The hardware itself: boot code, exception vectors, system registers,
 //! MMIO, cache maintenance, PSCI. This is the runtime's only `unsafe`
-//! module besides amp-proto's `shmem`.
+//! module besides amp-proto's `shmem` and three spots in `runtime`.
 //!
 //! # Invariants
 //!
@@ -9,14 +9,36 @@
 //!   interrupts Rust code and no state needs locking.
 //! * MMIO addresses come from [`crate::board`] and are mapped Device by
 //!   [`crate::mmu`] before any access; each access is one aligned 32-bit
-//!   volatile load or store.
+//!   volatile load or store. The MMIO helpers are `unsafe fn`: a safe
+//!   function never dereferences an address its caller chose.
 //! * Before the MMU is on, Rust code runs on Device memory, which faults on
 //!   unaligned accesses: the only Rust code run then builds the tables with
 //!   aligned 64-bit stores.
+//!
+//! # Two stacks
+//!
+//! The firmware runs at EL1 on `SP_EL0` (`SPSel` = 0, "EL1t"): its stack is
+//! `__stack_bottom..__stack_top`, with an unmapped guard page below it. An
+//! exception switches the core to `SP_EL1` by itself, before the vector's
+//! first instruction, and `SP_EL1` points at a separate 16 KiB exception
+//! stack (`__exc_stack_*`, its own guard page below). So when the firmware
+//! overflows its stack into the guard page, the data abort is handled on
+//! an intact stack and produces a crash record; with one stack the vector's
+//! first store would fault again at the same address, forever, or (without
+//! the guard) the stack would silently run into `.bss`, where the page
+//! tables live. The alternative, checking `SP` against the guard on entry,
+//! would still need somewhere to put the frame. The firmware's exceptions
+//! arrive at the "current EL with SP_EL0" vectors; the "current EL with
+//! SP_ELx" vectors are only reached by a fault inside the crash handler
+//! itself: they restart the exception stack from its top (the first
+//! handler's frame is abandoned) and report a nested crash. rustc probes
+//! every page of a stack frame larger than a page (`stack-probes` inline
+//! on `aarch64-unknown-none`), so no frame steps over a guard page.
 
 use core::arch::{asm, global_asm};
 
 use crate::board::{Board, Conduit};
+use crate::mmu::Image;
 
 // Entry from PSCI CPU_ON: x0 = context id (the control page's address),
 // MMU and caches off, at EL2 or EL1. Drop to EL1, allow FP/SIMD, set the
@@ -54,6 +76,12 @@ _start:
     mov     x1, #(3 << 20)
     msr     cpacr_el1, x1
     isb
+    // SP_EL1: the exception stack; then SP_EL0, the firmware's stack,
+    // used from here on (SPSel 0).
+    msr     spsel, #1
+    ldr     x1, =__exc_stack_top
+    mov     sp, x1
+    msr     spsel, #0
     ldr     x1, =__stack_top
     mov     sp, x1
     ldr     x1, =__image_start
@@ -87,6 +115,7 @@ _start:
     wfe
     b       5b
 
+    // The firmware's exceptions (taken from SP_EL0, now on SP_EL1).
     .macro  VECTOR kind
     .balign 0x80
     sub     sp, sp, #96
@@ -100,6 +129,25 @@ _start:
     b       rtd_amp_rt_exception
     .endm
 
+    // A fault in the handler itself (on SP_EL1), or from a lower EL, which
+    // never runs: restart the exception stack at its top (SP may be in its
+    // guard page), at the cost of x0's value, and report a nested crash.
+    .macro  VECTOR_NESTED kind
+    .balign 0x80
+    adrp    x0, __exc_stack_top
+    add     x0, x0, :lo12:__exc_stack_top
+    mov     sp, x0
+    sub     sp, sp, #96
+    stp     x0, x1, [sp, #0]
+    stp     x2, x3, [sp, #16]
+    stp     x4, x5, [sp, #32]
+    stp     x6, x7, [sp, #48]
+    stp     x29, x30, [sp, #64]
+    mov     x0, #(\kind | 0x100)
+    mov     x1, sp
+    b       rtd_amp_rt_exception
+    .endm
+
     .section .text.vectors, "ax"
     .balign 0x800
     .global __vectors
@@ -108,23 +156,26 @@ __vectors:
     VECTOR 2
     VECTOR 3
     VECTOR 4
-    VECTOR 1
-    VECTOR 2
-    VECTOR 3
-    VECTOR 4
-    VECTOR 1
-    VECTOR 2
-    VECTOR 3
-    VECTOR 4
-    VECTOR 1
-    VECTOR 2
-    VECTOR 3
-    VECTOR 4
+    VECTOR_NESTED 1
+    VECTOR_NESTED 2
+    VECTOR_NESTED 3
+    VECTOR_NESTED 4
+    VECTOR_NESTED 1
+    VECTOR_NESTED 2
+    VECTOR_NESTED 3
+    VECTOR_NESTED 4
+    VECTOR_NESTED 1
+    VECTOR_NESTED 2
+    VECTOR_NESTED 3
+    VECTOR_NESTED 4
 "#
 );
 
 /// Bytes the exception vectors push: x0..x7, x29, x30, 16 bytes of padding.
 pub const FRAME_BYTES: u64 = 96;
+/// Added to the vector's kind by the nested vectors (a fault in the
+/// handler).
+pub const NESTED: u64 = 0x100;
 
 macro_rules! sysreg_read {
     ($name:ident, $reg:literal) => {
@@ -181,7 +232,11 @@ pub unsafe fn enable_mmu(mair: u64, tcr: u64, ttbr0: u64) {
 /// Cleans and invalidates the data cache over `[start, end)` so the other
 /// side (which maps it non-cacheable) sees what was written and we see what
 /// it wrote.
-pub fn clean_invalidate(start: u64, end: u64) {
+///
+/// # Safety
+/// `[start, end)` must be mapped readable (with the MMU on) or be memory
+/// whose stale cache lines may be dropped; an unmapped address faults.
+pub unsafe fn clean_invalidate(start: u64, end: u64) {
     let mut a = start & !63;
     while a < end {
         // SAFETY: cache maintenance by VA on mapped memory has no effect on
@@ -194,25 +249,42 @@ pub fn clean_invalidate(start: u64, end: u64) {
 }
 
 /// Reads a 32-bit device register.
-pub fn mmio_read(addr: u64) -> u32 {
-    // SAFETY: module invariant: mapped Device, aligned.
+///
+/// # Safety
+/// `addr` must be a 4-byte aligned register of a device [`crate::mmu`]
+/// maps (the board's GIC), where a read has no effect the caller does not
+/// intend.
+pub unsafe fn mmio_read(addr: u64) -> u32 {
+    // SAFETY: the caller guarantees a mapped, aligned device register.
     unsafe { core::ptr::read_volatile(addr as *const u32) }
 }
 
 /// Reads a 64-bit device register as two 32-bit halves (GICR_TYPER).
-pub fn mmio_read64(addr: u64) -> u64 {
-    u64::from(mmio_read(addr)) | (u64::from(mmio_read(addr + 4)) << 32)
+///
+/// # Safety
+/// As [`mmio_read`], for both `addr` and `addr + 4`.
+pub unsafe fn mmio_read64(addr: u64) -> u64 {
+    // SAFETY: the caller's guarantee covers both halves.
+    unsafe { u64::from(mmio_read(addr)) | (u64::from(mmio_read(addr + 4)) << 32) }
 }
 
 /// Writes a 32-bit device register.
-pub fn mmio_write(addr: u64, v: u32) {
-    // SAFETY: module invariant: mapped Device, aligned.
+///
+/// # Safety
+/// `addr` must be a 4-byte aligned register of a device [`crate::mmu`]
+/// maps, and writing `v` there must be what the caller means to do to the
+/// device.
+pub unsafe fn mmio_write(addr: u64, v: u32) {
+    // SAFETY: the caller guarantees a mapped, aligned device register.
     unsafe { core::ptr::write_volatile(addr as *mut u32, v) }
 }
 
 /// Writes one byte of a byte-accessible device register (GICR_IPRIORITYR).
-pub fn mmio_write8(addr: u64, v: u8) {
-    // SAFETY: module invariant: mapped Device; IPRIORITYR is byte-accessible.
+///
+/// # Safety
+/// As [`mmio_write`], for a register that accepts byte writes.
+pub unsafe fn mmio_write8(addr: u64, v: u8) {
+    // SAFETY: the caller guarantees a mapped, byte-accessible register.
     unsafe { core::ptr::write_volatile(addr as *mut u8, v) }
 }
 
@@ -304,22 +376,64 @@ pub fn psci_cpu_off(board: &Board) -> i64 {
     x0 as i64
 }
 
-/// The stack's bounds (`__stack_bottom..__stack_top` of the linker script).
-pub fn stack_range() -> core::ops::Range<u64> {
+/// The image's parts, from the linker script's symbols.
+pub fn image() -> Image {
     extern "C" {
+        static __text_start: u8;
+        static __text_end: u8;
+        static __rodata_start: u8;
+        static __rodata_end: u8;
+        static __data_start: u8;
+        static __data_end: u8;
         static __stack_bottom: u8;
         static __stack_top: u8;
+        static __exc_stack_bottom: u8;
+        static __exc_stack_top: u8;
     }
     // Only the symbols' addresses are taken, never their contents (safe
     // since Rust 1.82).
-    core::ptr::addr_of!(__stack_bottom) as u64..core::ptr::addr_of!(__stack_top) as u64
+    macro_rules! range {
+        ($a:ident, $b:ident) => {
+            core::ptr::addr_of!($a) as u64..core::ptr::addr_of!($b) as u64
+        };
+    }
+    Image {
+        text: range!(__text_start, __text_end),
+        rodata: range!(__rodata_start, __rodata_end),
+        data: range!(__data_start, __data_end),
+        stack: range!(__stack_bottom, __stack_top),
+        exc_stack: range!(__exc_stack_bottom, __exc_stack_top),
+    }
+}
+
+/// The firmware stack's bounds (`__stack_bottom..__stack_top`).
+pub fn stack_range() -> core::ops::Range<u64> {
+    image().stack
+}
+
+/// The firmware's stack pointer: `SP_EL0` read from the exception handler
+/// (`SPSel` 1), the current `SP` elsewhere (where it is `SP_EL0` itself,
+/// which `mrs` may not read).
+pub fn firmware_sp() -> u64 {
+    let sel: u64;
+    // SAFETY: reads a register.
+    unsafe { asm!("mrs {}, spsel", out(reg) sel, options(nomem, nostack)) };
+    let sp: u64;
+    if sel & 1 == 1 {
+        // SAFETY: SPSel is 1, so SP_EL0 is readable; no side effect.
+        unsafe { asm!("mrs {}, sp_el0", out(reg) sp, options(nomem, nostack)) };
+    } else {
+        // SAFETY: reads a register.
+        unsafe { asm!("mov {}, sp", out(reg) sp, options(nomem, nostack)) };
+    }
+    sp
 }
 
 /// Reads one 64-bit word of the stack (for the crash backtrace); 0 for an
 /// address outside it or not 8-byte aligned.
 pub fn stack_word(addr: u64) -> u64 {
     let s = stack_range();
-    if addr % 8 != 0 || addr < s.start || addr + 8 > s.end {
+    if addr % 8 != 0 || addr < s.start || addr.checked_add(8).is_none_or(|e| e > s.end) {
         return 0;
     }
     // SAFETY: an aligned word inside the stack, which is mapped (image) and
@@ -336,11 +450,16 @@ pub fn frame_pointer() -> u64 {
     fp
 }
 
-/// Loads from `addr` (a deliberate fault when it is unmapped).
-pub fn load(addr: u64) -> u32 {
-    // SAFETY: used only to fault on purpose (control protocol FAULT); the
-    // exception handler takes over and never returns here.
-    unsafe { core::ptr::read_volatile(addr as *const u32) }
+/// Address [`data_abort`] loads from: in the first page, which no board
+/// maps (an mmu test checks it).
+pub const FAULT_ADDR: u64 = 0x10;
+
+/// A deliberate data abort: loads from [`FAULT_ADDR`], which is unmapped.
+pub fn data_abort() -> ! {
+    // SAFETY: FAULT_ADDR is never mapped, so the load faults and the
+    // exception handler takes over; it never returns here.
+    unsafe { core::ptr::read_volatile(FAULT_ADDR as *const u32) };
+    unreachable!("a load from an unmapped page returned")
 }
 
 /// Executes an undefined instruction (a deliberate fault).

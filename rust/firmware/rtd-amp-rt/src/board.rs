@@ -46,8 +46,20 @@ pub mod layout {
     pub const VRING0: u64 = 0x40_0000;
     /// vring1 carveout.
     pub const VRING1: u64 = 0x40_8000;
+    /// Size of each vring carveout.
+    pub const VRING_SIZE: u64 = 0x8000;
     /// RPMsg buffer pool.
     pub const BUFFERS: u64 = 0x41_0000;
+    /// Size of the buffer pool (`vdev0buffer`).
+    pub const BUFFERS_SIZE: u64 = 0x4_0000;
+    /// The RPMsg device role's window: both vring carveouts and the buffer
+    /// pool, which are contiguous, and nothing else (not the image, stack,
+    /// trace or control page). Linux allocates the vrings from
+    /// `vdev0vring0/1` and the buffers from `vdev0buffer`; a vring address
+    /// or descriptor outside this window is refused by amp-proto.
+    pub const RPMSG: u64 = VRING0;
+    /// Size of [`RPMSG`].
+    pub const RPMSG_SIZE: u64 = BUFFERS + BUFFERS_SIZE - RPMSG;
     /// Control page.
     pub const CTRL: u64 = 0xFF_0000;
     /// Trace buffer, at the end of the firmware carveout.
@@ -85,7 +97,12 @@ pub const RTD1619B: Board = Board {
 // The layout fits the window: checked when compiling.
 const _: () = assert!(layout::TRACE + layout::TRACE_SIZE <= layout::FIRMWARE_SIZE);
 const _: () = assert!(layout::CTRL + 0x1000 <= WINDOW_SIZE);
-const _: () = assert!(layout::BUFFERS + 0x4_0000 <= layout::CTRL);
+const _: () = assert!(layout::BUFFERS + layout::BUFFERS_SIZE <= layout::CTRL);
+// The RPMsg window is exactly the three carveouts, outside the image.
+const _: () = assert!(layout::VRING1 == layout::VRING0 + layout::VRING_SIZE);
+const _: () = assert!(layout::BUFFERS == layout::VRING1 + layout::VRING_SIZE);
+const _: () = assert!(layout::RPMSG >= layout::FIRMWARE + layout::FIRMWARE_SIZE);
+const _: () = assert!(layout::RPMSG + layout::RPMSG_SIZE <= layout::CTRL);
 
 // The board's window lies below 2 GiB, so 2 GiB boards have it.
 const _: () = assert!(RTD1619B.window + WINDOW_SIZE <= 0x8000_0000);
@@ -104,6 +121,11 @@ impl Board {
     /// Physical address of a window offset.
     pub const fn at(&self, offset: u64) -> u64 {
         self.window + offset
+    }
+    /// Physical (= bus) address and size of the RPMsg device role's window
+    /// ([`layout::RPMSG`]).
+    pub const fn rpmsg_window(&self) -> (u64, u64) {
+        (self.at(layout::RPMSG), layout::RPMSG_SIZE)
     }
     /// The doorbell SPI's interrupt id (SPIs start at 32).
     pub const fn spi_intid(&self) -> u32 {
@@ -157,9 +179,9 @@ mod tests {
         // The carveouts of the contract, in order and not overlapping.
         let parts = [
             (layout::FIRMWARE, layout::FIRMWARE_SIZE),
-            (layout::VRING0, 0x8000),
-            (layout::VRING1, 0x8000),
-            (layout::BUFFERS, 0x4_0000),
+            (layout::VRING0, layout::VRING_SIZE),
+            (layout::VRING1, layout::VRING_SIZE),
+            (layout::BUFFERS, layout::BUFFERS_SIZE),
             (layout::CTRL, 0x1000),
         ];
         assert_eq!(
@@ -175,6 +197,9 @@ mod tests {
         for w in parts.windows(2) {
             assert!(w[0].0 + w[0].1 <= w[1].0);
         }
+        // The RPMsg window: vring0 to the end of the buffer pool, 320 KiB.
+        assert_eq!((layout::RPMSG, layout::RPMSG_SIZE), (0x40_0000, 0x5_0000));
+        assert_eq!(QEMU_VIRT.rpmsg_window(), (0x7040_0000, 0x5_0000));
         // Host tests build the default board.
         assert_eq!(BOARD, QEMU_VIRT);
     }

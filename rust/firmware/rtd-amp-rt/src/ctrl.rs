@@ -152,6 +152,13 @@ pub fn esr_class(esr: u64) -> &'static str {
     }
 }
 
+/// Whether an exception is the firmware running out of stack: a data
+/// abort (from the current EL) whose faulting address lies in the unmapped
+/// guard page below the stack.
+pub fn is_stack_overflow(esr: u64, far: u64, guard: &core::ops::Range<u64>) -> bool {
+    esr >> 26 == 0x25 && guard.contains(&far)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +212,30 @@ mod tests {
             esr_class(0x0200_0000),
             "unknown reason (undefined instruction?)"
         );
+    }
+
+    #[test]
+    fn stack_overflow_is_a_data_abort_in_the_guard_page() {
+        let guard = 0x7001_0000..0x7001_1000;
+        // A translation fault on a store at level 3 (ESR of the twin).
+        let esr = 0x9600_0047;
+        assert!(is_stack_overflow(esr, 0x7001_0ff0, &guard));
+        assert!(is_stack_overflow(esr, 0x7001_0000, &guard));
+        assert!(
+            !is_stack_overflow(esr, 0x7001_1000, &guard),
+            "the stack itself"
+        );
+        assert!(
+            !is_stack_overflow(esr, 0x7000_fff8, &guard),
+            "below the guard"
+        );
+        assert!(
+            !is_stack_overflow(0x9600_0006, 0x10, &guard),
+            "another data abort"
+        );
+        // An instruction abort or a lower-EL data abort is not one.
+        assert!(!is_stack_overflow(0x8600_0007, 0x7001_0ff0, &guard));
+        assert!(!is_stack_overflow(0x9200_0047, 0x7001_0ff0, &guard));
     }
 
     #[test]

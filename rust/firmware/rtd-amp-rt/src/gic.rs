@@ -49,10 +49,16 @@ pub const fn ispendr(intid: u32) -> (u64, u32) {
     (0x200 + 4 * (intid / 32) as u64, 1 << (intid % 32))
 }
 
+/// Size of the RD and SGI frames of one redistributor.
+pub const FRAME_SIZE: u64 = 0x2_0000;
+
 /// Finds the redistributor frame of `mpidr` given a way to read each
-/// frame's `GICR_TYPER`; at most `max` frames are examined.
+/// frame's `GICR_TYPER`; at most `max` frames are examined, and only frames
+/// that end at or below `end` (the mapped GIC span): `typer_at` is never
+/// asked for an address outside it.
 pub fn find_redistributor(
     gicr: u64,
+    end: u64,
     mpidr: u64,
     max: usize,
     mut typer_at: impl FnMut(u64) -> u64,
@@ -60,6 +66,9 @@ pub fn find_redistributor(
     let want = typer_affinity(mpidr);
     let mut rd = gicr;
     for _ in 0..max {
+        if rd.checked_add(FRAME_SIZE).is_none_or(|e| e > end) {
+            return None;
+        }
         let typer = typer_at(rd);
         if (typer >> 32) as u32 == want {
             return Some(rd);
@@ -99,21 +108,30 @@ mod tests {
             let cpu = (rd - 0x080A_0000) / 0x2_0000;
             (cpu << 32) | if cpu == 3 { 1 << 4 } else { 0 }
         };
+        let end = 0x0820_0000;
         assert_eq!(
-            find_redistributor(0x080A_0000, 3, 8, typer),
+            find_redistributor(0x080A_0000, end, 3, 8, typer),
             Some(0x0810_0000)
         );
-        assert_eq!(find_redistributor(0x080A_0000, 7, 8, typer), None);
+        assert_eq!(find_redistributor(0x080A_0000, end, 7, 8, typer), None);
+        // Never reads past the mapped span, even without a Last flag.
+        let mut seen = Vec::new();
+        let none = |rd: u64| {
+            seen.push(rd);
+            9u64 << 32
+        };
+        assert_eq!(find_redistributor(0x081A_0000, end, 3, 16, none), None);
+        assert_eq!(seen, [0x081A_0000, 0x081C_0000, 0x081E_0000]);
         // RTD1619B: affinity in Aff1, frames from 0xFF140000.
         let typer = |rd: u64| {
             let cpu = (rd - 0xFF14_0000) / 0x2_0000;
             ((cpu << 8) << 32) | if cpu == 3 { 1 << 4 } else { 0 }
         };
         assert_eq!(
-            find_redistributor(0xFF14_0000, 0x300, 8, typer),
+            find_redistributor(0xFF14_0000, 0xFF30_0000, 0x300, 8, typer),
             Some(0xFF1A_0000)
         );
         // Never loops forever on a broken TYPER.
-        assert_eq!(find_redistributor(0, 3, 8, |_| 0), None);
+        assert_eq!(find_redistributor(0, 1 << 30, 3, 8, |_| 0), None);
     }
 }

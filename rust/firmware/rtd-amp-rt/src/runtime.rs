@@ -2,39 +2,40 @@
 //! trace, crash handling and the stop handshake.
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use amp_proto::shmem::{BusWindow, Shm};
 
-use crate::board::{layout, Board, BOARD, WINDOW_SIZE};
-use crate::ctrl::{esr_class, ControlPage, CrashKind, CrashRecord, State};
+use crate::board::{layout, Board, BOARD};
+use crate::ctrl::{self, esr_class, ControlPage, CrashKind, CrashRecord, State};
 use crate::{arch, backtrace, gic, mmu, trace::Trace, LineBuf};
 
 static mut TABLES: mmu::Tables = mmu::Tables::new();
 static TRACE_POS: AtomicUsize = AtomicUsize::new(0);
 /// Redistributor of this core, found at boot (0 before).
 static RD_BASE: AtomicU64 = AtomicU64::new(0);
+/// Exceptions taken inside the crash handler (nested vectors).
+static NESTED: AtomicU32 = AtomicU32::new(0);
 
-fn window() -> Shm<'static> {
-    // SAFETY: the AMP window is reserved for this firmware and Linux's
-    // remoteproc driver only, mapped for the whole run (mmu::regions), and
-    // no Rust reference into it exists: everything goes through Shm.
-    unsafe { Shm::new(BOARD.window as *mut u8, WINDOW_SIZE as usize) }
+/// One of the shared regions [`mmu::regions`] maps for the whole run, as a
+/// `Shm`. Each is a separate region (the control page, the trace, the
+/// RPMsg window), so no `Shm` spans the unmapped pages between them.
+fn shared_region(offset: u64, size: u64) -> Shm<'static> {
+    let (base, len) = (BOARD.at(offset), size as usize);
+    // SAFETY: called only with the control page, the trace buffer and the
+    // RPMsg window (below), which are reserved for this firmware and
+    // Linux's remoteproc driver, mapped Normal read-write for the whole
+    // run (mmu::regions), and never referenced by Rust: everything goes
+    // through Shm.
+    unsafe { Shm::new(base as *mut u8, len) }
 }
 
 fn ctrl() -> ControlPage<'static> {
-    ControlPage::new(
-        window()
-            .window(layout::CTRL as usize, crate::ctrl::SIZE)
-            .expect("in window"),
-    )
-    .expect("page size")
+    ControlPage::new(shared_region(layout::CTRL, ctrl::SIZE as u64)).expect("page size")
 }
 
 fn trace_shm() -> Shm<'static> {
-    window()
-        .window(layout::TRACE as usize, layout::TRACE_SIZE as usize)
-        .expect("in window")
+    shared_region(layout::TRACE, layout::TRACE_SIZE)
 }
 
 /// Appends a line to the trace and makes it visible to Linux.
@@ -42,14 +43,17 @@ pub fn log_line(text: &[u8]) {
     let t = Trace::new(trace_shm(), &TRACE_POS);
     if let Some((a, b)) = t.line(text) {
         let base = BOARD.at(layout::TRACE);
-        arch::clean_invalidate(base + a as u64, base + b as u64);
+        // SAFETY: inside the trace buffer, which is mapped (mmu::regions).
+        unsafe { arch::clean_invalidate(base + a as u64, base + b as u64) };
     }
 }
 
 fn ring_linux(board: &Board) {
     arch::barrier();
     let (off, bit) = gic::ispendr(board.spi_intid());
-    arch::mmio_write(board.gicd + off, bit);
+    // SAFETY: one GICD_ISPENDR register of the board's distributor (mapped
+    // Device); setting this core's doorbell SPI pending is its purpose.
+    unsafe { arch::mmio_write(board.gicd + off, bit) };
 }
 
 /// What an application gets: the board, the shared memory, doorbells.
@@ -66,9 +70,14 @@ impl Runtime {
         &self.board
     }
 
-    /// The whole AMP window at its bus (= physical) address.
+    /// The RPMsg device role's window at its bus (= physical) address:
+    /// the vrings and the buffer pool ([`layout::RPMSG`]), nothing else. A
+    /// vring address or descriptor Linux (or anyone who can write the
+    /// rings) puts outside it is refused by amp-proto, so it can never
+    /// reach the firmware's image, stacks, trace or control page.
     pub fn shared(&self) -> BusWindow<'static> {
-        BusWindow::new(window(), self.board.window)
+        let (base, _) = self.board.rpmsg_window();
+        BusWindow::new(shared_region(layout::RPMSG, layout::RPMSG_SIZE), base)
     }
 
     /// Appends a formatted line to the trace.
@@ -108,7 +117,9 @@ impl Runtime {
         let bit = 1u32 << self.board.doorbell_sgi;
         let end = arch::cntpct().saturating_add(ms.saturating_mul(self.ticks_per_ms));
         loop {
-            if arch::mmio_read(rd + gic::GICR_ISPENDR0) & bit != 0 {
+            // SAFETY: GICR_ISPENDR0 of this core's redistributor, found and
+            // mapped at boot; reading it has no side effect.
+            if unsafe { arch::mmio_read(rd + gic::GICR_ISPENDR0) } & bit != 0 {
                 self.wait_for_doorbell();
                 return true;
             }
@@ -137,16 +148,35 @@ impl Runtime {
     /// Makes the memory range `[start, end)` coherent with Linux's
     /// non-cacheable view (for data in the firmware image that Linux reads
     /// or writes, such as the resource table).
+    ///
+    /// # Panics
+    /// If the range is not inside the image's data (`.resource_table`,
+    /// `.data`, `.bss`).
     pub fn sync_shared(&self, start: u64, end: u64) {
-        arch::clean_invalidate(start, end);
+        let data = arch::image().data;
+        assert!(
+            data.start <= start && start <= end && end <= data.end,
+            "sync_shared outside the firmware's data"
+        );
+        // SAFETY: inside the image's data, which is mapped (checked above).
+        unsafe { arch::clean_invalidate(start, end) };
     }
 }
 
 fn stop_now(board: &Board, ctrl: &ControlPage<'_>) -> ! {
     ctrl.set_state(State::Stopping);
     log_line(b"stop requested: powering off");
-    // Write back everything Linux might read later (trace, coredump).
-    arch::clean_invalidate(board.window, board.window + layout::FIRMWARE_SIZE);
+    // Write back everything Linux might read later (trace, coredump): the
+    // cacheable regions, one by one (the guard pages between them fault).
+    for r in mmu::regions(board, &arch::image()) {
+        if matches!(
+            r.attr,
+            mmu::Attr::Code | mmu::Attr::ReadOnly | mmu::Attr::Data
+        ) {
+            // SAFETY: a region the tables map (readable) for the whole run.
+            unsafe { arch::clean_invalidate(r.base, r.base + r.size) };
+        }
+    }
     let r = arch::psci_cpu_off(board);
     let mut l = LineBuf::<64>::new();
     let _ = write!(l, "PSCI CPU_OFF failed: {r}");
@@ -176,29 +206,43 @@ fn wait_for_stop(board: &Board, ctrl: &ControlPage<'_>) -> ! {
 }
 
 fn gic_init(board: &Board) -> Result<u64, &'static str> {
-    let rd = gic::find_redistributor(board.gicr, arch::mpidr(), 16, |rd| {
-        arch::mmio_read64(rd + gic::GICR_TYPER)
-    })
+    let mapped = board.gicd & !0x1F_FFFF;
+    let rd = gic::find_redistributor(
+        board.gicr,
+        mapped + board.gic_span,
+        arch::mpidr(),
+        16,
+        // SAFETY: find_redistributor only asks for frames that lie inside
+        // the mapped GIC span; GICR_TYPER is a read-only register.
+        |rd| unsafe { arch::mmio_read64(rd + gic::GICR_TYPER) },
+    )
     .ok_or("no GIC redistributor for this core")?;
+    // SAFETY (every access below): registers of this core's own
+    // redistributor, found above inside the mapped GIC span; the firmware
+    // owns its redistributor (docs/firmware.md, "Doorbells").
     let waker = rd + gic::GICR_WAKER;
-    arch::mmio_write(waker, arch::mmio_read(waker) & !(1 << 1));
+    unsafe { arch::mmio_write(waker, arch::mmio_read(waker) & !(1 << 1)) };
     let mut spins = 0u32;
-    while arch::mmio_read(waker) & (1 << 2) != 0 {
+    // SAFETY: as above.
+    while unsafe { arch::mmio_read(waker) } & (1 << 2) != 0 {
         spins += 1;
         if spins > 1_000_000 {
             return Err("GIC redistributor did not wake up");
         }
     }
     let sgi = board.doorbell_sgi;
-    arch::mmio_write(
-        rd + gic::GICR_IGROUPR0,
-        arch::mmio_read(rd + gic::GICR_IGROUPR0) | (1 << sgi),
-    );
-    arch::mmio_write8(
-        rd + gic::GICR_IPRIORITYR + u64::from(sgi),
-        gic::DOORBELL_PRIORITY,
-    );
-    arch::mmio_write(rd + gic::GICR_ISENABLER0, 1 << sgi);
+    // SAFETY: as above.
+    unsafe {
+        arch::mmio_write(
+            rd + gic::GICR_IGROUPR0,
+            arch::mmio_read(rd + gic::GICR_IGROUPR0) | (1 << sgi),
+        );
+        arch::mmio_write8(
+            rd + gic::GICR_IPRIORITYR + u64::from(sgi),
+            gic::DOORBELL_PRIORITY,
+        );
+        arch::mmio_write(rd + gic::GICR_ISENABLER0, 1 << sgi);
+    }
     arch::gic_cpu_init();
     arch::event_stream_on();
     RD_BASE.store(rd, Ordering::Relaxed);
@@ -218,14 +262,14 @@ extern "C" fn rtd_amp_rt_entry(ctrl_pa: u64, entry_el: u64) -> ! {
     // SAFETY: single core, interrupts masked, called once: nothing else
     // touches TABLES, and they lie in the identity-mapped image.
     let tables = unsafe { &mut *core::ptr::addr_of_mut!(TABLES) };
-    for r in mmu::regions(&board) {
+    for r in mmu::regions(&board, &arch::image()) {
         if tables.map(&r).is_err() {
             loop {
                 arch::wait_for_interrupt();
             }
         }
     }
-    // SAFETY: the tables map the image (code, data, stack) identically.
+    // SAFETY: the tables map the image (code, data, both stacks) identically.
     unsafe { arch::enable_mmu(mmu::MAIR, mmu::TCR, core::ptr::addr_of!(tables.l1) as u64) };
 
     let ctrl = ctrl();
@@ -272,18 +316,19 @@ fn crash(kind: CrashKind, frame: Option<&[u64; 12]>, msg: &[u8]) -> ! {
         _ => (arch::esr(), arch::elr(), arch::far(), arch::spsr()),
     };
     let mut x = [0u64; 8];
-    let mut sp = 0;
+    let sp;
     // A few frames of context: the link register at the exception, then
     // the return addresses of the frame-record chain.
     let mut frames = [0u64; 6];
     let mut nframes = 0;
     let fp = if let Some(f) = frame {
         x.copy_from_slice(&f[..8]);
-        sp = f.as_ptr() as u64 + arch::FRAME_BYTES;
+        sp = arch::firmware_sp();
         frames[0] = f[9];
         nframes = 1;
         f[8]
     } else {
+        sp = arch::firmware_sp();
         arch::frame_pointer()
     };
     nframes += backtrace::walk(
@@ -325,21 +370,42 @@ fn crash(kind: CrashKind, frame: Option<&[u64; 12]>, msg: &[u8]) -> ! {
 
 #[no_mangle]
 extern "C" fn rtd_amp_rt_exception(kind: u64, frame: *const [u64; 12]) -> ! {
-    let kind = match kind {
+    let nested = kind & arch::NESTED != 0;
+    if nested && NESTED.fetch_add(1, Ordering::Relaxed) > 0 {
+        // The nested crash's own handler faulted: stop touching anything.
+        loop {
+            arch::wait_for_interrupt();
+        }
+    }
+    let kind = match kind & 0xFF {
         1 => CrashKind::Sync,
         2 => CrashKind::Irq,
         3 => CrashKind::Fiq,
         _ => CrashKind::SError,
     };
+    let (esr, elr, far) = (arch::esr(), arch::elr(), arch::far());
     let mut m = LineBuf::<128>::new();
-    let _ = write!(
-        m,
-        "{:?}: {} at ELR {:#x}, FAR {:#x}",
-        kind,
-        esr_class(arch::esr()),
-        arch::elr(),
-        arch::far()
-    );
+    if nested {
+        let _ = write!(m, "nested in the crash handler: ");
+    }
+    let guard = arch::image().stack_guard();
+    if !nested && ctrl::is_stack_overflow(esr, far, &guard) {
+        let _ = write!(
+            m,
+            "{kind:?}: stack overflow (guard page {:#x}) at ELR {elr:#x}, FAR {far:#x}, SP {:#x}",
+            guard.start,
+            arch::firmware_sp()
+        );
+    } else {
+        let _ = write!(
+            m,
+            "{:?}: {} at ELR {:#x}, FAR {:#x}",
+            kind,
+            esr_class(esr),
+            elr,
+            far
+        );
+    }
     // SAFETY: the vector code passes its saved-register frame on the stack.
     let f = unsafe { frame.as_ref() };
     crash(kind, f, m.as_bytes())
