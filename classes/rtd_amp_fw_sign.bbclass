@@ -82,10 +82,10 @@ python __anonymous() {
         rtd_amp_fw_dev_key(d, keydir)
         key = os.path.join(keydir, 'fw-signing.key')
         cert = os.path.join(keydir, 'fw-signing.pem')
-        bb.warn('rtd-amp: %s: firmware is signed with the DEVELOPMENT key %s, generated on this build machine '
-                'and trusted by the kernel driver built here: do not ship it. Set RTD_AMP_FW_SIGNING_KEY and '
-                'RTD_AMP_FW_SIGNING_CERT to the product key (docs/yocto.md, "Firmware signing").'
-                % (d.getVar('PN'), key))
+        bb.warn('rtd-amp: %s: the firmware signing key is the DEVELOPMENT key %s, generated on this build '
+                'machine (the firmware is signed with it, the kernel driver trusts it): do not ship it. Set '
+                'RTD_AMP_FW_SIGNING_KEY and RTD_AMP_FW_SIGNING_CERT to the product key (docs/yocto.md, '
+                '"Firmware signing").' % (d.getVar('PN'), key))
     elif not key or not cert:
         raise bb.parse.SkipRecipe('set both RTD_AMP_FW_SIGNING_KEY and RTD_AMP_FW_SIGNING_CERT, or neither '
                                   '(a development key)')
