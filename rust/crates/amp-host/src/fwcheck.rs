@@ -66,13 +66,12 @@ pub enum CheckError {
     Dtb(String),
     /// The firmware's signature is refused (or the trusted certificates
     /// are unusable).
-    #[error("signature {}: {source}", path.display())]
+    #[error("signature {}: {error}", path.display())]
     Signature {
         /// The signature file.
         path: PathBuf,
-        /// Why.
-        #[source]
-        source: fwsig::SigError,
+        /// Why (in the message, not repeated as a source).
+        error: fwsig::SigError,
     },
     /// No remoteproc node.
     #[error(
@@ -87,7 +86,7 @@ impl CheckError {
     pub fn rule(&self) -> Option<&'static str> {
         match self {
             CheckError::Refused { rule, .. } => Some(rule),
-            CheckError::Signature { source, .. } => source.reason().map(fwsig::Reason::rule),
+            CheckError::Signature { error, .. } => error.reason().map(fwsig::Reason::rule),
             _ => None,
         }
     }
@@ -95,7 +94,7 @@ impl CheckError {
     /// The kernel's reason, if this is a refused signature.
     pub fn sig_reason(&self) -> Option<fwsig::Reason> {
         match self {
-            CheckError::Signature { source, .. } => source.reason(),
+            CheckError::Signature { error, .. } => error.reason(),
             _ => None,
         }
     }
@@ -1030,9 +1029,9 @@ pub fn check_files(
     let enforcement = fwsig::enforcement(sys, Some(&dtb_bytes), sig.require);
     let signature = fwsig::TrustStore::load(&sig.certs)
         .and_then(|trust| fwsig::check_signature(&elf_bytes, &sig_path, &trust, &enforcement))
-        .map_err(|source| CheckError::Signature {
+        .map_err(|error| CheckError::Signature {
             path: sig_path.clone(),
-            source,
+            error,
         })?;
     let regions = regions_from_dtb(&dtb_bytes)?;
     let mut report = check(&elf_bytes, &regions)?;

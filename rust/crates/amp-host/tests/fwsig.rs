@@ -198,6 +198,21 @@ fn one_byte_flipped_in_the_signature_value_is_a_bad_signature() {
             assert!(msg.contains("[sig-bad]"), "{msg}");
         }
     }
+    // Signed by an unknown key: with its certificate carried, the kernel
+    // verifies the value with it before it looks for a trusted key
+    // (pkcs7_verify before pkcs7_validate_trust), so a flipped value is a
+    // bad signature; without it, the unknown signer is all it sees.
+    let (key, cert) = keypair(f.dir.path(), "someone-else");
+    for (extra, want) in [
+        (&["-nosmimecap"][..], Reason::BadSignature),
+        (&["-nosmimecap", "-nocerts"], Reason::UnknownKey),
+    ] {
+        let p7s = std::fs::read(sign(&f.file, &key, &cert, extra)).unwrap();
+        let mut bad = p7s.clone();
+        bad[signature_value_at(&p7s) + 9] ^= 0x10;
+        let (r, msg) = reason(verify(&data, &bad, &f.trust()));
+        assert_eq!(r, want, "{extra:?}: {msg}");
+    }
 }
 
 #[test]

@@ -431,6 +431,7 @@ fn check_verifies_the_signature_like_the_kernel() {
         let o = ampctl(d, &args);
         assert_eq!(o.status.code(), Some(1), "{o:?}");
         let err = text(&o).1;
+        assert_eq!(err.matches("refused [").count(), 1, "said once: {err}");
         err.split('[')
             .nth(1)
             .and_then(|r| r.split(']').next())
