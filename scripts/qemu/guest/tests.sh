@@ -320,6 +320,44 @@ if [ -x /bin/rtd-ampd ]; then
 		echo "  daemon: $(printf '%s' "$st" | sed -n 's/.*"last_error":\("[^"]*"\).*/\1/p')"
 		stop_daemon
 	done
+
+	# --- firmware signatures through the daemon and ampctl (docs/kernel.md,
+	# "Firmware signatures"): each of the driver's four refusals (the
+	# signature cases of build.sh: no .p7s, one byte of the ELF flipped after
+	# signing, signed with the unknown key, another file's valid .p7s) is
+	# refused by `ampctl check`, by the daemon's start and by `ampctl start
+	# --firmware` for the driver's reason, before the kernel sees the file
+	# (no refusal in dmesg); the signed firmware serves afterwards.
+	sigdir=/lib/firmware/rtd-amp
+	# refused_direct RC OUTPUT RULE: ampctl failed naming RULE, still offline.
+	refused_direct() { [ "$1" != 0 ] && matches "$2" "refused \\[$3\\]" && state_is offline; }
+	for f in sig-unsigned sig-tampered sig-unknown-key sig-other-file; do
+		want=$(sed -n "s/^$f\\.elf //p" $sigdir/sig-cases.txt)
+		hv=$(host_verdict "$sigdir/$f.elf")
+		check "signature $f: ampctl check refuses it [$want]" "ampctl check: $hv" [ "$hv" = "[$want]" ]
+		sed "s|^firmware = .*|firmware = \"rtd-amp/$f.elf\"|" /etc/rtd-ampd.toml >/tmp/sig.toml
+		dmesg -c >/dev/null
+		start_daemon /tmp/sig.toml
+		wait_for daemon_phase failed
+		st=$(daemon_status)
+		refused=no
+		state_is offline && matches "$st" '"phase":"failed"' && matches "$st" "\\[$want\\]" &&
+			! dmesg | grep -q 'refused \[' && refused=yes
+		check "signature $f: the daemon's start refuses it [$want] before the kernel, offline" \
+			"state $(cat $R/state), daemon: $st" [ $refused = yes ]
+		echo "  daemon: $(printf '%s' "$st" | sed -n 's/.*"last_error":\("[^"]*"\).*/\1/p')"
+		stop_daemon
+		if r=$(ampctl start --direct --firmware "rtd-amp/$f.elf" 2>&1); then rc=0; else rc=$?; fi
+		check "signature $f: ampctl start --firmware refuses it [$want], offline" \
+			"exit $rc, state $(cat $R/state): $r" refused_direct "$rc" "$r" "$want"
+	done
+	echo "$FW" >$R/firmware
+	start_daemon /etc/rtd-ampd.toml
+	wait_for daemon_phase running && wait_for have_raw
+	r=$(ampt echo "$(raw_dev)" 20)
+	check "signatures: the signed firmware starts through the daemon and serves after the refusals" \
+		"state $(cat $R/state), $r, daemon: $(daemon_status)" [ "$r" = "echo: 20/20 ok" ]
+	stop_daemon
 	start_daemon /etc/rtd-ampd.toml
 	check "bad firmware: the processor stays usable through the daemon" "state $(cat $R/state), daemon: $(daemon_status)" \
 		sh -c ". /lib.sh; wait_for state_is running && wait_for daemon_phase running"
