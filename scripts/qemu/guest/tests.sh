@@ -241,14 +241,23 @@ dmesg -c >/dev/null
 r=$(ampt ctl "$soctl" fault 4)
 wait_for sh -c 'dmesg | grep -q "firmware crashed"'
 kline=$(dmesg | grep -m1 'firmware crashed' || echo "no crash line")
-rec=$(cat $D/rtd_amp_ctrl 2>&1 | tr '\n' ' ')
+recraw=$(cat $D/rtd_amp_ctrl 2>&1)
+rec=$(printf '%s' "$recraw" | tr '\n' ' ')
 tr0=$(grep -m1 'CRASH kind' $D/trace0 2>&1)
+# The firmware's own SP and the faulting address both in the guard page:
+# the abort came from the firmware's code on its stack, and the handler
+# ran elsewhere (with one stack, the vector's own stores fault there again
+# and again until they land below the guard, and the record shows them).
+guard=$(printf '%s' "$kline" | sed -n 's/.*guard page \(0x[0-9a-f]*\)).*/\1/p')
+sp=$(printf '%s\n' "$recraw" | sed -n 's/^sp: //p')
+far=$(printf '%s\n' "$recraw" | sed -n 's/^far: //p')
+in_guard() { [ -n "$guard" ] && [ -n "$1" ] && [ $(($1)) -ge $((guard)) ] && [ $(($1)) -lt $((guard + 4096)) ]; }
 ok1=no
 matches "$kline" 'firmware crashed: kind 1 ESR 0x96[0-9a-f]+ .*: Sync: stack overflow \(guard page 0x[0-9a-f]+\)' &&
 	matches "$rec" 'crash_kind: 1 .*message: Sync: stack overflow \(guard page' &&
-	matches "$tr0" 'stack overflow' && state_is crashed && ok1=yes
-check "stack overflow: crash record names the guard page (dmesg, debugfs rtd_amp_ctrl, trace), state crashed" \
-	"fault '$r', state $(cat $R/state), kernel '$kline', trace '$tr0', record: $rec" [ $ok1 = yes ]
+	in_guard "$sp" && in_guard "$far" && matches "$tr0" 'stack overflow' && state_is crashed && ok1=yes
+check "stack overflow: crash record names the guard page, the firmware's SP and FAR in it (dmesg, debugfs rtd_amp_ctrl, trace), state crashed" \
+	"fault '$r', state $(cat $R/state), guard $guard, sp $sp, far $far, kernel '$kline', trace '$tr0', record: $rec" [ $ok1 = yes ]
 echo "  kernel: $kline"
 echo recover >$R/recovery
 wait_for state_is running && wait_for have_raw

@@ -316,19 +316,18 @@ fn crash(kind: CrashKind, frame: Option<&[u64; 12]>, msg: &[u8]) -> ! {
         _ => (arch::esr(), arch::elr(), arch::far(), arch::spsr()),
     };
     let mut x = [0u64; 8];
-    let sp;
+    // The firmware's SP_EL0 (the handler itself runs on SP_EL1).
+    let sp = arch::firmware_sp();
     // A few frames of context: the link register at the exception, then
     // the return addresses of the frame-record chain.
     let mut frames = [0u64; 6];
     let mut nframes = 0;
     let fp = if let Some(f) = frame {
         x.copy_from_slice(&f[..8]);
-        sp = arch::firmware_sp();
         frames[0] = f[9];
         nframes = 1;
         f[8]
     } else {
-        sp = arch::firmware_sp();
         arch::frame_pointer()
     };
     nframes += backtrace::walk(
