@@ -21,9 +21,10 @@
 //!   issuer and serial number) verifies the signature over the signed
 //!   attributes, and the signing time lies in its validity;
 //! * `sig-unknown-key`: the signer is a trusted certificate, found by the
-//!   message's signer certificate (issuer and serial number, or its
-//!   subjectKeyIdentifier) or directly by the signer identifier (issuer and
-//!   serial number, or subjectKeyIdentifier); then `sig-bad` again if that
+//!   message's signer certificate (issuer and serial number, and its
+//!   subjectKeyIdentifier when it has one) or, when the message carries no
+//!   such certificate, directly by the signer identifier (issuer and serial
+//!   number, or subjectKeyIdentifier); then `sig-bad` again if that
 //!   certificate's key does not verify the signature.
 //!
 //! The driver tells `sig-mismatch` from `sig-bad` by the messageDigest
@@ -531,13 +532,15 @@ fn trust_one<'t>(
     n: usize,
 ) -> Result<Option<&'t Trusted>, SigError> {
     let found = if let Some(cert) = signer_cert {
-        // The message's signer certificate is one we trust (by issuer and
-        // serial number, or by its subjectKeyIdentifier)...
+        // The message's signer certificate is one we trust:
+        // find_asymmetric_key(keyring, x509->id, x509->skid) looks the key
+        // up by issuer and serial number, then rejects it unless its
+        // subjectKeyIdentifier is the certificate's too (when it has one)...
         let skid = skid_of(cert).map_err(malformed)?;
         let by_cert = trust.certs.iter().find(|t| {
-            (t.cert.tbs_certificate.issuer == cert.tbs_certificate.issuer
-                && t.cert.tbs_certificate.serial_number == cert.tbs_certificate.serial_number)
-                || (skid.is_some() && t.skid == skid)
+            t.cert.tbs_certificate.issuer == cert.tbs_certificate.issuer
+                && t.cert.tbs_certificate.serial_number == cert.tbs_certificate.serial_number
+                && (skid.is_none() || t.skid == skid)
         });
         match by_cert {
             Some(t) => Some(t),

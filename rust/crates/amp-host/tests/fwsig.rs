@@ -235,6 +235,51 @@ fn unknown_key_is_refused() {
         let both = TrustStore::load(&[f.cert.clone(), other_cert.clone()]).unwrap();
         verify(&data, &p7s, &both).unwrap();
     }
+    // A certificate with the trusted one's issuer and serial number but
+    // another key: the kernel finds the trusted key by issuer and serial
+    // number and rejects it for its other subjectKeyIdentifier, and the
+    // impostor is self-signed, so unknown (not a bad signature).
+    let serial = "0x5eed";
+    let mut pairs = vec![];
+    for name in ["same-a", "same-b"] {
+        let (key, cert) = (
+            f.dir.path().join(format!("{name}.key")),
+            f.dir.path().join(format!("{name}.pem")),
+        );
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            key.to_str().unwrap(),
+            "-out",
+            cert.to_str().unwrap(),
+            "-days",
+            "30",
+            "-subj",
+            "/CN=same",
+            "-set_serial",
+            serial,
+        ]);
+        pairs.push((key, cert));
+    }
+    let p7s = std::fs::read(sign(&f.file, &pairs[1].0, &pairs[1].1, &["-nosmimecap"])).unwrap();
+    let trust_a = TrustStore::load(std::slice::from_ref(&pairs[0].1)).unwrap();
+    let (r, msg) = reason(verify(&data, &p7s, &trust_a));
+    assert_eq!(r, Reason::UnknownKey, "{msg}");
+    // Without the certificate carried, the signer identifier (issuer and
+    // serial number) names the trusted key, whose value check fails.
+    let p7s = std::fs::read(sign(
+        &f.file,
+        &pairs[1].0,
+        &pairs[1].1,
+        &["-nosmimecap", "-nocerts"],
+    ))
+    .unwrap();
+    let (r, msg) = reason(verify(&data, &p7s, &trust_a));
+    assert_eq!(r, Reason::BadSignature, "{msg}");
     // No trusted certificate at all: every signer is unknown.
     let (r, msg) = reason(verify(&data, &f.signed(), &TrustStore::default()));
     assert_eq!(r, Reason::UnknownKey);
