@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Bounded fuzzing of the protocol core: the resource-table validator, the
 # firmware's RPMsg receive path under a hostile Linux, amp-host's firmware
-# check (ELF + resource table) and its signature check (.p7s + trusted
-# certificate), each for AMP_FUZZ_SECONDS (default 20). Longer runs:
+# check (ELF + resource table), its signature check (.p7s + trusted
+# certificate) and rtd-ampd's control-socket protocol (line limit, request
+# parser, roles), each for AMP_FUZZ_SECONDS (default 20). Longer runs:
 # docs/protocol.md.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
@@ -37,11 +38,14 @@ fw_sig_seeds() {
 }
 
 status=0
-for target in rsc_parse rpmsg_receive fw_check fw_sig; do
+for target in rsc_parse rpmsg_receive fw_check fw_sig ctl_socket; do
 	mkdir -p "corpus/$target"
 	[ "$target" != fw_sig ] || fw_sig_seeds
+	# A target's dictionary, if it has one (TARGET.dict).
+	dict=()
+	[ ! -f "$target.dict" ] || dict=(-dict="$target.dict")
 	log "fuzzing $target for ${secs}s"
-	if cargo +nightly fuzz run "$target" "corpus/$target" -- \
+	if cargo +nightly fuzz run "$target" "corpus/$target" -- "${dict[@]}" \
 		-max_total_time="$secs" -print_final_stats=1 >"fuzz-$target.log" 2>&1; then
 		grep -E '^Done [0-9]+ runs|stat::number_of_executed_units' "fuzz-$target.log" || true
 	else
