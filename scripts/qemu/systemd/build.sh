@@ -80,6 +80,9 @@ qs_build_guest() {
 		BUILDDIR="$out/root/bin" WITH_LIB=no \
 		FIRMWARE="$out/root/lib/firmware/rtd-amp/rtd-amp-fw.elf:rtd-amp-fw.elf
 			$out/root/lib/firmware/rtd-amp/rtd-amp-fw.elf.p7s:rtd-amp-fw.elf.p7s"
+	# The certificate rtd_amp_rproc carries, where rtd-amp-firmware installs
+	# it (rtd_amp_fw_sign.bbclass): rtd-ampd's check trusts it by default.
+	install -D -m 0644 "$out/root/etc/rtd-amp/fw-signing.pem" "$root/etc/rtd-amp/fw-signing.pem"
 	# Enabled as systemd's preset / Yocto's systemd class would.
 	ln -sf /usr/lib/systemd/system/rtd-ampd.service "$root/etc/systemd/system/multi-user.target.wants/rtd-ampd.service"
 
