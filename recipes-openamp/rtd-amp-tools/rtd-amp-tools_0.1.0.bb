@@ -46,8 +46,13 @@ EXTRA_CARGO_FLAGS = "--frozen -p rtd-ampd -p ampctl -p amp-capi"
 
 # ABI version of librtdamp (SONAME librtdamp.so.<this>).
 RTDAMP_SOVERSION = "0"
-# Group that may open /dev/rpmsg*, /dev/ttyRPMSG* and the daemon's socket.
+# Who can do what (SECURITY.md): the application group opens /dev/rpmsgN,
+# /dev/ttyRPMSGN and reads the daemon's status; the admin group opens
+# /dev/rpmsg_ctrlN, writes the remoteproc attributes and starts/stops
+# through the daemon; the daemon runs as its own user in both.
 RTD_AMP_GROUP ??= "rtdamp"
+RTD_AMP_ADMIN_GROUP ??= "rtdamp-admin"
+RTD_AMP_USER ??= "rtdampd"
 
 # The shared install step (scripts/install-target, also what the QEMU
 # systemd twin installs with), instead of cargo_bin's install-everything.
@@ -57,7 +62,8 @@ do_install() {
         sysconfdir=${sysconfdir} nonarch_base_libdir=${nonarch_base_libdir} \
         systemd_system_unitdir=${systemd_system_unitdir} \
         udevrulesdir=${nonarch_base_libdir}/udev/rules.d \
-        RTD_AMP_GROUP=${RTD_AMP_GROUP} PV=${PV} SOVERSION=${RTDAMP_SOVERSION} \
+        RTD_AMP_GROUP=${RTD_AMP_GROUP} RTD_AMP_ADMIN_GROUP=${RTD_AMP_ADMIN_GROUP} \
+        RTD_AMP_USER=${RTD_AMP_USER} PV=${PV} SOVERSION=${RTDAMP_SOVERSION} \
         BUILDDIR=${CARGO_BINDIR} SRCDIR=${S} FILESDIR=${WORKDIR} \
         WITH_LIB=yes PATCHELF=patchelf
 }
@@ -89,6 +95,7 @@ INITSCRIPT_NAME:${PN}-daemon = "rtd-ampd"
 INITSCRIPT_PARAMS:${PN}-daemon = "defaults 85 15"
 
 USERADD_PACKAGES = "${PN}-daemon"
-GROUPADD_PARAM:${PN}-daemon = "--system ${RTD_AMP_GROUP}"
+GROUPADD_PARAM:${PN}-daemon = "--system ${RTD_AMP_GROUP}; --system ${RTD_AMP_ADMIN_GROUP}"
+USERADD_PARAM:${PN}-daemon = "--system --no-create-home --home-dir /nonexistent --shell /sbin/nologin --gid ${RTD_AMP_ADMIN_GROUP} --groups ${RTD_AMP_GROUP} ${RTD_AMP_USER}"
 
 COMPATIBLE_HOST = "aarch64.*-linux"

@@ -26,6 +26,11 @@ struct Args {
     /// Only check the configuration file and exit (0 when valid).
     #[arg(long)]
     check_config: bool,
+    /// Device tree blob for the firmware check, instead of the config's
+    /// `dtb` (the systemd unit passes the running one, /sys/firmware/fdt,
+    /// which only root may read, as a credential).
+    #[arg(long, env = "RTD_AMPD_DTB", value_name = "FILE")]
+    dtb: Option<PathBuf>,
     /// Root directory holding sys/ and dev/ (for test doubles; default /).
     #[arg(long, env = "RTD_AMP_ROOT", hide = true)]
     root: Option<PathBuf>,
@@ -74,7 +79,7 @@ fn init_logging() {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let config = match Config::load(&args.config) {
+    let mut config = match Config::load(&args.config) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("rtd-ampd: {e}");
@@ -88,6 +93,9 @@ fn main() -> ExitCode {
             config.remoteprocs.len()
         );
         return ExitCode::SUCCESS;
+    }
+    if let Some(dtb) = &args.dtb {
+        config.daemon.dtb = Some(dtb.clone());
     }
     init_logging();
     info!(config = %args.config.display(), "rtd-ampd {} starting", env!("CARGO_PKG_VERSION"));

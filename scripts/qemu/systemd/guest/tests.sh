@@ -10,12 +10,15 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
 STATE=/var/lib/rtd-amp-twin
 mkdir -p "$STATE"
 GROUP=$(cat /etc/rtd-amp-twin-group)
+ADMIN=$(cat /etc/rtd-amp-twin-admin-group)
+DUSER=$(cat /etc/rtd-amp-twin-user)
 R=/sys/class/remoteproc/remoteproc0
 UNIT=rtd-ampd.service
 DEVUNIT='sys-subsystem-remoteproc-rtd\x2damp.device'
 MEMBER=amp-member
+OPERATOR=amp-operator
 OUTSIDER=amp-outsider
-SOCK=/run/rtd-ampd.sock
+SOCK=/run/rtd-ampd/rtd-ampd.sock
 
 pass=0
 fail=0
@@ -98,30 +101,65 @@ boot1() {
 	check "unit: ordered after the device, no udev-settle" "After=$(prop $UNIT After)" \
 		sh -c "systemctl show -p After --value $UNIT | grep -q 'sys-subsystem-remoteproc-rtd[^ ]*x2damp\.device' && ! systemctl list-jobs | grep -q udev-settle && [ \"\$(systemctl is-active systemd-udev-settle.service)\" != active ]"
 
-	# --- device nodes, the group, users in and out of it ------------------
+	# --- least privilege: the daemon's user, the device nodes, the groups --
+	local pid
+	pid=$(prop $UNIT MainPID)
+	check "privilege: the daemon runs as $DUSER (group $ADMIN, also in $GROUP), no capabilities" \
+		"$(ps -o user=,group=,supgrp= -p "$pid") $(grep CapEff /proc/"$pid"/status)" \
+		sh -c "[ \"\$(ps -o user= -p $pid)\" = $DUSER ] && [ \"\$(ps -o group= -p $pid)\" = $ADMIN ] && ps -o supgrp= -p $pid | grep -qw $GROUP && grep -q 'CapEff:.0000000000000000' /proc/$pid/status"
+	local a bad_attrs=
+	for a in state firmware recovery coredump; do
+		case "$(stat -c '%U:%G %A' $R/$a)" in "root:$ADMIN -rw-rw"*) ;; *) bad_attrs="$bad_attrs $a=$(stat -c '%U:%G/%A' $R/$a)" ;; esac
+	done
+	check "udev: the remoteproc's state/firmware/recovery/coredump are writable by $ADMIN" "${bad_attrs}" test -z "$bad_attrs"
 	local nodes n bad_nodes=
-	nodes=$(ls /dev/rpmsg* /dev/ttyRPMSG* 2>/dev/null)
+	nodes=$(ls /dev/rpmsg[0-9]* /dev/ttyRPMSG* 2>/dev/null)
 	for n in $nodes; do
 		[ "$(stat -c '%U:%G %a' "$n")" = "root:$GROUP 660" ] || bad_nodes="$bad_nodes $n=$(stat -c '%U:%G/%a' "$n")"
 	done
-	check "udev: /dev/rpmsg* and /dev/ttyRPMSG* are root:$GROUP 0660 ($(echo "$nodes" | wc -w) nodes)" \
-		"${bad_nodes:-no nodes}" test -n "$nodes" -a -z "$bad_nodes" -a -e /dev/ttyRPMSG0 -a -e /dev/rpmsg_ctrl0
-	check "group: $GROUP exists (from the recipe's GROUPADD_PARAM)" "not in /etc/group" sh -c "getent group '$GROUP' >/dev/null"
-	check "socket: $SOCK is root:$GROUP 0660" "$(stat -c '%U:%G %a' $SOCK 2>&1)" \
-		test "$(stat -c '%U:%G %a' $SOCK 2>/dev/null)" = "root:$GROUP 660"
+	check "udev: /dev/rpmsgN and /dev/ttyRPMSGN are root:$GROUP 0660 ($(echo "$nodes" | wc -w) nodes)" \
+		"${bad_nodes:-no nodes}" test -n "$nodes" -a -z "$bad_nodes" -a -e /dev/ttyRPMSG0
+	check "udev: /dev/rpmsg_ctrl0 is root:$ADMIN 0660 (not the application group's)" "$(stat -c '%U:%G %a' /dev/rpmsg_ctrl0 2>&1)" \
+		test "$(stat -c '%U:%G %a' /dev/rpmsg_ctrl0 2>/dev/null)" = "root:$ADMIN 660"
+	check "group: $GROUP, $ADMIN and the user $DUSER exist (the recipe's GROUPADD_PARAM, USERADD_PARAM)" "$(getent group "$GROUP" "$ADMIN"; getent passwd "$DUSER")" \
+		sh -c "getent group '$GROUP' >/dev/null && getent group '$ADMIN' >/dev/null && getent passwd '$DUSER' >/dev/null"
+	check "socket: $SOCK is $DUSER:$GROUP 0660" "$(stat -c '%U:%G %a' $SOCK 2>&1)" \
+		test "$(stat -c '%U:%G %a' $SOCK 2>/dev/null)" = "$DUSER:$GROUP 660"
 	id -u $MEMBER >/dev/null 2>&1 || useradd -M -N -g users -G "$GROUP" $MEMBER
+	id -u $OPERATOR >/dev/null 2>&1 || useradd -M -N -g users -G "$GROUP,$ADMIN" $OPERATOR
 	id -u $OUTSIDER >/dev/null 2>&1 || useradd -M -N -g users $OUTSIDER
 	local r
-	r=$(as_user $MEMBER ampctl ping --count 3 2>&1)
-	check "group: a member of $GROUP pings the firmware (ampctl ping, endpoint on rpmsg_ctrl0)" "$r" \
-		as_user $MEMBER ampctl ping --count 3
 	r=$(as_user $MEMBER ampt echo "$(raw_dev)" 20 2>&1)
 	check "group: a member of $GROUP echoes on the raw channel" "$r" as_user $MEMBER ampt echo "$(raw_dev)" 20
 	r=$(as_user $MEMBER ampctl status 2>&1)
 	check "group: a member of $GROUP reads the daemon's status over its socket" "$r" \
 		as_user $MEMBER "$SELF" daemon-running
+	# What an application may not do: stop, crash or reload the firmware.
+	r=$(as_user $MEMBER ampctl stop 2>&1)
+	check "privilege: a member of $GROUP cannot stop the firmware through the daemon (read-only role)" "$r" \
+		sh -c "echo \"\$1\" | grep -q 'permission denied: .stop. changes' && [ \"\$(cat $R/state)\" = running ]" _ "$r"
+	r=$(as_user $MEMBER ampt sock $SOCK '{"cmd":"restart","name":"rtd-amp"}' 2>&1)
+	check "privilege: a member of $GROUP cannot restart or start it either" "$r" \
+		sh -c "echo \"\$1\" | grep -q 'permission denied: .restart. changes' && [ \"\$(cat $R/state)\" = running ]" _ "$r"
+	r=$(as_user $MEMBER ampctl fault panic 2>&1)
+	check "privilege: a member of $GROUP cannot reach the control service (ampctl fault: rpmsg_ctrl0 Permission denied)" "$r" \
+		refused as_user $MEMBER ampctl fault panic
+	local wrote
+	# shellcheck disable=SC2016 # $1 is the inner shell's
+	if r=$(as_user $MEMBER sh -c 'echo stop >"$1"' _ $R/state 2>&1); then wrote=yes; else wrote=no; fi
+	check "privilege: a member of $GROUP cannot write the remoteproc's state (Permission denied)" "wrote=$wrote: $r, state $(cat $R/state)" \
+		sh -c "[ $wrote = no ] && echo \"\$1\" | grep -q 'Permission denied' && [ \"\$(cat $R/state)\" = running ]" _ "$r"
+	r=$(as_user $OPERATOR ampctl ping --count 3 2>&1)
+	check "group: a member of $ADMIN pings the firmware (ampctl ping, endpoint on rpmsg_ctrl0)" "$r" \
+		as_user $OPERATOR ampctl ping --count 3
+	if r=$(as_user $OPERATOR ampctl restart 2>&1); then
+		check "group: a member of $ADMIN restarts the firmware through the daemon" "$r, then not serving" \
+			wait_for 30 "$SELF" serving
+	else
+		bad "group: a member of $ADMIN restarts the firmware through the daemon" "$r"
+	fi
 	r=$(as_user $OUTSIDER ampctl ping --count 1 2>&1)
-	check "group: a user outside $GROUP cannot ping (rpmsg_ctrl0: Permission denied)" "$r" \
+	check "group: a user outside the groups cannot ping (rpmsg_ctrl0: Permission denied)" "$r" \
 		refused as_user $OUTSIDER ampctl ping --count 1
 	# shellcheck disable=SC2016 # $1 is the inner shell's
 	r=$(as_user $OUTSIDER sh -c ': <>"$1"' _ "$(raw_dev)" 2>&1)
@@ -157,13 +195,6 @@ boot1() {
 	r=$(ampctl status 2>&1 | tr '\n' ' ')
 	check "sandbox: with ProtectKernelTunables=yes the daemon cannot start the firmware (sysfs read-only)" "$r" \
 		sh -c "echo \"\$1\" | grep -q 'Read-only file system' && [ \"\$(cat $R/state)\" = offline ]" _ "$r"
-	printf '[Service]\nReadOnlyPaths=/run\n' >"$dropin/zz-twin.conf"
-	systemctl daemon-reload
-	systemctl restart $UNIT
-	sleep 3
-	r=$(journalctl -b _SYSTEMD_UNIT=$UNIT -n 3 -o cat --no-pager | tr '\n' ' ')
-	check "sandbox: with /run read-only (ReadOnlyPaths=/run) the daemon cannot create its socket" "$(systemctl is-active $UNIT): $r" \
-		sh -c "[ \"\$(systemctl is-active $UNIT)\" != active ] && echo \"\$1\" | grep -q 'Read-only file system'" _ "$r"
 	rm -rf "$dropin"
 	systemctl daemon-reload
 	systemctl reset-failed $UNIT
