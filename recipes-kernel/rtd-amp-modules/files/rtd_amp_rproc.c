@@ -1029,11 +1029,12 @@ static const u8 rtd_amp_md_attr[] = {
 
 /*
  * The SHA-256 messageDigest signed attribute, found by its DER encoding.
- * verify_pkcs7_signature() returns -EKEYREJECTED both for a signature value
- * that does not verify and for a valid signature of other contents; the
- * digest tells the two apart. Only to pick the message: nothing is
- * accepted on its strength, and a crafted message can at worst change the
- * reason printed for its refusal.
+ * verify_pkcs7_signature() returns -EKEYREJECTED for a valid signature of
+ * other contents, and -EKEYREJECTED, -EBADMSG or -EINVAL (the RSA padding
+ * check, depending on the garbage) for a signature value that does not
+ * verify; the digest tells the two apart. Only to pick the message: nothing
+ * is accepted on its strength, and a crafted message can at worst change
+ * the reason printed for its refusal.
  */
 static const u8 *rtd_amp_signed_digest(const struct firmware *sig)
 {
@@ -1061,10 +1062,11 @@ static int rtd_amp_sig_refused(struct rproc *rproc, const struct firmware *fw,
 	if (err == -ENOKEY)
 		return rtd_fwcheck_err(rproc, "sig-unknown-key",
 				       "signed with a key that is neither built into this module nor in the kernel's trusted keyrings");
-	if (err != -EKEYREJECTED)
+	if (err != -EKEYREJECTED && err != -EBADMSG && err != -EINVAL)
 		return rtd_fwcheck_err(rproc, "sig-malformed",
-				       "%s%s cannot be verified (%pe)",
-				       rproc->firmware, RTD_AMP_SIG_SUFFIX, ERR_PTR(err));
+				       "%s%s cannot be verified (%pe%s)",
+				       rproc->firmware, RTD_AMP_SIG_SUFFIX, ERR_PTR(err),
+				       err == -ENOPKG ? ": an algorithm this kernel lacks" : "");
 	md = rtd_amp_signed_digest(sig);
 	if (!md)
 		return rtd_fwcheck_err(rproc, "sig-malformed",
@@ -1077,7 +1079,7 @@ static int rtd_amp_sig_refused(struct rproc *rproc, const struct firmware *fw,
 				       "sha256 %*phN... of the file is not the signed %*phN...: changed after signing, or the signature of another file",
 				       8, digest, 8, md);
 	return rtd_fwcheck_err(rproc, "sig-bad",
-			       "the signature value does not verify (%pe): signature or signed attributes altered",
+			       "the signature does not verify (%pe): signature value or signed attributes altered",
 			       ERR_PTR(err));
 }
 
