@@ -266,7 +266,8 @@ qa_build_guest() {
 	local a
 	for a in sh ash mount umount insmod rmmod cat echo ls sleep dmesg grep \
 		dd poweroff printf head tail od cmp mkdir stty timeout sed awk tr wc cut basename readlink test \
-		true false seq uname date sync kill ps rm cp mv find xargs expr env id chmod ln sort uniq tee; do
+		true false seq uname date sync kill ps rm cp mv find xargs expr env id chmod ln sort uniq tee \
+		mdev stat; do
 		ln -sf busybox "$root/bin/$a"
 	done
 	_qa_image_module "$series" rpmsg_core "$root/lib/modules"
@@ -286,8 +287,21 @@ qa_build_guest() {
 	cp "$QA_GUEST"/{init,tests.sh,demo.sh,lib.sh} "$root/"
 	chmod +x "$root"/{init,tests.sh,demo.sh}
 	dk_version "$series" >"$root/etc/amp-kernel"
-	# The daemon's configuration as the layer installs it (/etc/rtd-ampd.toml).
-	cp "$REPO_ROOT/rust/crates/rtd-ampd/rtd-ampd.toml" "$root/etc/rtd-ampd.toml"
+	# The daemon's configuration as the layer installs it (/etc/rtd-ampd.toml,
+	# the socket's roles given to the groups, as scripts/install-target does).
+	sed -e 's|^# socket_group = ".*"|socket_group = "rtdamp"|' \
+		-e 's|^# admin_group = ".*"|admin_group = "rtdamp-admin"|' \
+		"$REPO_ROOT/rust/crates/rtd-ampd/rtd-ampd.toml" >"$root/etc/rtd-ampd.toml"
+	# The layer's groups and the suite's users: an application (amp-app, in
+	# rtdamp), an operator (amp-operator, in rtdamp-admin), an outsider;
+	# mdev gives the device nodes to the groups as the layer's udev rule
+	# (70-rtd-amp.rules) does.
+	printf '%s\n' root:x:0:0:root:/root:/bin/sh amp-app:x:1000:990::/:/bin/sh \
+		amp-outsider:x:1001:1001::/:/bin/sh amp-operator:x:1002:991::/:/bin/sh >"$root/etc/passwd"
+	printf '%s\n' root:x:0: rtdamp:x:990:amp-app,amp-operator rtdamp-admin:x:991:amp-operator \
+		amp-outsider:x:1001: >"$root/etc/group"
+	printf '%s\n' 'rpmsg_ctrl[0-9]+ 0:991 660' 'rpmsg[0-9]+ 0:990 660' 'ttyRPMSG[0-9]+ 0:990 660' \
+		>"$root/etc/mdev.conf"
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 >"$out/initrd.gz")
 }
 

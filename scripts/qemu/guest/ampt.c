@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <grp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -277,6 +278,9 @@ static int cmd_ctl(const char *dev, const char *what, int kind)
 		       (unsigned long long)get64(in + 24), (unsigned long long)get64(in + 32));
 	else if (in[1] == 0x84)
 		printf("ctl: fault acknowledged\n");
+	else if (in[1] == 0xff && n == 12)
+		printf("ctl: error %u%s\n", in[8] | in[9] << 8,
+		       (in[8] | in[9] << 8) == 4 ? " (unsupported)" : "");
 	else
 		printf("ctl: reply opcode 0x%02x, %d bytes\n", in[1], n);
 	close(fd);
@@ -344,8 +348,41 @@ static int cmd_sock(const char *path, const char *line)
 	return got ? 0 : 1;
 }
 
+/*
+ * as UID GID[,GID...] -- CMD...: run CMD with that user id, the first GID as
+ * group and all of them as supplementary groups (busybox has no setpriv
+ * that sets groups): an application's credentials, without root.
+ */
+static int cmd_as(char **argv)
+{
+	gid_t gids[32];
+	uid_t uid = strtoul(argv[0], 0, 0);
+	char *s = argv[1], *end;
+	int n = 0;
+
+	while (n < 32) {
+		gids[n++] = strtoul(s, &end, 0);
+		if (*end != ',')
+			break;
+		s = end + 1;
+	}
+	if (strcmp(argv[2], "--") || !argv[3]) {
+		fprintf(stderr, "usage: ampt as UID GID[,GID...] -- CMD...\n");
+		return 2;
+	}
+	if (setgroups(n, gids) || setgid(gids[0]) || setuid(uid)) {
+		printf("as: %s\n", strerror(errno));
+		return 1;
+	}
+	execvp(argv[3], argv + 3);
+	printf("as: exec %s: %s\n", argv[3], strerror(errno));
+	return 127;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 6 && !strcmp(argv[1], "as"))
+		return cmd_as(argv + 2);
 	if (argc >= 4 && !strcmp(argv[1], "echo"))
 		return cmd_echo(argv[2], atoi(argv[3]));
 	if (argc >= 5 && !strcmp(argv[1], "bench"))
@@ -367,6 +404,6 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: ampt echo DEV N | bench DEV SIZE N | stream DEV SIZE N WINDOW |\n"
 		"       ept-create CTRL NAME SRC DST |\n"
 		"       ept-destroy DEV | ctl DEV ping|stats|fault KIND | pending DEV |\n"
-		"       sock PATH JSON | watch DEV MS\n");
+		"       sock PATH JSON | watch DEV MS | as UID GID[,GID...] -- CMD...\n");
 	return 2;
 }

@@ -10,7 +10,15 @@ ln -sfn "/sys/kernel/debug/remoteproc/$rp" /run/amp-rproc-debug
 R=/run/amp-rproc
 D=/run/amp-rproc-debug
 FW=rtd-amp/rtd-amp-fw.elf
-SOCK=/run/rtd-ampd.sock
+SOCK=/run/rtd-ampd/rtd-ampd.sock
+# The suite's users (/etc/passwd, /etc/group of the initramfs): an
+# application in rtdamp (990), an outsider, an operator in rtdamp-admin (991).
+APP_UID=1000
+APP_GID=990
+OUT_UID=1001
+OP_UID=1002
+ADMIN_GID=991
+export APP_UID APP_GID OUT_UID OP_UID ADMIN_GID
 # The firmware-rule corpus (scripts/fwcorpus.py): "FILE RULE" lines, and
 # its files without .elf; rule_of NAME gives the rule a file breaks.
 RULES=/lib/firmware/rtd-amp/rules.txt
@@ -30,6 +38,14 @@ wait_for() {
 }
 
 state_is() { [ "$(cat $R/state)" = "$1" ]; }
+
+# app CMD...: CMD as the application user (uid 1000, group rtdamp only).
+app() { ampt as $APP_UID $APP_GID -- "$@"; }
+# app_dev DEV: prints DEV once mdev has given it to the application group.
+app_dev() {
+	wait_for sh -c "[ \"\$(stat -c %g '$1')\" = $APP_GID ]"
+	echo "$1"
+}
 
 # The /dev/rpmsgN whose endpoint is named $1 (newest if several).
 dev_named() {

@@ -267,15 +267,17 @@ check "stack overflow: the core recovers and runs the firmware again" "state $(c
 echo "$rec1" >$R/recovery
 stop_fw
 
-# --- part 2: the daemon, started as its systemd unit would be
+# --- part 2: the daemon, started as its systemd unit would be; the
+# application's side of each case runs as the application user (uid
+# $APP_UID, group rtdamp only: app in lib.sh), as on a product
 if [ -x /bin/rtd-ampd ]; then
 	dmesg -c >/dev/null
 	start_daemon /etc/rtd-ampd.toml
 	check "daemon: starts the firmware at boot from its configuration" \
 		"state $(cat $R/state), daemon: $(daemon_status)" \
 		sh -c ". /lib.sh; wait_for state_is running && wait_for have_raw && wait_for daemon_phase running"
-	r=$(ampt echo "$(raw_dev)" 50)
-	check "daemon: channels up after the daemon's start" "$r" [ "$r" = "echo: 50/50 ok" ]
+	r=$(app ampt echo "$(app_dev "$(raw_dev)")" 50)
+	check "daemon: channels up after the daemon's start (the application echoes)" "$r" [ "$r" = "echo: 50/50 ok" ]
 	check "daemon: recovery handed to the daemon (kernel recovery disabled)" \
 		"recovery is $(cat $R/recovery)" [ "$(cat $R/recovery)" = disabled ]
 
@@ -283,7 +285,7 @@ if [ -x /bin/rtd-ampd ]; then
 	old=$(raw_dev)
 	ampt ept-create /dev/rpmsg_ctrl0 amp-fault 0x2001 1026 >/dev/null
 	fctl=$(wait_for dev_named amp-fault >/dev/null && dev_named amp-fault)
-	ampt watch "$old" 20000 >/tmp/watch.out &
+	app ampt watch "$(app_dev "$old")" 20000 >/tmp/watch.out &
 	watch_pid=$!
 	sleep 0.2
 	dmesg -c >/dev/null
@@ -308,9 +310,9 @@ if [ -x /bin/rtd-ampd ]; then
 	new=$(wait_for have_raw && raw_dev)
 	# The new channel often reuses the old /dev/rpmsgN name: nothing from
 	# before the crash may be waiting there.
-	p=$(ampt pending "$new")
+	p=$(app ampt pending "$(app_dev "$new")")
 	check "crash: nothing stale queued on the new channel" "$p on $new (was $old)" [ "$p" = "pending: 0" ]
-	r=$(ampt echo "$new" 20)
+	r=$(app ampt echo "$new" 20)
 	check "crash: the application reconnects and talks again" "$r" [ "$r" = "echo: 20/20 ok" ]
 	stop_daemon
 	check "daemon: SIGTERM stops the firmware and the daemon exits 0" \
@@ -370,10 +372,58 @@ if [ -x /bin/rtd-ampd ]; then
 	start_daemon /etc/rtd-ampd.toml
 	check "bad firmware: the processor stays usable through the daemon" "state $(cat $R/state), daemon: $(daemon_status)" \
 		sh -c ". /lib.sh; wait_for state_is running && wait_for daemon_phase running"
+
+	# --- least privilege: the application cannot stop, crash or reload
+	# the firmware (SECURITY.md, "Who can do what")
+	wait_for have_raw
+	r=$(app ampt sock $SOCK '{"cmd":"status"}')
+	check "privilege: the application reads the daemon's status (read-only role)" "$r" \
+		matches "$r" '^\{"ok":true,"status":\[\{"name":"rtd-amp"'
+	# refused_by_daemon REPLY CMD: the daemon's read-only refusal of CMD,
+	# and the firmware still running.
+	refused_by_daemon() { matches "$1" "^\\{\"ok\":false,\"error\":\"permission denied: .$2. changes" && state_is running; }
+	for c in stop start restart; do
+		r=$(app ampt sock $SOCK "{\"cmd\":\"$c\",\"name\":\"rtd-amp\"}")
+		check "privilege: the application's $c is refused by the daemon, the firmware runs on" \
+			"$r, state $(cat $R/state)" refused_by_daemon "$r" "$c"
+	done
+	r=$(app ampt ept-create /dev/rpmsg_ctrl0 amp-app 0x2004 1026)
+	check "privilege: the application cannot open /dev/rpmsg_ctrl0 (no endpoints, no control service, no fault)" \
+		"$r ($(ls -ln /dev/rpmsg_ctrl0))" matches "$r" '^open /dev/rpmsg_ctrl0: Permission denied'
+	r=$(ampt as $OP_UID $ADMIN_GID -- ampt ept-create /dev/rpmsg_ctrl0 amp-op 0x2005 1026)
+	opctl=$(wait_for dev_named amp-op >/dev/null && dev_named amp-op)
+	check "privilege: the operator (group rtdamp-admin) can: /dev/rpmsg_ctrl0 is the admin group's" \
+		"$r, device '$opctl' ($(ls -ln /dev/rpmsg_ctrl0))" [ "$r" = "create: ok" ]
+	[ -n "$opctl" ] && ampt ept-destroy "$opctl" >/dev/null
+	# shellcheck disable=SC2016 # $1 is the inner shell's
+	if r=$(app sh -c 'echo stop >"$1"' _ $R/state 2>&1); then wrote=yes; else wrote=no; fi
+	check "privilege: the application cannot stop it through sysfs either" "wrote=$wrote: $r, state $(cat $R/state)" \
+		sh -c "[ $wrote = no ] && . /lib.sh && state_is running"
+	r=$(ampt as $OUT_UID $OUT_UID -- ampt sock $SOCK '{"cmd":"status"}')
+	check "privilege: a user outside rtdamp cannot connect to the daemon's socket" "$r" \
+		matches "$r" "^sock: connect $SOCK: Permission denied"
 	stop_daemon
 else
 	ko "daemon: rtd-ampd in the guest" "scripts/build-host-aarch64 did not produce rtd-ampd"
 fi
+
+# --- a production firmware (built without fault-injection, what an image
+# ships) answers FAULT "not supported" and goes on serving
+stop_fw
+echo "rtd-amp/rtd-amp-fw-production.elf" >$R/firmware
+if echo start >$R/state && wait_for state_is running && wait_for have_raw; then prod=running; else prod="not started: $(cat $R/state)"; fi
+ampt ept-create /dev/rpmsg_ctrl0 amp-prod 0x2006 1026 >/dev/null
+pctl=$(wait_for dev_named amp-prod >/dev/null && dev_named amp-prod)
+dmesg -c >/dev/null
+r=$(ampt ctl "$pctl" fault 2)
+e=$(ampt echo "$(raw_dev)" 20)
+crash=$(dmesg | grep -m1 'firmware crashed' || echo none)
+check "production firmware: FAULT answered 'not supported', no crash, it goes on serving" \
+	"$prod; fault: '$r', then '$e', state $(cat $R/state), crash: $crash" \
+	sh -c "[ '$r' = 'ctl: error 4 (unsupported)' ] && [ '$e' = 'echo: 20/20 ok' ] && [ '$crash' = none ] && . /lib.sh && state_is running"
+ampt ept-destroy "$pctl" >/dev/null
+stop_fw
+echo "$FW" >$R/firmware
 
 # --- rule rsc-changed (last: it may reload the driver, see below): recovery
 # reloads the file without parsing its table again, so a file replaced on
