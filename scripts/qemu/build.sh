@@ -117,7 +117,8 @@ qa_bad_firmware() {
 # of DIR/fuzz.txt, gets DIR/fuzz-NNN.p7s (the guest copies it beside the
 # mutant it rebuilds from fuzz.txt). Then the signature cases of
 # DIR/sig-cases.txt ("FILE EXPECTED", EXPECTED "ok" or the [rule] the
-# driver must refuse FILE for), copies of the fuzz base:
+# driver must refuse FILE for): the good firmware (ok), then copies of the
+# fuzz base:
 #   sig-nocerts     signed without the certificate in the message: the
 #                   kernel finds the key in the module's keyring (ok)
 #   sig-unsigned    no .p7s
@@ -171,6 +172,7 @@ PY
 	openssl cms -sign -binary -md sha256 -outform DER -in "$base" \
 		-signer "$cert" -inkey "$key" -out "$dir/sig-smimecap.elf.p7s" || die "openssl cms failed"
 	cat >"$dir/sig-cases.txt" <<-EOF
+		rtd-amp-fw.elf ok
 		sig-nocerts.elf ok
 		sig-unsigned.elf sig-unsigned
 		sig-tampered.elf sig-mismatch

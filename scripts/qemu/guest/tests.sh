@@ -133,6 +133,43 @@ while read -r f rule; do
 	echo "  kernel: ${kline#*remoteproc0: }"
 done <"$RULES"
 
+# --- firmware signatures (docs/kernel.md, "Firmware signatures"). Every
+# firmware of the guest is signed with the twin's test key, whose
+# certificate is built into rtd_amp_rproc (scripts/qemu/build.sh), so the
+# module enforces signatures. Each file of sig-cases.txt ("FILE EXPECTED")
+# starts (ok: signed as rtd-amp-sign-fw does, or without the certificate in
+# the message) or is refused with its [reason] before any ELF rule, the
+# processor offline; the good firmware starts right after.
+fwd=/lib/firmware/rtd-amp
+enf=$(cat /sys/module/rtd_amp_rproc/parameters/sig_enforce)
+kr=$(grep -E '\.rtd_amp_fw: 1$' /proc/keys)
+check "signatures: enforced by default, the built-in certificate in the module's keyring" \
+	"sig_enforce $enf, /proc/keys '$kr'" sh -c "[ $enf = Y ] && [ -n '$kr' ]"
+sig_ok() { # sig_ok EXPECTED STARTED STATE KERNEL DMESG AFTER
+	if [ "$1" = ok ]; then
+		[ "$2" = yes ] && [ "$3" = running ] && [ -z "$4" ] && ! matches "$5" 'not signed'
+	else
+		[ "$2" = no ] && [ "$3" = offline ] && [ "$4" = "[$1]" ]
+	fi && [ "$6" = yes ]
+}
+stop_fw
+while read -r f want; do
+	dmesg -c >/dev/null
+	echo "rtd-amp/$f" >$R/firmware
+	if { echo start >$R/state; } 2>/dev/null; then started=yes; else started=no; fi
+	st=$(cat $R/state)
+	log=$(dmesg)
+	kv=$(kernel_verdict)
+	kline=$(dmesg | grep -m1 'refused \[' || dmesg | grep -iE 'remoteproc|rproc' | tail -n1)
+	stop_fw
+	echo "$FW" >$R/firmware
+	if start_fw && stop_fw; then after=yes; else after=no; fi
+	check "signature ${f%.elf}: $([ "$want" = ok ] && echo starts || echo "refused [$want]"), good firmware starts after" \
+		"start=$started state=$st kernel $kv good-after=$after: $kline" \
+		sig_ok "$want" "$started" "$st" "$kv" "$log" "$after"
+	echo "  kernel: ${kline#*remoteproc[0-9]: }"
+done <$fwd/sig-cases.txt
+
 # --- firmware fuzz: seeded random mutants of the real firmware (ELF header,
 # program and section headers, resource table; scripts/fwcorpus.py fuzz),
 # each written to /lib/firmware and started through sysfs: refused with a
@@ -140,13 +177,16 @@ done <"$RULES"
 fwd=/lib/firmware/rtd-amp
 seed=$(cat $fwd/fuzz-seed)
 echo "  fuzz seed $seed (replay: AMP_FWFUZZ_SEED=$seed scripts/qemu-amp test)"
-# mutant OPS: the fuzz base with OPS applied (fwcorpus.py fuzz) as fuzz.elf.
+# mutant OPS NAME: the fuzz base with OPS applied (fwcorpus.py fuzz) as
+# fuzz.elf, with NAME.p7s, its signature made on the host from the same
+# bytes (a truncation cuts the patched file, as fwcorpus.py does).
 # shellcheck disable=SC2059 # the bytes are printf octal escapes
 mutant() {
 	cp $fwd/fuzz-base.elf $fwd/fuzz.elf
+	cp "$fwd/$2.p7s" $fwd/fuzz.elf.p7s
 	for op in $1; do
 		case $op in
-		trunc=*) head -c "${op#trunc=}" $fwd/fuzz-base.elf >$fwd/fuzz.elf ;;
+		trunc=*) head -c "${op#trunc=}" $fwd/fuzz.elf >$fwd/fuzz.cut && mv $fwd/fuzz.cut $fwd/fuzz.elf ;;
 		*) printf "${op#*=}" | dd of=$fwd/fuzz.elf bs=1 seek="${op%%=*}" conv=notrunc 2>/dev/null ;;
 		esac
 	done
@@ -156,7 +196,7 @@ n=0 refused=0 ran=0 generic='' stuck='' disagree='' t0=$(date +%s)
 tab=$(printf '\t')
 while IFS=$tab read -r f what ops; do
 	n=$((n + 1))
-	mutant "$ops"
+	mutant "$ops" "$f"
 	dmesg -c >/dev/null
 	echo "rtd-amp/fuzz.elf" >$R/firmware
 	hv=$(host_verdict $fwd/fuzz.elf)
@@ -445,11 +485,14 @@ check "rsc-changed: the larger-table firmware is valid (started fresh, amp-host 
 rec0=$(cat $R/recovery)
 echo enabled >$R/recovery
 cp $fwd/rtd-amp-fw.elf /tmp/good.elf
+cp $fwd/rtd-amp-fw.elf.p7s /tmp/good.elf.p7s
 start_fw
 ampt ept-create /dev/rpmsg_ctrl0 amp-rsc 0x2002 1026 >/dev/null
 rctl=$(wait_for dev_named amp-rsc >/dev/null && dev_named amp-rsc)
-# The file the kernel will reload, replaced under the running firmware.
+# The file the kernel will reload, replaced under the running firmware
+# (with its signature: the table size is what the recovery must refuse).
 cp $cr $fwd/rtd-amp-fw.elf
+cp $cr.p7s $fwd/rtd-amp-fw.elf.p7s
 dmesg -c >/dev/null
 r=$(ampt ctl "$rctl" fault 1)
 wait_for sh -c 'dmesg | grep -q "refused \["'
@@ -474,6 +517,7 @@ echo "  kernel: ${kline#*remoteproc0: }"
 # do not bring it back, only removing the rproc (reloading the driver
 # module) releases it; lib.sh then links $R to the new remoteproc.
 cp /tmp/good.elf $fwd/rtd-amp-fw.elf
+cp /tmp/good.elf.p7s $fwd/rtd-amp-fw.elf.p7s
 { echo stop >$R/state; } 2>/dev/null && stopped=accepted || stopped=refused
 st2=$(cat $R/state)
 how="stop $stopped (state $st2), start"
@@ -492,6 +536,45 @@ echo "  after the refused recovery: state $st; $how"
 check "rsc-changed: the good firmware runs again afterwards, recovery back to $rec0" \
 	"after=$after ($how), state $(cat $R/state), recovery $(cat $R/recovery)" \
 	sh -c "[ $after = yes ] && [ \"\$(cat $R/recovery)\" = $rec0 ]"
+stop_fw
+
+# --- sig_enforce=0 (the driver reloaded with it): an unsigned image starts
+# with a warning; a signature that is present must still verify.
+# reload_rproc [PARAM]: rtd_amp_rproc reloaded; lib.sh follows the new index.
+reload_rproc() {
+	rmmod rtd_amp_rproc && insmod /lib/modules/rtd_amp_rproc.ko "$@" &&
+		wait_for sh -c 'ls /sys/class/remoteproc | grep -q .'
+	# shellcheck source=scripts/qemu/guest/lib.sh
+	. /lib.sh
+}
+stop_fw
+reload_rproc sig_enforce=0
+enf=$(cat /sys/module/rtd_amp_rproc/parameters/sig_enforce)
+dmesg -c >/dev/null
+FW=rtd-amp/sig-unsigned.elf
+if start_fw; then started=yes; else started=no; fi
+warn=$(dmesg | grep -m1 'is not signed' || echo "no warning")
+stop_fw
+check "sig_enforce=0: an unsigned firmware starts, with a warning in dmesg" \
+	"sig_enforce $enf, start=$started, state $(cat $R/state): $warn" \
+	sh -c "[ $enf = N ] && [ $started = yes ] && [ \"\$(dmesg | grep -c 'is not signed')\" = 1 ]"
+echo "  kernel: ${warn#*remoteproc[0-9]: }"
+for c in tampered:sig-mismatch unknown-key:sig-unknown-key bad:sig-bad; do
+	dmesg -c >/dev/null
+	echo "rtd-amp/sig-${c%%:*}.elf" >$R/firmware
+	if { echo start >$R/state; } 2>/dev/null; then started=yes; else started=no; fi
+	kv=$(kernel_verdict)
+	stop_fw
+	check "sig_enforce=0: a present signature still verifies: sig-${c%%:*} refused [${c#*:}]" \
+		"start=$started state $(cat $R/state) kernel $kv" \
+		sh -c "[ $started = no ] && [ '$kv' = '[${c#*:}]' ] && [ \"\$(cat $R/state)\" = offline ]"
+done
+reload_rproc
+FW=rtd-amp/rtd-amp-fw.elf
+enf=$(cat /sys/module/rtd_amp_rproc/parameters/sig_enforce)
+if start_fw && [ "$(ampt echo "$(raw_dev)" 20)" = "echo: 20/20 ok" ]; then after=yes; else after=no; fi
+check "sig_enforce: back to the default (on) after a reload, the signed firmware runs" \
+	"sig_enforce $enf, after=$after, state $(cat $R/state)" sh -c "[ $enf = Y ] && [ $after = yes ]"
 stop_fw
 
 # --- the kernel log of the whole suite: a splat fails it
