@@ -178,10 +178,13 @@ def rules(good):
     add("trace-addr", put(good.copy(), "I", trace, OUTSIDE))
     add("vdev-reserved", put(good.copy(), "B", vdev + 22, 1))
     add("vdev-vrings", put(good.copy(), "B", vdev + 21, 3))
-    # The trace entry (48 bytes) becomes a one-vring vdev, which is vdev 0;
-    # the real one is then vdev 1, with no vdev1buffer region in the DT.
+    # An RPMsg vdev with one ring: virtio_rpmsg_bus would still ask for two.
+    add("vdev-vrings", put(good.copy(), "B", vdev + 21, 1), "one")
+    # The trace entry (48 bytes) becomes a one-vring vdev of another device
+    # type (virtio-rng, id 4, which has one ring), which is vdev 0; the real
+    # one is then vdev 1, with no vdev1buffer region in the DT.
     e = good.copy()
-    one = struct.pack("<I", RSC_VDEV) + bytes(e.b[vdev:vdev + 20]) + bytes([0, 1, 0, 0]) \
+    one = struct.pack("<II", RSC_VDEV, 4) + bytes(e.b[vdev + 4:vdev + 20]) + bytes([0, 1, 0, 0]) \
         + bytes(e.b[vring0:vring0 + 20])
     e.b[trace - 4:trace - 4 + len(one)] = one
     add("vdev-regions", e)

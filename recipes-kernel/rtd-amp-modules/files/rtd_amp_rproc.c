@@ -38,6 +38,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/verification.h>
+#include <linux/virtio_ids.h>
 
 #include "remoteproc_internal.h"
 #include "rtd_amp.h"
@@ -933,7 +934,7 @@ static int rtd_amp_check_rsc(struct rproc *rproc, const u8 *t, size_t size)
 	const size_t hdr = sizeof(struct fw_rsc_hdr);
 	unsigned int i, j, num, vrings, vdevs = 0;
 	u64 len, end, olen;
-	u32 off, o, type;
+	u32 off, o, type, id;
 	size_t hend;
 	int ret;
 
@@ -971,9 +972,15 @@ static int rtd_amp_check_rsc(struct rproc *rproc, const u8 *t, size_t size)
 					       i, off, hdr + sizeof(struct fw_rsc_vdev),
 					       size - off);
 		vrings = type == RSC_VDEV ? t[off + RTD_AMP_VD_NVRINGS] : 0;
-		if (vrings > 2)
+		id = type == RSC_VDEV ? rtd_amp_u32(t + off + sizeof(struct fw_rsc_hdr)) : 0;
+		/*
+		 * virtio_rpmsg_bus asks for two rings whatever the entry says:
+		 * with fewer, rp_find_vq() builds a ring from a never set up
+		 * entry (num 0) and 6.12 oopses in vring_alloc_desc_extra().
+		 */
+		if (vrings > 2 || (id == VIRTIO_ID_RPMSG && vrings != 2))
 			return rtd_fwcheck_err(rproc, "vdev-vrings",
-					       "entry %u: num_of_vrings %u > 2",
+					       "entry %u: num_of_vrings %u (at most 2; an RPMsg vdev has exactly 2, rx and tx)",
 					       i, vrings);
 		len = rtd_amp_rsc_len(t, off);
 		if (!rtd_amp_in(off, len, size))

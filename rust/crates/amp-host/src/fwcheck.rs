@@ -9,6 +9,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use amp_proto::virtio::VIRTIO_ID_RPMSG;
 use amp_proto::rsc::{
     FW_RSC_ADDR_ANY, MAX_ENTRIES, MAX_VRINGS, RSC_CARVEOUT, RSC_DEVMEM, RSC_TRACE, RSC_VDEV,
 };
@@ -835,12 +836,21 @@ fn check_rsc(t: &[u8], regions: &[Region]) -> Result<Vec<String>, CheckError> {
                 ),
             ));
         }
-        if kind == RSC_VDEV && usize::from(t[(off + RSC_HDR + 21) as usize]) > MAX_VRINGS {
+        // virtio_rpmsg_bus asks for two rings whatever the entry says; with
+        // fewer, 6.12 oopses building one from a ring never set up.
+        // (The vdev's fixed part is inside the table: checked just above.)
+        let vrings = match kind {
+            RSC_VDEV => usize::from(t[(off + RSC_HDR + 21) as usize]),
+            _ => 0,
+        };
+        if kind == RSC_VDEV
+            && (vrings > MAX_VRINGS
+                || (le(t, off + RSC_HDR, 4) as u32 == VIRTIO_ID_RPMSG && vrings != 2))
+        {
             return Err(refuse(
                 "vdev-vrings",
                 format!(
-                    "entry {i}: num_of_vrings {} > 2",
-                    t[(off + RSC_HDR + 21) as usize]
+                    "entry {i}: num_of_vrings {vrings} (at most 2; an RPMsg vdev has exactly 2, rx and tx)"
                 ),
             ));
         }
