@@ -14,67 +14,9 @@ use amp_host::Sys;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn openssl(args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("the openssl CLI (scripts/setup-host installs it)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A self-signed RSA key and certificate in `dir`: (key, cert PEM).
-fn keypair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let (key, cert) = (
-        dir.join(format!("{name}.key")),
-        dir.join(format!("{name}.pem")),
-    );
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        key.to_str().unwrap(),
-        "-out",
-        cert.to_str().unwrap(),
-        "-days",
-        "3650",
-        "-subj",
-        &format!("/CN={name}"),
-    ]);
-    (key, cert)
-}
-
-/// Signs `file` into `file.p7s` as rtd-amp-sign-fw does, plus `extra`
-/// openssl cms options.
-fn sign(file: &Path, key: &Path, cert: &Path, extra: &[&str]) -> PathBuf {
-    let sig = fwsig::sig_path(file);
-    let mut args = vec![
-        "cms",
-        "-sign",
-        "-binary",
-        "-in",
-        file.to_str().unwrap(),
-        "-signer",
-        cert.to_str().unwrap(),
-        "-inkey",
-        key.to_str().unwrap(),
-        "-md",
-        "sha256",
-        "-outform",
-        "DER",
-        "-out",
-        sig.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    openssl(&args);
-    sig
-}
+#[path = "support/signing.rs"]
+mod signing;
+use signing::{keypair, openssl, sign};
 
 struct Fixture {
     dir: tempfile::TempDir,

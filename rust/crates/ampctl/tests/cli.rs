@@ -364,13 +364,8 @@ fn start_checks_the_file_the_kernel_loads() {
     assert_eq!(k.state(), "offline");
 }
 
-fn openssl(args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("the openssl CLI (scripts/setup-host installs it)");
-    assert!(out.status.success(), "openssl {args:?}: {out:?}");
-}
+#[path = "../../amp-host/tests/support/signing.rs"]
+mod signing;
 
 /// `ampctl check` refuses the firmware signatures the kernel refuses, each
 /// with the kernel's `[sig-...]` rule, with --cert, --sig and
@@ -381,46 +376,11 @@ fn check_verifies_the_signature_like_the_kernel() {
     let k = FakeKernel::new();
     let d = k.root();
     let s = |p: &Path| p.display().to_string();
-    let mut certs = vec![];
-    for name in ["trusted", "unknown"] {
-        let (key, cert) = (d.join(format!("{name}.key")), d.join(format!("{name}.pem")));
-        openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &s(&key),
-            "-out",
-            &s(&cert),
-            "-days",
-            "30",
-            "-subj",
-            &format!("/CN={name}"),
-        ]);
-        certs.push((key, cert));
-    }
-    let sign = |file: &Path, (key, cert): &(std::path::PathBuf, std::path::PathBuf)| {
-        openssl(&[
-            "cms",
-            "-sign",
-            "-binary",
-            "-md",
-            "sha256",
-            "-nosmimecap",
-            "-outform",
-            "DER",
-            "-in",
-            &s(file),
-            "-signer",
-            &s(cert),
-            "-inkey",
-            &s(key),
-            "-out",
-            &format!("{}.p7s", file.display()),
-        ])
-    };
+    let certs = [
+        signing::keypair(d, "trusted"),
+        signing::keypair(d, "unknown"),
+    ];
+    let sign = signing::sign_like_the_tool;
     let fw = d.join("fw.elf");
     let other = d.join("other.elf");
     std::fs::write(&other, b"another firmware").unwrap();

@@ -346,61 +346,9 @@ fn firmware_is_checked_where_the_kernel_finds_it() {
     handle.join().unwrap();
 }
 
-fn openssl(args: &[&str]) {
-    let out = std::process::Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("the openssl CLI (scripts/setup-host installs it)");
-    assert!(out.status.success(), "openssl {args:?}: {out:?}");
-}
-
-/// A self-signed key and certificate `dir/NAME.{key,pem}`, made now.
-fn keypair(dir: &Path, name: &str) -> (String, String) {
-    let key = dir.join(format!("{name}.key")).display().to_string();
-    let cert = dir.join(format!("{name}.pem")).display().to_string();
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        &key,
-        "-out",
-        &cert,
-        "-days",
-        "30",
-        "-subj",
-        &format!("/CN={name}"),
-    ]);
-    (key, cert)
-}
-
-/// `file.p7s` as scripts/rtd-amp-sign-fw makes it.
-fn sign(file: &Path, (key, cert): &(String, String)) {
-    let (file, sig) = (
-        file.display().to_string(),
-        format!("{}.p7s", file.display()),
-    );
-    openssl(&[
-        "cms",
-        "-sign",
-        "-binary",
-        "-md",
-        "sha256",
-        "-nosmimecap",
-        "-outform",
-        "DER",
-        "-in",
-        &file,
-        "-signer",
-        cert,
-        "-inkey",
-        key,
-        "-out",
-        &sig,
-    ]);
-}
+#[path = "../../amp-host/tests/support/signing.rs"]
+mod signing;
+use signing::{keypair, sign_like_the_tool as sign};
 
 /// The daemon's start path refuses a firmware whose signature the kernel
 /// would refuse, for the kernel's reason, and never starts it: unsigned
@@ -462,7 +410,9 @@ fn firmware_signature_is_checked_before_a_start() {
             "[sig-unknown-key]",
             Box::new({
                 let fw = fw_.clone();
-                move || sign(&fw, &u_)
+                move || {
+                    sign(&fw, &u_);
+                }
             }),
         ),
         (
@@ -483,7 +433,9 @@ fn firmware_signature_is_checked_before_a_start() {
             "[elf-magic]",
             Box::new({
                 let fw = fw_.clone();
-                move || sign(&fw, &t_)
+                move || {
+                    sign(&fw, &t_);
+                }
             }),
         ),
     ];
@@ -498,7 +450,7 @@ fn firmware_signature_is_checked_before_a_start() {
             root = d.display(),
             fwdir = fwdir.display(),
             dtb = dtb.display(),
-            cert = trusted.1,
+            cert = trusted.1.display(),
         );
         let cfg = Config::parse(&text, Path::new("test.toml")).unwrap();
         let (tx, handle) =
