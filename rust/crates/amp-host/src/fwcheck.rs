@@ -9,10 +9,10 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use amp_proto::virtio::VIRTIO_ID_RPMSG;
 use amp_proto::rsc::{
     FW_RSC_ADDR_ANY, MAX_ENTRIES, MAX_VRINGS, RSC_CARVEOUT, RSC_DEVMEM, RSC_TRACE, RSC_VDEV,
 };
+use amp_proto::virtio::VIRTIO_ID_RPMSG;
 use goblin::elf::header::{
     EI_CLASS, EI_DATA, ELFCLASS64, ELFDATA2LSB, ELFMAG, EM_AARCH64, SELFMAG,
 };
