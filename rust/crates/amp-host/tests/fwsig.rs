@@ -16,7 +16,7 @@ use std::process::Command;
 
 #[path = "support/signing.rs"]
 mod signing;
-use signing::{keypair, openssl, sign};
+use signing::{keypair, keypair_with, openssl, sign};
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -182,31 +182,10 @@ fn unknown_key_is_refused() {
     // number and rejects it for its other subjectKeyIdentifier, and the
     // impostor is self-signed, so unknown (not a bad signature).
     let serial = "0x5eed";
-    let mut pairs = vec![];
-    for name in ["same-a", "same-b"] {
-        let (key, cert) = (
-            f.dir.path().join(format!("{name}.key")),
-            f.dir.path().join(format!("{name}.pem")),
-        );
-        openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            key.to_str().unwrap(),
-            "-out",
-            cert.to_str().unwrap(),
-            "-days",
-            "30",
-            "-subj",
-            "/CN=same",
-            "-set_serial",
-            serial,
-        ]);
-        pairs.push((key, cert));
-    }
+    let pairs: Vec<_> = ["same-a", "same-b"]
+        .into_iter()
+        .map(|name| keypair_with(f.dir.path(), name, "/CN=same", &["-set_serial", serial]))
+        .collect();
     let p7s = std::fs::read(sign(&f.file, &pairs[1].0, &pairs[1].1, &["-nosmimecap"])).unwrap();
     let trust_a = TrustStore::load(std::slice::from_ref(&pairs[0].1)).unwrap();
     let (r, msg) = reason(verify(&data, &p7s, &trust_a));

@@ -23,11 +23,17 @@ pub fn openssl(args: &[&str]) {
 
 /// A self-signed RSA key and certificate `dir/NAME.{key,pem}`.
 pub fn keypair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    keypair_with(dir, name, &format!("/CN={name}"), &[])
+}
+
+/// [`keypair`] with the subject `subj` and `extra` openssl req options
+/// (e.g. `-set_serial`).
+pub fn keypair_with(dir: &Path, name: &str, subj: &str, extra: &[&str]) -> (PathBuf, PathBuf) {
     let (key, cert) = (
         dir.join(format!("{name}.key")),
         dir.join(format!("{name}.pem")),
     );
-    openssl(&[
+    let mut args = vec![
         "req",
         "-x509",
         "-newkey",
@@ -40,8 +46,10 @@ pub fn keypair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
         "-days",
         "3650",
         "-subj",
-        &format!("/CN={name}"),
-    ]);
+        subj,
+    ];
+    args.extend_from_slice(extra);
+    openssl(&args);
     (key, cert)
 }
 
