@@ -577,6 +577,15 @@ check "sig_enforce: back to the default (on) after a reload, the signed firmware
 	"sig_enforce $enf, after=$after, state $(cat $R/state)" sh -c "[ $enf = Y ] && [ $after = yes ]"
 stop_fw
 
+# --- the suite's further parts, one file per subject (scripts/qemu/guest/
+# tests.d/NN-name.sh, in name order), sourced into this shell: they use
+# check/ok/ko and the helpers above and leave the firmware stopped.
+for part in /tests.d/*.sh; do
+	[ -e "$part" ] || continue
+	# shellcheck source=/dev/null
+	. "$part"
+done
+
 # --- the kernel log of the whole suite: a splat fails it
 kill "$kmsg_pid" 2>/dev/null
 splat=$(grep -E 'Internal error|Oops|BUG:|WARNING:|Call trace:|Kernel panic' /tmp/kmsg.log | head -n5)
