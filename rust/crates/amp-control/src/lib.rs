@@ -34,8 +34,9 @@ pub const CONTROL_ADDR: u32 = 1026;
 pub const RPMSG_MAX_PAYLOAD: usize = 496;
 /// Size of [`Header`].
 pub const HEADER_LEN: usize = 8;
-/// Size of the longest message of the protocol (a VERSION_INFO response).
-pub const MAX_MESSAGE_LEN: usize = HEADER_LEN + VERSION_INFO_LEN;
+/// Size of the longest message of the protocol (a SELFTEST_SHM_RESULT
+/// response).
+pub const MAX_MESSAGE_LEN: usize = HEADER_LEN + SELFTEST_SHM_RESULT_LEN;
 /// Size of the NUL-padded text fields of VERSION_INFO.
 pub const TEXT_LEN: usize = 32;
 
@@ -43,6 +44,23 @@ pub const TEXT_LEN: usize = 32;
 pub const VERSION_INFO_LEN: usize = 4 + 2 * TEXT_LEN;
 /// Body size of STATS_INFO.
 pub const STATS_INFO_LEN: usize = 32;
+/// Body size of SELFTEST_INFO_RESULT.
+pub const SELFTEST_INFO_LEN: usize = 64;
+/// Pattern bytes carried each way by a SELFTEST_SHM round trip.
+pub const SHM_PATTERN_LEN: usize = 256;
+/// Body size of SELFTEST_SHM (seed, pattern).
+pub const SELFTEST_SHM_LEN: usize = 4 + SHM_PATTERN_LEN;
+/// Body size of SELFTEST_SHM_RESULT (mismatches, first bad, seed,
+/// reserved, pattern).
+pub const SELFTEST_SHM_RESULT_LEN: usize = 16 + SHM_PATTERN_LEN;
+/// Body size of SELFTEST_TIMER.
+pub const SELFTEST_TIMER_LEN: usize = 8;
+/// Body size of SELFTEST_TIMER_RESULT.
+pub const SELFTEST_TIMER_RESULT_LEN: usize = 48;
+/// Most timer interrupts one SELFTEST_TIMER run may ask for.
+pub const TIMER_MAX_COUNT: u32 = 4096;
+/// Longest period between two of them, microseconds.
+pub const TIMER_MAX_PERIOD_US: u32 = 10_000;
 
 /// Opcodes. A response opcode is the request opcode with bit 7 set; ERROR
 /// answers any request.
@@ -55,6 +73,18 @@ pub mod op {
     pub const STATS: u8 = 0x03;
     /// Request: make the firmware fault on purpose.
     pub const FAULT: u8 = 0x04;
+    /// Request (self-test): the firmware's boot stamp and doorbell counters.
+    pub const SELFTEST_INFO: u8 = 0x10;
+    /// Request (self-test): a pattern each way through the shared buffers.
+    pub const SELFTEST_SHM: u8 = 0x11;
+    /// Request (self-test): a timer-interrupt latency run on the core.
+    pub const SELFTEST_TIMER: u8 = 0x12;
+    /// Response to SELFTEST_INFO.
+    pub const SELFTEST_INFO_RESULT: u8 = 0x90;
+    /// Response to SELFTEST_SHM.
+    pub const SELFTEST_SHM_RESULT: u8 = 0x91;
+    /// Response to SELFTEST_TIMER.
+    pub const SELFTEST_TIMER_RESULT: u8 = 0x92;
     /// Response to PING.
     pub const PONG: u8 = 0x81;
     /// Response to VERSION.
@@ -117,6 +147,57 @@ struct WireStats {
 
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
+struct WireSelftestInfo {
+    entry_el: U32,
+    doorbell_sgi: U32,
+    doorbell_spi: U32,
+    reserved: U32,
+    cntfrq: U64,
+    entry_cntpct: U64,
+    now_cntpct: U64,
+    window: U64,
+    sgis_received: U64,
+    spis_raised: U64,
+}
+
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+struct WireShm {
+    seed: U32,
+    pattern: [u8; SHM_PATTERN_LEN],
+}
+
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+struct WireShmResult {
+    mismatches: U32,
+    first_bad: U32,
+    seed: U32,
+    reserved: U32,
+    pattern: [u8; SHM_PATTERN_LEN],
+}
+
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+struct WireTimer {
+    count: U32,
+    period_us: U32,
+}
+
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+struct WireTimerResult {
+    count: U32,
+    lost: U32,
+    cntfrq: U64,
+    min: U64,
+    p50: U64,
+    p99: U64,
+    max: U64,
+}
+
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
 struct WireError {
     code: U16,
     opcode: u8,
@@ -128,6 +209,11 @@ const _: () = {
     assert!(core::mem::size_of::<WireVersion>() == VERSION_INFO_LEN);
     assert!(core::mem::size_of::<WireStats>() == STATS_INFO_LEN);
     assert!(core::mem::size_of::<WireError>() == 4);
+    assert!(core::mem::size_of::<WireSelftestInfo>() == SELFTEST_INFO_LEN);
+    assert!(core::mem::size_of::<WireShm>() == SELFTEST_SHM_LEN);
+    assert!(core::mem::size_of::<WireShmResult>() == SELFTEST_SHM_RESULT_LEN);
+    assert!(core::mem::size_of::<WireTimer>() == SELFTEST_TIMER_LEN);
+    assert!(core::mem::size_of::<WireTimerResult>() == SELFTEST_TIMER_RESULT_LEN);
     assert!(MAX_MESSAGE_LEN <= RPMSG_MAX_PAYLOAD);
 };
 
@@ -330,7 +416,109 @@ pub struct Stats {
     pub uptime_ms: u64,
 }
 
+/// Answer to SELFTEST_INFO: what the firmware stamped at entry (the same
+/// values as the control page's self-test block, `docs/kernel.md`) and its
+/// doorbell counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SelftestInfo {
+    /// Exception level the core entered the firmware at (`CurrentEL`).
+    pub entry_el: u32,
+    /// SGI the firmware takes as Linux's doorbell.
+    pub doorbell_sgi: u32,
+    /// Interrupt id (SPI + 32) the firmware raises towards Linux.
+    pub doorbell_spi: u32,
+    /// `CNTFRQ_EL0` as the firmware reads it (Hz).
+    pub cntfrq: u64,
+    /// `CNTPCT_EL0` at the firmware's first Rust instruction.
+    pub entry_cntpct: u64,
+    /// `CNTPCT_EL0` when the firmware answered.
+    pub now_cntpct: u64,
+    /// Physical base of the AMP window the firmware was built for.
+    pub window: u64,
+    /// Doorbell SGIs the firmware acknowledged since it started.
+    pub sgis_received: u64,
+    /// Doorbell SPIs the firmware raised since it started.
+    pub spis_raised: u64,
+}
+
+/// Answer to SELFTEST_TIMER: latency of the core's timer interrupt, from
+/// the programmed compare value to the interrupt's acknowledgement, in
+/// counter ticks (`cntfrq` per second).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimerLatency {
+    /// Interrupts measured.
+    pub count: u32,
+    /// Interrupts that did not come within ten periods (not measured).
+    pub lost: u32,
+    /// `CNTFRQ_EL0` of the firmware (Hz).
+    pub cntfrq: u64,
+    /// Smallest latency.
+    pub min: u64,
+    /// Median.
+    pub p50: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Largest.
+    pub max: u64,
+}
+
+/// What the firmware found in a SELFTEST_SHM request's pattern and what it
+/// wrote back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShmResult {
+    /// Bytes of the request's pattern that differed from [`pattern`]`(seed)`.
+    pub mismatches: u32,
+    /// Offset of the first differing byte ([`NO_MISMATCH`] when none).
+    pub first_bad: u32,
+    /// Seed of the pattern the firmware wrote back (the request's seed
+    /// with all bits inverted, so the two directions differ).
+    pub seed: u32,
+    /// The pattern the firmware wrote.
+    pub pattern: [u8; SHM_PATTERN_LEN],
+}
+
+/// [`ShmResult::first_bad`] when every byte matched.
+pub const NO_MISMATCH: u32 = u32::MAX;
+
+/// The self-test pattern of `seed`: an xorshift32 stream (Marsaglia 2003,
+/// shifts 13/17/5), so every byte depends on its offset and the seed and a
+/// stale or half-written buffer cannot pass by accident.
+pub fn pattern(seed: u32, out: &mut [u8]) {
+    let mut x = seed | 1;
+    for b in out.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *b = x as u8;
+    }
+}
+
+/// Compares `got` with [`pattern`]`(seed)`: (mismatching bytes, offset of
+/// the first or [`NO_MISMATCH`]).
+pub fn check_pattern(seed: u32, got: &[u8]) -> (u32, u32) {
+    let mut want = [0u8; SHM_PATTERN_LEN];
+    let mut bad = 0u32;
+    let mut first = NO_MISMATCH;
+    for (i, chunk) in got.chunks(SHM_PATTERN_LEN).enumerate() {
+        let w = &mut want[..chunk.len()];
+        pattern(seed.wrapping_add(i as u32), w);
+        for (j, (a, b)) in chunk.iter().zip(w.iter()).enumerate() {
+            if a != b {
+                bad += 1;
+                if first == NO_MISMATCH {
+                    first = (i * SHM_PATTERN_LEN + j) as u32;
+                }
+            }
+        }
+    }
+    (bad, first)
+}
+
 /// A request, host to firmware.
+// The SELFTEST_SHM variant carries its 256-byte pattern inline: the crate
+// is no_std without an allocator (no Box), and a few hundred bytes on the
+// stack are fine on both sides.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request {
     /// PING: the firmware answers PONG with the same nonce.
@@ -349,9 +537,32 @@ pub enum Request {
         /// How to fault.
         kind: FaultKind,
     },
+    /// SELFTEST_INFO: answered with SELFTEST_INFO_RESULT.
+    SelftestInfo,
+    /// SELFTEST_SHM: the firmware checks `pattern` against
+    /// [`pattern`]`(seed)` and answers with its own pattern.
+    SelftestShm {
+        /// Seed of the pattern.
+        seed: u32,
+        /// The pattern as the host wrote it.
+        pattern: [u8; SHM_PATTERN_LEN],
+    },
+    /// SELFTEST_TIMER: `count` timer interrupts `period_us` apart on the
+    /// firmware's core (at most [`TIMER_MAX_COUNT`] and
+    /// [`TIMER_MAX_PERIOD_US`]; the control service is busy meanwhile).
+    SelftestTimer {
+        /// Interrupts to measure (1..=[`TIMER_MAX_COUNT`]).
+        count: u32,
+        /// Microseconds between them (1..=[`TIMER_MAX_PERIOD_US`]).
+        period_us: u32,
+    },
 }
 
 /// A response, firmware to host.
+// The SELFTEST_SHM variant carries its 256-byte pattern inline: the crate
+// is no_std without an allocator (no Box), and a few hundred bytes on the
+// stack are fine on both sides.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Response {
     /// Answer to PING.
@@ -368,6 +579,12 @@ pub enum Response {
         /// The fault about to happen.
         kind: FaultKind,
     },
+    /// Answer to SELFTEST_INFO.
+    SelftestInfo(SelftestInfo),
+    /// Answer to SELFTEST_SHM.
+    SelftestShm(ShmResult),
+    /// Answer to SELFTEST_TIMER.
+    SelftestTimer(TimerLatency),
     /// The request failed.
     Error {
         /// Why.
@@ -467,6 +684,12 @@ pub const fn body_len(opcode: u8) -> Option<usize> {
         op::FAULT | op::FAULT_ACK | op::ERROR => Some(4),
         op::VERSION_INFO => Some(VERSION_INFO_LEN),
         op::STATS_INFO => Some(STATS_INFO_LEN),
+        op::SELFTEST_INFO => Some(0),
+        op::SELFTEST_INFO_RESULT => Some(SELFTEST_INFO_LEN),
+        op::SELFTEST_SHM => Some(SELFTEST_SHM_LEN),
+        op::SELFTEST_SHM_RESULT => Some(SELFTEST_SHM_RESULT_LEN),
+        op::SELFTEST_TIMER => Some(SELFTEST_TIMER_LEN),
+        op::SELFTEST_TIMER_RESULT => Some(SELFTEST_TIMER_RESULT_LEN),
         _ => None,
     }
 }
@@ -543,6 +766,9 @@ impl Request {
             Request::Version => op::VERSION,
             Request::Stats => op::STATS,
             Request::Fault { .. } => op::FAULT,
+            Request::SelftestInfo => op::SELFTEST_INFO,
+            Request::SelftestShm { .. } => op::SELFTEST_SHM,
+            Request::SelftestTimer { .. } => op::SELFTEST_TIMER,
         }
     }
 
@@ -569,6 +795,27 @@ impl Request {
                 }
                 .as_bytes(),
             ),
+            Request::SelftestInfo => write_message(out, op::SELFTEST_INFO, tag, &[]),
+            Request::SelftestShm { seed, pattern } => write_message(
+                out,
+                op::SELFTEST_SHM,
+                tag,
+                WireShm {
+                    seed: U32::new(seed),
+                    pattern,
+                }
+                .as_bytes(),
+            ),
+            Request::SelftestTimer { count, period_us } => write_message(
+                out,
+                op::SELFTEST_TIMER,
+                tag,
+                WireTimer {
+                    count: U32::new(count),
+                    period_us: U32::new(period_us),
+                }
+                .as_bytes(),
+            ),
         }
     }
 
@@ -578,7 +825,15 @@ impl Request {
         checked_body(
             &header,
             body,
-            &[op::PING, op::VERSION, op::STATS, op::FAULT],
+            &[
+                op::PING,
+                op::VERSION,
+                op::STATS,
+                op::FAULT,
+                op::SELFTEST_INFO,
+                op::SELFTEST_SHM,
+                op::SELFTEST_TIMER,
+            ],
         )?;
         let request = match header.opcode {
             op::PING => Request::Ping {
@@ -586,6 +841,34 @@ impl Request {
             },
             op::VERSION => Request::Version,
             op::STATS => Request::Stats,
+            op::SELFTEST_INFO => Request::SelftestInfo,
+            op::SELFTEST_SHM => {
+                let w = WireShm::read_from_bytes(body).map_err(|_| ProtoError::BadLength {
+                    opcode: op::SELFTEST_SHM,
+                    expected: SELFTEST_SHM_LEN,
+                    found: body.len(),
+                })?;
+                Request::SelftestShm {
+                    seed: w.seed.get(),
+                    pattern: w.pattern,
+                }
+            }
+            op::SELFTEST_TIMER => {
+                let w = WireTimer::read_from_bytes(body).map_err(|_| ProtoError::BadLength {
+                    opcode: op::SELFTEST_TIMER,
+                    expected: SELFTEST_TIMER_LEN,
+                    found: body.len(),
+                })?;
+                let (count, period_us) = (w.count.get(), w.period_us.get());
+                if !(1..=TIMER_MAX_COUNT).contains(&count)
+                    || !(1..=TIMER_MAX_PERIOD_US).contains(&period_us)
+                {
+                    return Err(ProtoError::BadArgument {
+                        opcode: op::SELFTEST_TIMER,
+                    });
+                }
+                Request::SelftestTimer { count, period_us }
+            }
             _ => Request::Fault {
                 kind: FaultKind::from_u32(read_u32(body))
                     .ok_or(ProtoError::BadArgument { opcode: op::FAULT })?,
@@ -603,6 +886,9 @@ impl Response {
             Response::Version(_) => op::VERSION_INFO,
             Response::Stats(_) => op::STATS_INFO,
             Response::FaultAck { .. } => op::FAULT_ACK,
+            Response::SelftestInfo(_) => op::SELFTEST_INFO_RESULT,
+            Response::SelftestShm(_) => op::SELFTEST_SHM_RESULT,
+            Response::SelftestTimer(_) => op::SELFTEST_TIMER_RESULT,
             Response::Error { .. } => op::ERROR,
         }
     }
@@ -655,6 +941,43 @@ impl Response {
                 }
                 .as_bytes(),
             ),
+            Response::SelftestInfo(i) => {
+                let wire = WireSelftestInfo {
+                    entry_el: U32::new(i.entry_el),
+                    doorbell_sgi: U32::new(i.doorbell_sgi),
+                    doorbell_spi: U32::new(i.doorbell_spi),
+                    reserved: U32::ZERO,
+                    cntfrq: U64::new(i.cntfrq),
+                    entry_cntpct: U64::new(i.entry_cntpct),
+                    now_cntpct: U64::new(i.now_cntpct),
+                    window: U64::new(i.window),
+                    sgis_received: U64::new(i.sgis_received),
+                    spis_raised: U64::new(i.spis_raised),
+                };
+                write_message(out, op::SELFTEST_INFO_RESULT, tag, wire.as_bytes())
+            }
+            Response::SelftestShm(r) => {
+                let wire = WireShmResult {
+                    mismatches: U32::new(r.mismatches),
+                    first_bad: U32::new(r.first_bad),
+                    seed: U32::new(r.seed),
+                    reserved: U32::ZERO,
+                    pattern: r.pattern,
+                };
+                write_message(out, op::SELFTEST_SHM_RESULT, tag, wire.as_bytes())
+            }
+            Response::SelftestTimer(t) => {
+                let wire = WireTimerResult {
+                    count: U32::new(t.count),
+                    lost: U32::new(t.lost),
+                    cntfrq: U64::new(t.cntfrq),
+                    min: U64::new(t.min),
+                    p50: U64::new(t.p50),
+                    p99: U64::new(t.p99),
+                    max: U64::new(t.max),
+                };
+                write_message(out, op::SELFTEST_TIMER_RESULT, tag, wire.as_bytes())
+            }
             Response::Error { code, opcode } => {
                 let wire = WireError {
                     code: U16::new(code.to_u16()),
@@ -677,6 +1000,9 @@ impl Response {
                 op::VERSION_INFO,
                 op::STATS_INFO,
                 op::FAULT_ACK,
+                op::SELFTEST_INFO_RESULT,
+                op::SELFTEST_SHM_RESULT,
+                op::SELFTEST_TIMER_RESULT,
                 op::ERROR,
             ],
         )?;
@@ -714,6 +1040,56 @@ impl Response {
                     opcode: op::FAULT_ACK,
                 })?,
             },
+            op::SELFTEST_INFO_RESULT => {
+                let w =
+                    WireSelftestInfo::read_from_bytes(body).map_err(|_| ProtoError::BadLength {
+                        opcode: op::SELFTEST_INFO_RESULT,
+                        expected: SELFTEST_INFO_LEN,
+                        found: body.len(),
+                    })?;
+                Response::SelftestInfo(SelftestInfo {
+                    entry_el: w.entry_el.get(),
+                    doorbell_sgi: w.doorbell_sgi.get(),
+                    doorbell_spi: w.doorbell_spi.get(),
+                    cntfrq: w.cntfrq.get(),
+                    entry_cntpct: w.entry_cntpct.get(),
+                    now_cntpct: w.now_cntpct.get(),
+                    window: w.window.get(),
+                    sgis_received: w.sgis_received.get(),
+                    spis_raised: w.spis_raised.get(),
+                })
+            }
+            op::SELFTEST_SHM_RESULT => {
+                let w =
+                    WireShmResult::read_from_bytes(body).map_err(|_| ProtoError::BadLength {
+                        opcode: op::SELFTEST_SHM_RESULT,
+                        expected: SELFTEST_SHM_RESULT_LEN,
+                        found: body.len(),
+                    })?;
+                Response::SelftestShm(ShmResult {
+                    mismatches: w.mismatches.get(),
+                    first_bad: w.first_bad.get(),
+                    seed: w.seed.get(),
+                    pattern: w.pattern,
+                })
+            }
+            op::SELFTEST_TIMER_RESULT => {
+                let w =
+                    WireTimerResult::read_from_bytes(body).map_err(|_| ProtoError::BadLength {
+                        opcode: op::SELFTEST_TIMER_RESULT,
+                        expected: SELFTEST_TIMER_RESULT_LEN,
+                        found: body.len(),
+                    })?;
+                Response::SelftestTimer(TimerLatency {
+                    count: w.count.get(),
+                    lost: w.lost.get(),
+                    cntfrq: w.cntfrq.get(),
+                    min: w.min.get(),
+                    p50: w.p50.get(),
+                    p99: w.p99.get(),
+                    max: w.max.get(),
+                })
+            }
             _ => {
                 let w = WireError::read_from_bytes(body).map_err(|_| ProtoError::BadLength {
                     opcode: op::ERROR,
@@ -739,6 +1115,41 @@ pub trait Service {
     /// Whether FAULT requests are honoured: only in a debug/test build of
     /// the firmware. Every fault kind, present and future, is gated here.
     fn faults_enabled(&self) -> bool;
+    /// Answer to SELFTEST_INFO; `None` (the default): ERROR `Unsupported`.
+    fn selftest_info(&self) -> Option<SelftestInfo> {
+        None
+    }
+    /// Runs SELFTEST_TIMER (arguments already range-checked); `None` (the
+    /// default): ERROR `Unsupported`.
+    fn timer_latency(&self, count: u32, period_us: u32) -> Option<TimerLatency> {
+        let _ = (count, period_us);
+        None
+    }
+}
+
+/// The firmware's side of SELFTEST_SHM: checks the host's pattern and
+/// writes its own (seed inverted) into the answer.
+pub fn serve_shm(seed: u32, got: &[u8; SHM_PATTERN_LEN]) -> ShmResult {
+    let (mismatches, first_bad) = check_pattern(seed, got);
+    let mut out = [0u8; SHM_PATTERN_LEN];
+    pattern(!seed, &mut out);
+    ShmResult {
+        mismatches,
+        first_bad,
+        seed: !seed,
+        pattern: out,
+    }
+}
+
+/// Median and 99th percentile of sorted samples (nearest rank); zeros for
+/// none.
+pub fn percentiles(sorted: &[u64]) -> (u64, u64, u64, u64) {
+    let n = sorted.len();
+    if n == 0 {
+        return (0, 0, 0, 0);
+    }
+    let rank = |p: usize| sorted[((n * p).div_ceil(100)).clamp(1, n) - 1];
+    (sorted[0], rank(50), rank(99), sorted[n - 1])
 }
 
 /// Result of [`serve`]: send `reply[..len]` back to the requester's address,
@@ -750,6 +1161,16 @@ pub struct Served {
     pub len: usize,
     /// Fault to trigger after the reply has been sent.
     pub fault: Option<FaultKind>,
+}
+
+fn unsupported(opcode: u8) -> (Response, Option<FaultKind>) {
+    (
+        Response::Error {
+            code: ErrorCode::Unsupported,
+            opcode,
+        },
+        None,
+    )
 }
 
 /// Serves one request message: decodes it, asks `service` for the data and
@@ -767,6 +1188,19 @@ pub fn serve<S: Service + ?Sized>(
         Ok((_, Request::Ping { nonce })) => (Response::Pong { nonce }, None),
         Ok((_, Request::Version)) => (Response::Version(service.version()), None),
         Ok((_, Request::Stats)) => (Response::Stats(service.stats()), None),
+        Ok((_, Request::SelftestInfo)) => match service.selftest_info() {
+            Some(i) => (Response::SelftestInfo(i), None),
+            None => unsupported(opcode),
+        },
+        Ok((_, Request::SelftestShm { seed, pattern })) => {
+            (Response::SelftestShm(serve_shm(seed, &pattern)), None)
+        }
+        Ok((_, Request::SelftestTimer { count, period_us })) => {
+            match service.timer_latency(count, period_us) {
+                Some(t) => (Response::SelftestTimer(t), None),
+                None => unsupported(opcode),
+            }
+        }
         Ok((_, Request::Fault { kind })) => {
             if service.faults_enabled() {
                 (Response::FaultAck { kind }, Some(kind))
@@ -1075,6 +1509,199 @@ mod tests {
                 (tag as u32, Response::FaultAck { kind })
             );
         }
+    }
+
+    /// A firmware with the self-test commands.
+    struct SelftestFw;
+    impl Service for SelftestFw {
+        fn version(&self) -> VersionInfo {
+            Fw.version()
+        }
+        fn stats(&self) -> Stats {
+            Fw.stats()
+        }
+        fn faults_enabled(&self) -> bool {
+            false
+        }
+        fn selftest_info(&self) -> Option<SelftestInfo> {
+            Some(SelftestInfo {
+                entry_el: 1,
+                doorbell_sgi: 7,
+                doorbell_spi: 152,
+                cntfrq: 62_500_000,
+                entry_cntpct: 0x1122,
+                now_cntpct: 0x3344,
+                window: 0x7000_0000,
+                sgis_received: 9,
+                spis_raised: 10,
+            })
+        }
+        fn timer_latency(&self, count: u32, _period_us: u32) -> Option<TimerLatency> {
+            Some(TimerLatency {
+                count,
+                lost: 0,
+                cntfrq: 62_500_000,
+                min: 1,
+                p50: 2,
+                p99: 3,
+                max: 4,
+            })
+        }
+    }
+
+    #[test]
+    fn selftest_info_bytes() {
+        let (b, n) = enc_req(Request::SelftestInfo, 0x11);
+        assert_eq!(&b[..n], &[1, 0x10, 0, 0, 0x11, 0, 0, 0]);
+        let info = SelftestFw.selftest_info().unwrap();
+        let (b, n) = enc_resp(Response::SelftestInfo(info), 0x11);
+        assert_eq!(n, 8 + 64);
+        assert_eq!(&b[..8], &[1, 0x90, 64, 0, 0x11, 0, 0, 0]);
+        assert_eq!(
+            &b[8..24],
+            &[1, 0, 0, 0, 7, 0, 0, 0, 152, 0, 0, 0, 0, 0, 0, 0]
+        );
+        assert_eq!(&b[24..32], &62_500_000u64.to_le_bytes());
+        assert_eq!(&b[32..40], &[0x22, 0x11, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(&b[40..48], &[0x44, 0x33, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(&b[48..56], &[0, 0, 0, 0x70, 0, 0, 0, 0]);
+        assert_eq!(&b[56..64], &[9, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(&b[64..72], &[10, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            Response::decode(&b[..n]).unwrap(),
+            (0x11, Response::SelftestInfo(info))
+        );
+        // A firmware without the self-test answers Unsupported.
+        let mut out = [0u8; MAX_MESSAGE_LEN];
+        let (b, n) = enc_req(Request::SelftestInfo, 3);
+        let s = serve(&Fw, &b[..n], &mut out);
+        assert_eq!(&out[..s.len], &[1, 0xFF, 4, 0, 3, 0, 0, 0, 4, 0, 0x10, 0]);
+        let s = serve(&SelftestFw, &b[..n], &mut out);
+        assert_eq!(
+            Response::decode(&out[..s.len]).unwrap(),
+            (3, Response::SelftestInfo(info))
+        );
+    }
+
+    #[test]
+    fn selftest_shm_bytes_and_both_directions() {
+        let mut p = [0u8; SHM_PATTERN_LEN];
+        pattern(0xDEAD_BEEF, &mut p);
+        // xorshift32 of 0xDEADBEEF: 0x477D20B7 (Marsaglia's shifts 13/17/5;
+        // computed independently in Python).
+        assert_eq!(p[0], 0xB7);
+        assert_ne!(p[..128], p[128..], "no short period");
+        let (b, n) = enc_req(
+            Request::SelftestShm {
+                seed: 0xDEAD_BEEF,
+                pattern: p,
+            },
+            5,
+        );
+        assert_eq!(n, 8 + 260);
+        assert_eq!(
+            &b[..12],
+            &[1, 0x11, 4, 1, 5, 0, 0, 0, 0xEF, 0xBE, 0xAD, 0xDE]
+        );
+        assert_eq!(&b[12..n], &p[..]);
+        // The firmware finds the host's pattern intact and writes its own.
+        let mut out = [0u8; MAX_MESSAGE_LEN];
+        let s = serve(&Fw, &b[..n], &mut out);
+        assert_eq!(s.len, 8 + 272);
+        assert_eq!(&out[..8], &[1, 0x91, 16, 1, 5, 0, 0, 0]);
+        assert_eq!(&out[8..16], &[0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        assert_eq!(&out[16..20], &(!0xDEAD_BEEFu32).to_le_bytes());
+        let Ok((5, Response::SelftestShm(r))) = Response::decode(&out[..s.len]) else {
+            panic!("not a SELFTEST_SHM_RESULT");
+        };
+        assert_eq!((r.mismatches, r.first_bad), (0, NO_MISMATCH));
+        assert_eq!(check_pattern(r.seed, &r.pattern), (0, NO_MISMATCH));
+        // Two bytes damaged on the way in (a stale cache line, say).
+        let mut bad = b;
+        bad[12 + 70] ^= 0x10;
+        bad[12 + 200] = !bad[12 + 200];
+        let s = serve(&Fw, &bad[..n], &mut out);
+        let Ok((_, Response::SelftestShm(r))) = Response::decode(&out[..s.len]) else {
+            panic!("not a SELFTEST_SHM_RESULT");
+        };
+        assert_eq!((r.mismatches, r.first_bad), (2, 70));
+        // Longer buffers: each 256-byte chunk uses the next seed.
+        let mut long = [0u8; 2 * SHM_PATTERN_LEN];
+        pattern(9, &mut long[..SHM_PATTERN_LEN]);
+        pattern(10, &mut long[SHM_PATTERN_LEN..]);
+        assert_eq!(check_pattern(9, &long), (0, NO_MISMATCH));
+        long[300] ^= 1;
+        assert_eq!(check_pattern(9, &long), (1, 300));
+    }
+
+    #[test]
+    fn selftest_timer_bytes() {
+        let (b, n) = enc_req(
+            Request::SelftestTimer {
+                count: 1000,
+                period_us: 500,
+            },
+            6,
+        );
+        assert_eq!(
+            &b[..n],
+            &[1, 0x12, 8, 0, 6, 0, 0, 0, 0xE8, 3, 0, 0, 0xF4, 1, 0, 0]
+        );
+        let mut out = [0u8; MAX_MESSAGE_LEN];
+        let s = serve(&SelftestFw, &b[..n], &mut out);
+        assert_eq!(s.len, 8 + 48);
+        assert_eq!(&out[..8], &[1, 0x92, 48, 0, 6, 0, 0, 0]);
+        assert_eq!(&out[8..16], &[0xE8, 3, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(&out[16..24], &62_500_000u64.to_le_bytes());
+        assert_eq!(&out[24..32], &1u64.to_le_bytes());
+        assert_eq!(&out[48..56], &4u64.to_le_bytes());
+        assert_eq!(
+            Response::decode(&out[..s.len]).unwrap().1,
+            Response::SelftestTimer(TimerLatency {
+                count: 1000,
+                lost: 0,
+                cntfrq: 62_500_000,
+                min: 1,
+                p50: 2,
+                p99: 3,
+                max: 4
+            })
+        );
+        // Out of range: refused before the firmware runs anything.
+        for (count, period) in [(0, 500), (TIMER_MAX_COUNT + 1, 500), (1, 0), (1, 10_001)] {
+            let (b, n) = enc_req(
+                Request::SelftestTimer {
+                    count,
+                    period_us: period,
+                },
+                7,
+            );
+            assert_eq!(
+                Request::decode(&b[..n]),
+                Err(ProtoError::BadArgument {
+                    opcode: op::SELFTEST_TIMER
+                })
+            );
+            let s = serve(&SelftestFw, &b[..n], &mut out);
+            assert_eq!(&out[..s.len], &[1, 0xFF, 4, 0, 7, 0, 0, 0, 5, 0, 0x12, 0]);
+        }
+        // Without the timer: Unsupported.
+        let (b, n) = enc_req(
+            Request::SelftestTimer {
+                count: 1,
+                period_us: 1,
+            },
+            8,
+        );
+        let s = serve(&Fw, &b[..n], &mut out);
+        assert_eq!(&out[..s.len], &[1, 0xFF, 4, 0, 8, 0, 0, 0, 4, 0, 0x12, 0]);
+        assert_eq!(percentiles(&[]), (0, 0, 0, 0));
+        let mut v = [0u64; 200];
+        for (i, x) in v.iter_mut().enumerate() {
+            *x = i as u64 + 1;
+        }
+        assert_eq!(percentiles(&v), (1, 100, 198, 200));
+        assert_eq!(percentiles(&[5]), (5, 5, 5, 5));
     }
 
     #[test]
