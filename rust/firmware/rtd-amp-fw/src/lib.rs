@@ -5,13 +5,16 @@
 //! |---|---|---|
 //! | 1024 | `rpmsg-raw` | echo: every message comes back unchanged (Linux binds `/dev/rpmsgN`) |
 //! | 1025 | `rpmsg-tty` | line echo: each received line comes back as `fw: <line>` (`/dev/ttyRPMSGN`) |
-//! | 1026 | `rtd-amp-ctrl` | control protocol (`amp-control`): ping, version, stats, fault |
+//! | 1026 | `rtd-amp-ctrl` | control protocol (`amp-control`): ping, version, stats, fault, self-test |
 //!
 //! Each service answers whatever address wrote to it, so endpoints Linux
 //! creates with `RPMSG_CREATE_EPT_IOCTL` (destination 1024 or 1026) work too.
 #![cfg_attr(not(test), no_std)]
 
-use amp_control::{FaultKind, Service, Stats, VersionInfo, CONTROL_ADDR, ECHO_ADDR, TTY_ADDR};
+use amp_control::{
+    FaultKind, SelftestInfo, Service, Stats, TimerLatency, VersionInfo, CONTROL_ADDR, ECHO_ADDR,
+    TTY_ADDR,
+};
 use amp_proto::rpmsg::{Message, RpmsgError, Sender, RPMSG_MAX_PAYLOAD};
 use amp_proto::rsc::{self, ResourceTable, TableBuilder};
 use rtd_amp_rt::board::{layout, Board, BOARD};
@@ -52,13 +55,48 @@ pub const CHANNELS: [(&str, u32); 3] = [
     (amp_control::SERVICE_NAME, CONTROL_ADDR),
 ];
 
-/// What the control service reports.
-struct ControlView {
-    stats: Stats,
-    faults: bool,
+/// The hardware side of the control service's self-test commands
+/// (`amp-control` 0x10..0x12), provided by the runtime on the core.
+pub trait SelftestHw {
+    /// SELFTEST_INFO: the boot stamp, the counter now, doorbell counters.
+    fn info(&self) -> SelftestInfo;
+    /// Generic-counter frequency (Hz).
+    fn cntfrq(&self) -> u64;
+    /// Fills `out` with timer-interrupt latencies `period` ticks apart (in
+    /// ticks, `u64::MAX` for one that did not come); returns how many did
+    /// not come.
+    fn timer_latency(&self, period: u64, out: &mut [u64]) -> u32;
 }
 
-impl Service for ControlView {
+/// Summarises a latency run: the samples that came, sorted, as
+/// min/p50/p99/max.
+pub fn timer_summary(cntfrq: u64, samples: &mut [u64], lost: u32) -> TimerLatency {
+    samples.sort_unstable();
+    let got = &samples[..samples.len() - (lost as usize).min(samples.len())];
+    let (min, p50, p99, max) = amp_control::percentiles(got);
+    TimerLatency {
+        count: got.len() as u32,
+        lost,
+        cntfrq,
+        min,
+        p50,
+        p99,
+        max,
+    }
+}
+
+/// What the control service reports.
+struct ControlView<'h> {
+    stats: Stats,
+    faults: bool,
+    hw: Option<&'h dyn SelftestHw>,
+}
+
+/// Samples of one latency run (in `.bss`: 32 KiB, not on the stack).
+static mut TIMER_SAMPLES: [u64; amp_control::TIMER_MAX_COUNT as usize] =
+    [0; amp_control::TIMER_MAX_COUNT as usize];
+
+impl Service for ControlView<'_> {
     fn version(&self) -> VersionInfo {
         VersionInfo::new(
             concat!("rtd-amp-fw ", env!("CARGO_PKG_VERSION")),
@@ -70,6 +108,21 @@ impl Service for ControlView {
     }
     fn faults_enabled(&self) -> bool {
         self.faults
+    }
+    fn selftest_info(&self) -> Option<SelftestInfo> {
+        self.hw.map(|h| h.info())
+    }
+    fn timer_latency(&self, count: u32, period_us: u32) -> Option<TimerLatency> {
+        let hw = self.hw?;
+        let freq = hw.cntfrq();
+        let period = (freq / 1_000_000).max(1) * u64::from(period_us);
+        // SAFETY: the firmware is single-threaded (one core, no interrupt
+        // handlers) and this is the only reference to the samples, for the
+        // duration of this call; serve() never re-enters it.
+        let all = unsafe { &mut *core::ptr::addr_of_mut!(TIMER_SAMPLES) };
+        let samples = &mut all[..count.min(amp_control::TIMER_MAX_COUNT) as usize];
+        let lost = hw.timer_latency(period, samples);
+        Some(timer_summary(freq, samples, lost))
     }
 }
 
@@ -121,6 +174,19 @@ impl Services {
         uptime_ms: u64,
         device_errors: u64,
     ) -> Option<FaultKind> {
+        self.handle_with(tx, msg, uptime_ms, device_errors, None)
+    }
+
+    /// [`Services::handle`] with the hardware for the self-test commands
+    /// (without it they are answered "not supported").
+    pub fn handle_with(
+        &mut self,
+        tx: &mut Sender<'_, '_>,
+        msg: &Message<'_>,
+        uptime_ms: u64,
+        device_errors: u64,
+        hw: Option<&dyn SelftestHw>,
+    ) -> Option<FaultKind> {
         self.messages += 1;
         self.bytes += msg.len() as u64;
         let mut buf = [0u8; RPMSG_MAX_PAYLOAD];
@@ -137,6 +203,7 @@ impl Services {
                         uptime_ms,
                     },
                     faults: self.fault_enabled,
+                    hw,
                 };
                 let mut out = [0u8; amp_control::MAX_MESSAGE_LEN];
                 // serve asks for a fault only when faults are enabled.

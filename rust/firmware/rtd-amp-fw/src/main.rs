@@ -4,10 +4,38 @@
 #[cfg(target_os = "none")]
 mod firmware {
     use amp_control::FaultKind;
+    use amp_control::SelftestInfo;
     use amp_proto::rpmsg::RpmsgDevice;
     use amp_proto::rsc::{LiveVdev, ResourceTable};
-    use rtd_amp_fw::{table, Services, CHANNELS, RSC_LEN};
+    use rtd_amp_fw::{table, SelftestHw, Services, CHANNELS, RSC_LEN};
     use rtd_amp_rt::{arch, Runtime};
+
+    /// The self-test commands' hardware: this core, through the runtime.
+    struct Hw<'a>(&'a Runtime);
+
+    impl SelftestHw for Hw<'_> {
+        fn info(&self) -> SelftestInfo {
+            let s = self.0.stamp();
+            let (sgis, spis) = self.0.doorbell_counts();
+            SelftestInfo {
+                entry_el: s.entry_el,
+                doorbell_sgi: s.sgi,
+                doorbell_spi: s.spi_intid,
+                cntfrq: s.cntfrq,
+                entry_cntpct: s.entry_cntpct,
+                now_cntpct: self.0.cntpct(),
+                window: s.window,
+                sgis_received: sgis,
+                spis_raised: spis,
+            }
+        }
+        fn cntfrq(&self) -> u64 {
+            arch::cntfrq()
+        }
+        fn timer_latency(&self, period: u64, out: &mut [u64]) -> u32 {
+            self.0.timer_latency(period, out)
+        }
+    }
 
     /// Linux copies the updated table here after loading the segments.
     #[used]
@@ -60,8 +88,9 @@ mod firmware {
             let errors = dev.stats().errors;
             let resets = dev.stats().resets;
             let mut fault = None;
+            let hw = Hw(rt);
             let r = dev.poll(&mut |v| rt.notify(v), |tx, m| {
-                if let Some(k) = services.handle(tx, m, now, errors) {
+                if let Some(k) = services.handle_with(tx, m, now, errors, Some(&hw)) {
                     fault = Some(k);
                 }
             });

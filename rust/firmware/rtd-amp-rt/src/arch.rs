@@ -357,6 +357,38 @@ pub fn wait_for_event() {
     unsafe { asm!("wfe", options(nostack)) };
 }
 
+/// Arms the EL1 physical timer (`CNTP_CVAL_EL0`, `CNTP_CTL_EL0` ENABLE,
+/// IMASK clear) to fire at counter value `cval`. EL1 may use it: the boot
+/// code sets `CNTHCTL_EL2.EL1PCEN` when entered at EL2.
+pub fn timer_arm(cval: u64) {
+    // SAFETY: this core's own timer; its interrupt is only taken by the
+    // self-test's polling loop (PSTATE.I stays set).
+    unsafe {
+        asm!(
+            "msr cntp_cval_el0, {c}",
+            "mov {t}, #1",
+            "msr cntp_ctl_el0, {t}",
+            "isb",
+            c = in(reg) cval,
+            t = out(reg) _,
+            options(nostack),
+        );
+    }
+}
+
+/// Disables the EL1 physical timer (its interrupt line drops).
+pub fn timer_off() {
+    // SAFETY: as timer_arm.
+    unsafe { asm!("msr cntp_ctl_el0, xzr", "isb", options(nostack)) };
+}
+
+/// Sets the GIC CPU interface's priority mask (`ICC_PMR_EL1`): only
+/// interrupts with a priority value below `pmr` are signalled.
+pub fn gic_set_pmr(pmr: u8) {
+    // SAFETY: masks or unmasks interrupt priorities of this core only.
+    unsafe { asm!("msr s3_0_c4_c6_0, {}", "isb", in(reg) u64::from(pmr), options(nostack)) };
+}
+
 /// Full system barrier before ringing a doorbell.
 pub fn barrier() {
     // SAFETY: barrier only.

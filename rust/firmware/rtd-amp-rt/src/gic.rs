@@ -12,12 +12,23 @@ pub const SGI_BASE: u64 = 0x1_0000;
 pub const GICR_IGROUPR0: u64 = SGI_BASE + 0x80;
 /// `GICR_ISENABLER0` (SGI frame).
 pub const GICR_ISENABLER0: u64 = SGI_BASE + 0x100;
+/// `GICR_ICENABLER0` (SGI frame).
+pub const GICR_ICENABLER0: u64 = SGI_BASE + 0x180;
 /// `GICR_ISPENDR0` (SGI frame): pending SGIs and PPIs.
 pub const GICR_ISPENDR0: u64 = SGI_BASE + 0x200;
 /// `GICR_IPRIORITYR` bytes (SGI frame).
 pub const GICR_IPRIORITYR: u64 = SGI_BASE + 0x400;
 /// Priority given to the doorbell SGI.
 pub const DOORBELL_PRIORITY: u8 = 0xA0;
+/// INTID of the EL1 non-secure physical timer (`CNTP_*_EL0`): PPI 14 =
+/// INTID 30, as Arm's Base System Architecture (DEN0094, "PPI
+/// assignments") recommends; the second interrupt of the `arm,armv8-timer`
+/// node in QEMU virt's DT and in meta-xpressreal's rtd16xxb.dtsi (`timer`
+/// node, `<GIC_PPI 14 ...>`). Used only by the self-test's latency run.
+pub const TIMER_PPI: u32 = 30;
+/// Priority of the timer PPI during the latency run: above the doorbell's,
+/// which the run masks with `ICC_PMR_EL1` so no doorbell is consumed.
+pub const TIMER_PRIORITY: u8 = 0x80;
 /// INTIDs from 1020 up are special (1023: nothing pending).
 pub const SPECIAL_INTID: u32 = 1020;
 
@@ -91,6 +102,8 @@ mod tests {
         assert_eq!(ispendr(32), (0x204, 1));
         assert_eq!(GICR_ISPENDR0, 0x1_0200, "pending SGIs, SGI frame");
         assert_eq!(GICR_ISENABLER0, 0x1_0100);
+        assert_eq!(GICR_ICENABLER0, 0x1_0180);
+        const { assert!(TIMER_PRIORITY < DOORBELL_PRIORITY) };
         assert_eq!(GICR_IPRIORITYR + 7, 0x1_0407, "SGI 7's priority byte");
         assert_eq!(
             typer_affinity(0x8000_0003),

@@ -24,6 +24,7 @@ pub mod board;
 pub mod ctrl;
 pub mod gic;
 pub mod mmu;
+pub mod selftest;
 pub mod trace;
 
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
@@ -32,6 +33,8 @@ pub mod arch;
 mod runtime;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub use runtime::Runtime;
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+mod selftest_hw;
 
 /// Formats into a fixed buffer, cutting what does not fit (no allocation).
 pub struct LineBuf<const N: usize> {

@@ -8,7 +8,7 @@ use amp_proto::shmem::{BusWindow, Shm};
 
 use crate::board::{layout, Board, BOARD};
 use crate::ctrl::{self, esr_class, ControlPage, CrashKind, CrashRecord, State};
-use crate::{arch, backtrace, gic, mmu, trace::Trace, LineBuf};
+use crate::{arch, backtrace, gic, mmu, selftest, trace::Trace, LineBuf};
 
 static mut TABLES: mmu::Tables = mmu::Tables::new();
 static TRACE_POS: AtomicUsize = AtomicUsize::new(0);
@@ -30,8 +30,18 @@ fn shared_region(offset: u64, size: u64) -> Shm<'static> {
     unsafe { Shm::new(base as *mut u8, len) }
 }
 
+/// The control page as shared memory.
+pub(crate) fn ctrl_shm() -> Shm<'static> {
+    shared_region(layout::CTRL, ctrl::SIZE as u64)
+}
+
+/// This core's redistributor (0 before `gic_init`).
+pub(crate) fn rd_base() -> u64 {
+    RD_BASE.load(Ordering::Relaxed)
+}
+
 fn ctrl() -> ControlPage<'static> {
-    ControlPage::new(shared_region(layout::CTRL, ctrl::SIZE as u64)).expect("page size")
+    ControlPage::new(ctrl_shm()).expect("page size")
 }
 
 fn trace_shm() -> Shm<'static> {
@@ -54,6 +64,7 @@ fn ring_linux(board: &Board) {
     // SAFETY: one GICD_ISPENDR register of the board's distributor (mapped
     // Device); setting this core's doorbell SPI pending is its purpose.
     unsafe { arch::mmio_write(board.gicd + off, bit) };
+    selftest::count_spi(&ctrl_shm());
 }
 
 /// What an application gets: the board, the shared memory, doorbells.
@@ -103,6 +114,9 @@ impl Runtime {
                 break;
             }
             arch::gic_eoi(id);
+            if id == self.board.doorbell_sgi {
+                selftest::count_sgi(&ctrl_shm());
+            }
         }
     }
 
@@ -258,6 +272,7 @@ static mut RUNTIME: Option<Runtime> = None;
 /// Called by the boot code with the PSCI context id (the control page).
 #[no_mangle]
 extern "C" fn rtd_amp_rt_entry(ctrl_pa: u64, entry_el: u64) -> ! {
+    let entry_cntpct = arch::cntpct();
     let board = BOARD;
     // SAFETY: single core, interrupts masked, called once: nothing else
     // touches TABLES, and they lie in the identity-mapped image.
@@ -273,6 +288,21 @@ extern "C" fn rtd_amp_rt_entry(ctrl_pa: u64, entry_el: u64) -> ! {
     unsafe { arch::enable_mmu(mmu::MAIR, mmu::TCR, core::ptr::addr_of!(tables.l1) as u64) };
 
     let ctrl = ctrl();
+    // The self-test stamp first (docs/bring-up.md, check "fw-entry"):
+    // Linux takes the magic below as the sign of life, so the stamp is
+    // complete by then.
+    selftest::write_stamp(
+        &ctrl_shm(),
+        &selftest::Stamp {
+            entry_el: entry_el as u32,
+            sgi: board.doorbell_sgi,
+            spi_intid: board.spi_intid(),
+            cntfrq: arch::cntfrq(),
+            entry_cntpct,
+            window: board.window,
+            mpidr: arch::mpidr(),
+        },
+    );
     ctrl.init();
     Trace::new(trace_shm(), &TRACE_POS).clear();
     let mut l = LineBuf::<160>::new();
