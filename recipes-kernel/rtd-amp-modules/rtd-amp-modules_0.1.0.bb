@@ -17,6 +17,8 @@ SRC_URI = "\
     file://rtd_amp_fw_certs.sh \
     file://rtd_amp_mbox.c \
     file://rtd_amp_rproc.c \
+    file://rtd_amp_selftest.c \
+    file://rtd_amp_selftest.h \
 "
 
 S = "${WORKDIR}"

@@ -38,10 +38,12 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/verification.h>
+#include <clocksource/arm_arch_timer.h>
 #include <linux/virtio_ids.h>
 
 #include "remoteproc_internal.h"
 #include "rtd_amp.h"
+#include "rtd_amp_selftest.h"
 
 #define RTD_AMP_FW_DEFAULT	"rtd-amp/rtd-amp-fw.elf"
 /* The remoteproc `name` attribute tools look for, whatever the DT node is called. */
@@ -95,6 +97,7 @@ struct rtd_amp_rproc {
 	u32 crash_seq;
 	bool sig_required_dt;
 	struct hlist_node cpuhp;
+	struct rtd_amp_boot boot;
 };
 
 /* Dynamic CPU hotplug state that keeps Linux off a core running firmware. */
@@ -335,8 +338,9 @@ static void rtd_amp_wait_boot(struct rtd_amp_rproc *ddata, u64 entry,
 	if (version != RTD_AMP_CTRL_VERSION)
 		dev_warn(ddata->dev, "firmware speaks control page version %u, this driver %d\n",
 			 version, RTD_AMP_CTRL_VERSION);
+	ddata->boot.stamp_us = ktime_us_delta(ktime_get(), t0);
 	dev_info(ddata->dev, "started MPIDR %#llx at %#llx, firmware up %lld us after CPU_ON\n",
-		 ddata->mpidr, entry, ktime_us_delta(ktime_get(), t0));
+		 ddata->mpidr, entry, ddata->boot.stamp_us);
 }
 
 /*
@@ -373,6 +377,7 @@ static int rtd_amp_rproc_start(struct rproc *rproc)
 	}
 
 	ret = rtd_amp_affinity(ddata);
+	ddata->boot.affinity = ret;
 	if (ret != PSCI_0_2_AFFINITY_LEVEL_OFF) {
 		dev_err(dev, "MPIDR %#llx is not powered off (AFFINITY_INFO %ld); stop whatever runs there first\n",
 			ddata->mpidr, ret);
@@ -384,9 +389,13 @@ static int rtd_amp_rproc_start(struct rproc *rproc)
 	/* The firmware reads a clean page as soon as it runs. */
 	wmb();
 
+	ddata->boot.started = true;
+	ddata->boot.stamp_us = -1;
+	ddata->boot.cpu_on_cnt = arch_timer_read_counter();
 	t0 = ktime_get();
 	ret = (long)rtd_amp_psci(ddata, PSCI_0_2_FN64_CPU_ON, ddata->mpidr,
 				 rproc->bootaddr, ddata->ctrl_pa);
+	ddata->boot.cpu_on = ret;
 	if (ret != PSCI_RET_SUCCESS) {
 		dev_err(dev, "PSCI CPU_ON(MPIDR %#llx, entry %#llx) failed: %ld (%s)\n",
 			ddata->mpidr, rproc->bootaddr, ret, rtd_amp_psci_err(ret));
@@ -1272,6 +1281,8 @@ static int rtd_amp_ctrl_show(struct seq_file *s, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(rtd_amp_ctrl);
 
+#include "rtd_amp_selftest.c"
+
 static int rtd_amp_psci_conduit(struct device *dev, bool *hvc)
 {
 	struct device_node *np;
@@ -1387,6 +1398,8 @@ static int rtd_amp_rproc_probe(struct platform_device *pdev)
 	ret = rtd_amp_psci_conduit(dev, &ddata->hvc);
 	if (ret)
 		return ret;
+	ddata->boot.psci_version = rtd_amp_psci(ddata, PSCI_0_2_FN_PSCI_VERSION,
+						0, 0, 0);
 	if (ddata->cpu >= 0) {
 		ret = cpuhp_state_add_instance_nocalls(rtd_amp_cpuhp_state,
 						       &ddata->cpuhp);
@@ -1416,9 +1429,12 @@ static int rtd_amp_rproc_probe(struct platform_device *pdev)
 	if (ret)
 		return dev_err_probe(dev, ret, "cannot register the remote processor\n");
 	/* Removed with the rest of remoteprocN's debugfs directory. */
-	if (!IS_ERR_OR_NULL(rproc->dbg_dir))
+	if (!IS_ERR_OR_NULL(rproc->dbg_dir)) {
 		debugfs_create_file("rtd_amp_ctrl", 0400, rproc->dbg_dir, ddata,
 				    &rtd_amp_ctrl_fops);
+		debugfs_create_file("rtd_amp_boot", 0400, rproc->dbg_dir, ddata,
+				    &rtd_amp_boot_fops);
+	}
 
 	dev_info(dev, "%s: MPIDR %#llx (cpu%d), PSCI over %s, firmware %s, signatures %s\n",
 		 dev_name(&rproc->dev), ddata->mpidr, ddata->cpu,
