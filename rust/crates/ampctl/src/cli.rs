@@ -204,6 +204,23 @@ pub enum Command {
         #[command(flatten)]
         json: Json,
     },
+    /// Board bring-up self-test: checks every hardware assumption (device
+    /// tree, CPU, PSCI, doorbells, timer, shared memory, interrupt latency)
+    /// and says which failed and what to do (docs/bring-up.md). Run as root
+    /// with the firmware started; exits 1 when a check fails.
+    Selftest {
+        #[command(flatten)]
+        target: Target,
+        /// rpmsg control device to reach the firmware's control service on.
+        #[arg(long, default_value = "rpmsg_ctrl0", value_name = "DEV")]
+        ctrl: String,
+        /// Shorter runs (200 timer interrupts, 16 pattern trips, 100 raw
+        /// doorbells) for a quick look.
+        #[arg(long)]
+        quick: bool,
+        #[command(flatten)]
+        json: Json,
+    },
     /// Create or destroy RPMsg endpoints (/dev/rpmsgN).
     Endpoint {
         #[command(subcommand)]

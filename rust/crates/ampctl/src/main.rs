@@ -1,6 +1,7 @@
 //! `ampctl`: command-line tool for the rtd-amp remote processors.
 
 mod cli;
+mod selftest;
 mod stats;
 
 use amp_control::{FaultKind, Request, Response, MAX_MESSAGE_LEN};
@@ -160,6 +161,12 @@ fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
             size,
             json,
         } => bench(ctx, &channel, count, size, json.json),
+        Command::Selftest {
+            target,
+            ctrl,
+            quick,
+            json,
+        } => run_selftest(ctx, &target, &ctrl, quick, json.json),
         Command::Endpoint { action } => match action {
             EndpointCmd::Create {
                 name,
@@ -733,6 +740,53 @@ fn bench(ctx: &Ctx, ch: &Channel, count: u32, size: usize, json: bool) -> Result
         s.msgs_per_s,
         s.bytes_per_s / 1024.0
     );
+    Ok(())
+}
+
+/// The control service for the self-test: one temporary endpoint.
+struct Link {
+    ep: TempEndpoint,
+    tag: u32,
+}
+
+impl selftest::Control for Link {
+    fn call(&mut self, req: Request, timeout: Duration) -> Result<Response> {
+        self.tag = self.tag.wrapping_add(1);
+        call(self.ep.ep(), req, self.tag, timeout).map(|(r, _)| r)
+    }
+}
+
+fn run_selftest(ctx: &Ctx, target: &Target, ctrl: &str, quick: bool, json: bool) -> Result<()> {
+    let rproc = resolve(ctx, target).ok();
+    let env = selftest::Env {
+        root: &ctx.root,
+        sys: &ctx.sys,
+    };
+    let mut opts = selftest::Options::default();
+    if quick {
+        opts.timer_count = 200;
+        opts.shm_rounds = 16;
+        opts.doorbells = 100;
+    }
+    let ch = Channel {
+        ctrl: ctrl.to_string(),
+        dst: None,
+        src: None,
+        timeout_ms: 1000,
+    };
+    let mut control = || -> Result<Box<dyn selftest::Control>> {
+        let ep = TempEndpoint::open(ctx, &ch, amp_control::CONTROL_ADDR)?;
+        Ok(Box::new(Link { ep, tag: 0 }))
+    };
+    let report = selftest::run(&env, rproc.as_ref(), &mut control, opts);
+    if json {
+        print_json(&report)?;
+    } else {
+        print!("{}", report.text());
+    }
+    if report.failed > 0 {
+        bail!("{}", report.summary());
+    }
     Ok(())
 }
 

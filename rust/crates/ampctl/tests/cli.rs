@@ -31,7 +31,7 @@ fn help_lists_every_command_and_bad_usage_exits_2() {
     let (out, _) = text(&o);
     for c in [
         "list", "status", "start", "stop", "restart", "firmware", "check", "trace", "coredump",
-        "ping", "fault", "bench", "endpoint", "send", "recv",
+        "ping", "fault", "bench", "selftest", "endpoint", "send", "recv",
     ] {
         assert!(
             out.contains(&format!("\n  {c} ")),
@@ -469,4 +469,37 @@ fn check_verifies_the_signature_like_the_kernel() {
 
 fn as_strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
+}
+
+/// `ampctl selftest` on a root without the overlay: the report on stdout,
+/// its summary last, exit status 1; `--json` is one JSON document.
+#[test]
+fn selftest_reports_and_fails_without_the_overlay() {
+    let d = tempfile::tempdir().unwrap();
+    let o = ampctl(d.path(), &["selftest"]);
+    assert_eq!(o.status.code(), Some(1));
+    let (out, err) = text(&o);
+    assert!(out.starts_with("FAIL dt-overlay: no realtek,rtd1619b-amp-rproc and no realtek,rtd1619b-amp-mbox node in the live device tree\n"), "{out}");
+    assert!(
+        out.contains("    hint: the overlay is not in the device tree Linux booted with"),
+        "{out}"
+    );
+    assert!(out.contains("SKIP cpu-offline: "), "{out}");
+    assert!(
+        out.ends_with("selftest: 0 passed, 1 failed, 17 skipped\n"),
+        "{out}"
+    );
+    assert_eq!(
+        err.trim(),
+        "ampctl: selftest: 0 passed, 1 failed, 17 skipped"
+    );
+    let o = ampctl(d.path(), &["selftest", "--json", "--quick"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (v["schema"].as_u64(), v["failed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(v["checks"][0]["id"], "dt-overlay");
+    assert_eq!(v["checks"][0]["status"], "FAIL");
 }
