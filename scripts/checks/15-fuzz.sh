@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bounded fuzzing of the protocol core: the resource-table validator, the
-# firmware's RPMsg receive path under a hostile Linux, amp-host's firmware
+# firmware's RPMsg receive path under a hostile Linux, both roles of the bulk
+# channel against a hostile peer, amp-host's firmware
 # check (ELF + resource table), its signature check (.p7s + trusted
 # certificate) and rtd-ampd's control-socket protocol (line limit, request
 # parser, roles), each for AMP_FUZZ_SECONDS (default 20). Longer runs:
@@ -38,7 +39,7 @@ fw_sig_seeds() {
 }
 
 status=0
-for target in rsc_parse rpmsg_receive fw_check fw_sig ctl_socket; do
+for target in rsc_parse rpmsg_receive bulk_ring fw_check fw_sig ctl_socket; do
 	mkdir -p "corpus/$target"
 	[ "$target" != fw_sig ] || fw_sig_seeds
 	# A target's dictionary, if it has one (TARGET.dict).

@@ -27,7 +27,7 @@
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
-use core::sync::atomic::{fence, AtomicU16, Ordering};
+use core::sync::atomic::{fence, AtomicU16, AtomicU64, Ordering};
 
 /// A window of shared memory; see the module invariants.
 #[derive(Clone, Copy)]
@@ -81,6 +81,30 @@ impl<'a> Shm<'a> {
         self.base.as_ptr() as usize
     }
 
+    /// The whole window as a Rust slice (zero-copy reads).
+    ///
+    /// # Safety
+    /// Breaks the first invariant on purpose, so the caller promises it
+    /// instead: nothing (this program or the peer) writes the window while
+    /// the slice lives. The bulk channel hands out such views of records
+    /// the protocol gives the caller exclusively.
+    pub unsafe fn as_slice(&self) -> &'a [u8] {
+        // SAFETY: base..base+len is valid for 'a (type invariant); no writer
+        // while the slice lives is the caller's promise.
+        unsafe { core::slice::from_raw_parts(self.base.as_ptr(), self.len) }
+    }
+
+    /// The whole window as a mutable Rust slice (zero-copy writes).
+    ///
+    /// # Safety
+    /// As [`Shm::as_slice`], and nothing else (this program or the peer)
+    /// reads or writes the window while the slice lives.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn as_mut_slice(&self) -> &'a mut [u8] {
+        // SAFETY: as above; exclusivity is the caller's promise.
+        unsafe { core::slice::from_raw_parts_mut(self.base.as_ptr(), self.len) }
+    }
+
     /// The sub-window `off..off+len`, or `None` when it is out of bounds.
     pub fn window(&self, off: usize, len: usize) -> Option<Shm<'a>> {
         if off.checked_add(len)? > self.len {
@@ -98,10 +122,39 @@ impl<'a> Shm<'a> {
     fn ptr(&self, off: usize, size: usize) -> *mut u8 {
         match off.checked_add(size) {
             Some(end) if end <= self.len => {}
-            _ => panic!("shared-memory access {off:#x}+{size} outside {self:?}"),
+            _ => self.out_of_bounds(off, size),
         }
         // SAFETY: off + size <= len, so the result stays inside the region.
         unsafe { self.base.as_ptr().add(off) }
+    }
+
+    /// The panic of a failed bounds check, out of line: every accessor
+    /// inlines only the comparison and a call.
+    #[cold]
+    #[inline(never)]
+    fn out_of_bounds(&self, off: usize, size: usize) -> ! {
+        panic!("shared-memory access {off:#x}+{size} outside {self:?}")
+    }
+
+    /// Reads `N` bytes at an unaligned `off` one volatile byte at a time
+    /// (strict-alignment targets fault on unaligned accesses); shared by
+    /// every accessor, out of line.
+    #[inline(never)]
+    fn read_unaligned(&self, off: usize, n: usize) -> u64 {
+        let mut v = 0u64;
+        for i in (0..n).rev() {
+            v = v << 8 | u64::from(self.read_u8(off + i));
+        }
+        v
+    }
+
+    /// Writes the `n` low bytes of `v` at an unaligned `off`, little-endian,
+    /// one volatile byte at a time.
+    #[inline(never)]
+    fn write_unaligned(&self, off: usize, n: usize, v: u64) {
+        for i in 0..n {
+            self.write_u8(off + i, (v >> (8 * i)) as u8);
+        }
     }
 
     /// Reads one byte.
@@ -131,11 +184,7 @@ macro_rules! le_accessors {
                         // SAFETY: in bounds and naturally aligned.
                         <$ty>::from_le(unsafe { p.cast::<$ty>().read_volatile() })
                     } else {
-                        let mut b = [0u8; N];
-                        for (i, x) in b.iter_mut().enumerate() {
-                            *x = self.read_u8(off + i);
-                        }
-                        <$ty>::from_le_bytes(b)
+                        self.read_unaligned(off, N) as $ty
                     }
                 }
 
@@ -147,9 +196,7 @@ macro_rules! le_accessors {
                         // SAFETY: in bounds and naturally aligned.
                         unsafe { p.cast::<$ty>().write_volatile(v.to_le()) }
                     } else {
-                        for (i, x) in v.to_le_bytes().into_iter().enumerate() {
-                            self.write_u8(off + i, x);
-                        }
+                        self.write_unaligned(off, N, v.into())
                     }
                 }
             )*
@@ -184,6 +231,26 @@ impl Shm<'_> {
         self.atomic_u16(off).store(v.to_le(), Ordering::Release)
     }
 
+    fn atomic_u64(&self, off: usize) -> &AtomicU64 {
+        let p = self.ptr(off, 8);
+        assert!(p as usize % 8 == 0, "misaligned ring index at {off:#x}");
+        // SAFETY: in bounds, 8-aligned, valid for 'a; the AtomicU64 is only
+        // used for one plain load or store (no RMW), never exposed.
+        unsafe { AtomicU64::from_ptr(p.cast()) }
+    }
+
+    /// Loads a little-endian `u64` with acquire ordering (`ldar` on
+    /// AArch64: single-copy atomic when 8-aligned, also on non-cacheable
+    /// Normal memory).
+    pub fn load_u64_acquire(&self, off: usize) -> u64 {
+        u64::from_le(self.atomic_u64(off).load(Ordering::Acquire))
+    }
+
+    /// Stores a little-endian `u64` with release ordering (`stlr`).
+    pub fn store_u64_release(&self, off: usize, v: u64) {
+        self.atomic_u64(off).store(v.to_le(), Ordering::Release)
+    }
+
     /// Copies `dst.len()` bytes from `off` into `dst`.
     pub fn read_bytes(&self, off: usize, dst: &mut [u8]) {
         let p = self.ptr(off, dst.len());
@@ -197,6 +264,28 @@ impl Shm<'_> {
         let p = self.ptr(off, src.len());
         // SAFETY: destination in bounds; src is ordinary memory.
         unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), p, src.len()) }
+    }
+
+    /// Copies all of `src`, another shared region (a received payload),
+    /// into this region at `off`: one copy, shared memory to shared memory.
+    /// The two may overlap (a faulty peer can post one buffer in both
+    /// rings); the copy then goes byte by byte and its result is the
+    /// peer's problem, never undefined behaviour.
+    pub fn copy_from(&self, off: usize, src: &Shm<'_>) {
+        let n = src.len;
+        let d = self.ptr(off, n);
+        let s = src.base.as_ptr();
+        if (s as usize) < d as usize + n && (d as usize) < s as usize + n {
+            for i in 0..n {
+                // SAFETY: both in bounds (src is a whole Shm; d checked by
+                // ptr), raw volatile accesses, no reference formed.
+                unsafe { d.add(i).write_volatile(s.add(i).read_volatile()) }
+            }
+        } else {
+            // SAFETY: both in bounds and disjoint (checked above); the
+            // buffers are ours by protocol (module invariants).
+            unsafe { core::ptr::copy_nonoverlapping(s, d, n) }
+        }
     }
 
     /// Sets `len` bytes at `off` to `byte` (volatile, so it is never elided).
