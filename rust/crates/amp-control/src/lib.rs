@@ -448,7 +448,8 @@ pub struct SelftestInfo {
 pub struct TimerLatency {
     /// Interrupts measured.
     pub count: u32,
-    /// Interrupts that did not come within ten periods (not measured).
+    /// 1 when an interrupt did not come within ten periods or one second,
+    /// whichever is longer (the run stops there), else 0.
     pub lost: u32,
     /// `CNTFRQ_EL0` of the firmware (Hz).
     pub cntfrq: u64,

@@ -63,16 +63,16 @@ pub trait SelftestHw {
     /// Generic-counter frequency (Hz).
     fn cntfrq(&self) -> u64;
     /// Fills `out` with timer-interrupt latencies `period` ticks apart (in
-    /// ticks, `u64::MAX` for one that did not come); returns how many did
-    /// not come.
+    /// ticks, `u64::MAX` for one not measured); returns how many did not
+    /// come.
     fn timer_latency(&self, period: u64, out: &mut [u64]) -> u32;
 }
 
-/// Summarises a latency run: the samples that came, sorted, as
-/// min/p50/p99/max.
+/// Summarises a latency run: the samples measured (not `u64::MAX`),
+/// sorted, as min/p50/p99/max.
 pub fn timer_summary(cntfrq: u64, samples: &mut [u64], lost: u32) -> TimerLatency {
     samples.sort_unstable();
-    let got = &samples[..samples.len() - (lost as usize).min(samples.len())];
+    let got = &samples[..samples.partition_point(|&s| s != u64::MAX)];
     let (min, p50, p99, max) = amp_control::percentiles(got);
     TimerLatency {
         count: got.len() as u32,

@@ -358,8 +358,10 @@ pub fn wait_for_event() {
 }
 
 /// Arms the EL1 physical timer (`CNTP_CVAL_EL0`, `CNTP_CTL_EL0` ENABLE,
-/// IMASK clear) to fire at counter value `cval`. EL1 may use it: the boot
-/// code sets `CNTHCTL_EL2.EL1PCEN` when entered at EL2.
+/// IMASK clear; Arm DDI 0487, "The Generic Timer in AArch64 state") to fire at
+/// counter value `cval`. EL1 may use it: the boot code sets
+/// `CNTHCTL_EL2.EL1PCEN` when entered at EL2; entered at EL1, BL31 must
+/// have (on silicon: unproven, the self-test's `timer-latency` shows it).
 pub fn timer_arm(cval: u64) {
     // SAFETY: this core's own timer; its interrupt is only taken by the
     // self-test's polling loop (PSTATE.I stays set).
@@ -382,8 +384,9 @@ pub fn timer_off() {
     unsafe { asm!("msr cntp_ctl_el0, xzr", "isb", options(nostack)) };
 }
 
-/// Sets the GIC CPU interface's priority mask (`ICC_PMR_EL1`): only
-/// interrupts with a priority value below `pmr` are signalled.
+/// Sets the GIC CPU interface's priority mask (`ICC_PMR_EL1`, Arm IHI 0069
+/// register description): only interrupts with a priority value below `pmr` are
+/// signalled.
 pub fn gic_set_pmr(pmr: u8) {
     // SAFETY: masks or unmasks interrupt priorities of this core only.
     unsafe { asm!("msr s3_0_c4_c6_0, {}", "isb", in(reg) u64::from(pmr), options(nostack)) };
