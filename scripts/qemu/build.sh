@@ -219,6 +219,32 @@ qa_dtb() {
 	echo "$key" >"$out/dtb.key"
 }
 
+# qa_fault_dtbs DIR: the device trees of the self-test's fault boots
+# (scripts/qemu/guest/selftest-faults.sh): DIR/fault-nooverlay.dtb is
+# QEMU's own virt DT; fault-overlap.dtb the overlay without the firmware
+# carveout's no-map; fault-sgi.dtb the overlay with realtek,sgi = <6>.
+qa_fault_dtbs() {
+	local dir=$1 dtso=$REPO_ROOT/recipes-bsp/rtd-amp-overlays/files/qemu-virt-amp.dtso v
+	# Recompiled: QEMU dumps its DT padded to 1 MiB, which the kernel
+	# does not boot from when QEMU places it (no console output at all).
+	dtc -q -I dtb -O dtb -o "$dir/fault-nooverlay.dtb" "$dir/virt.dtb"
+	python3 - "$dtso" "$dir/fault-overlap.dtso" "$dir/fault-sgi.dtso" <<'PY' || die "cannot make the fault overlays"
+import re
+import sys
+
+src = open(sys.argv[1]).read()
+fw = re.search(r"firmware@70000000 \{[^}]*\}", src)
+assert fw and "no-map;" in fw.group(0), "no firmware@70000000 node with no-map"
+open(sys.argv[2], "w").write(src[: fw.start()] + fw.group(0).replace("no-map;", "") + src[fw.end():])
+assert "realtek,sgi = <7>;" in src, "no realtek,sgi = <7>"
+open(sys.argv[3], "w").write(src.replace("realtek,sgi = <7>;", "realtek,sgi = <6>;"))
+PY
+	for v in overlap sgi; do
+		dtc -q -@ -I dts -O dtb -o "$dir/fault-$v.dtbo" "$dir/fault-$v.dtso"
+		fdtoverlay -i "$dir/virt-labelled.dtb" -o "$dir/fault-$v.dtb" "$dir/fault-$v.dtbo"
+	done
+}
+
 # Copies a module of the image (decompressed: busybox insmod reads plain ELF).
 _qa_image_module() {
 	local series=$1 name=$2 dest=$3 f
@@ -241,6 +267,7 @@ qa_build_guest() {
 	qa_our_modules "$series"
 	qa_busybox
 	qa_dtb "$out"
+	qa_fault_dtbs "$out"
 	if [ -n "${AMP_FIRMWARE_ELF:-}" ]; then
 		fw=$AMP_FIRMWARE_ELF
 		log "using the firmware $fw"
@@ -278,6 +305,8 @@ qa_build_guest() {
 	cp "$fw" "$root/lib/firmware/rtd-amp/rtd-amp-fw.elf"
 	cp "$prodfw" "$root/lib/firmware/rtd-amp/rtd-amp-fw-production.elf"
 	qa_bad_firmware "$fw" "$root/lib/firmware/rtd-amp"
+	# The self-test's fault case: a firmware that never stamps (signed below).
+	python3 "$REPO_ROOT/scripts/qemu/nostamp-fw.py" "$fw" "$root/lib/firmware/rtd-amp/selftest-nostamp.elf"
 	qa_sign_firmware "$root/lib/firmware/rtd-amp" "$out/fuzz-files"
 	mkdir -p "$root/etc/rtd-amp"
 	cp "$(qa_sign_dir)"/trusted/fw-signing.{der,pem} "$root/etc/rtd-amp/"
@@ -286,12 +315,12 @@ qa_build_guest() {
 		cp "${tools[0]}" "$root/bin/rtd-ampd"
 		cp "${tools[1]}" "$root/bin/ampctl"
 	fi
-	cp "$QA_GUEST"/{init,tests.sh,demo.sh,lib.sh} "$root/"
+	cp "$QA_GUEST"/{init,tests.sh,demo.sh,lib.sh,selftest-faults.sh} "$root/"
 	mkdir -p "$root/tests.d"
 	for a in "$QA_GUEST"/tests.d/*.sh; do
 		if [ -e "$a" ]; then cp "$a" "$root/tests.d/"; fi
 	done
-	chmod +x "$root"/{init,tests.sh,demo.sh}
+	chmod +x "$root"/{init,tests.sh,demo.sh,selftest-faults.sh}
 	dk_version "$series" >"$root/etc/amp-kernel"
 	# The daemon's configuration as the layer installs it (/etc/rtd-ampd.toml,
 	# the socket's roles given to the groups, as scripts/install-target does).
