@@ -279,6 +279,7 @@ qa_build_guest() {
 	# it refuses FAULT.
 	prodfw=${AMP_PRODUCTION_FIRMWARE_ELF:-$("$REPO_ROOT/scripts/build-firmware" qemu-virt production | tail -n1)}
 	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -o "$out/ampt" "$QA_GUEST/ampt.c"
+	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -o "$out/ampbulk" "$QA_GUEST/ampbulk.c"
 	if [ -n "${AMP_HOST_TOOLS_DIR:-}" ]; then
 		# Prebuilt static aarch64 rtd-ampd and ampctl (e.g. from an earlier
 		# scripts/build-host-aarch64 while cargo is busy elsewhere).
@@ -311,6 +312,7 @@ qa_build_guest() {
 	mkdir -p "$root/etc/rtd-amp"
 	cp "$(qa_sign_dir)"/trusted/fw-signing.{der,pem} "$root/etc/rtd-amp/"
 	cp "$out/ampt" "$root/bin/ampt"
+	cp "$out/ampbulk" "$root/bin/ampbulk"
 	if [ ${#tools[@]} -eq 2 ] && [ -x "${tools[0]}" ] && [ -x "${tools[1]}" ]; then
 		cp "${tools[0]}" "$root/bin/rtd-ampd"
 		cp "${tools[1]}" "$root/bin/ampctl"
@@ -336,7 +338,7 @@ qa_build_guest() {
 	printf '%s\n' root:x:0: rtdamp:x:990:amp-app,amp-operator rtdamp-admin:x:991:amp-operator \
 		amp-outsider:x:1001: >"$root/etc/group"
 	printf '%s\n' 'rpmsg_ctrl[0-9]+ 0:991 660' 'rpmsg[0-9]+ 0:990 660' 'ttyRPMSG[0-9]+ 0:990 660' \
-		>"$root/etc/mdev.conf"
+		'rtd-amp-bulk[0-9]+ 0:990 660' >"$root/etc/mdev.conf"
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 >"$out/initrd.gz")
 }
 

@@ -98,6 +98,7 @@ struct rtd_amp_rproc {
 	bool sig_required_dt;
 	struct hlist_node cpuhp;
 	struct rtd_amp_boot boot;
+	struct rtd_amp_bulk *bulk;	/* rtd_amp_bulk.c; NULL: no bulk region */
 };
 
 /* Dynamic CPU hotplug state that keeps Linux off a core running firmware. */
@@ -249,6 +250,10 @@ static int rtd_amp_add_region(struct rproc *rproc, struct device_node *np,
 {
 	struct rtd_amp_rproc *ddata = rproc->priv;
 	struct rproc_mem_entry *mem;
+
+	/* User space's, mapped by rtd_amp_bulk.c only: never a carveout. */
+	if (of_node_name_eq(np, "bulk"))
+		return 0;
 
 	if (of_node_name_eq(np, "ctrl"))
 		return rproc_coredump_add_custom_segment(rproc, rmem->base,
@@ -486,6 +491,8 @@ static void rtd_amp_report_crash(struct rtd_amp_rproc *ddata)
 	rproc_report_crash(ddata->rproc, RPROC_FATAL_ERROR);
 }
 
+#include "rtd_amp_bulk.c"
+
 /* A doorbell from the firmware: a crash report or ring activity. */
 /*
  * Deliver both vrings (notify ids 0 and 1 are the vdev's two vrings).
@@ -511,6 +518,7 @@ static void rtd_amp_rproc_rx(struct mbox_client *cl, void *msg)
 	struct rtd_amp_rproc *ddata = container_of(cl, struct rtd_amp_rproc, cl);
 	u32 seq;
 
+	rtd_amp_bulk_rx(ddata);
 	if (readl(ddata->ctrl + CTRL_FW_STATE) == FW_CRASHED) {
 		seq = readl(ddata->ctrl + CTRL_CRASH_SEQ);
 		if (seq == ddata->crash_seq)
@@ -1413,7 +1421,13 @@ static int rtd_amp_rproc_probe(struct platform_device *pdev)
 	ret = rtd_amp_map_ctrl(ddata);
 	if (ret)
 		return ret;
+	ret = rtd_amp_bulk_probe(ddata);
+	if (ret)
+		return ret;
 	ret = rtd_amp_request_mbox(ddata);
+	if (ret)
+		return ret;
+	ret = rtd_amp_bulk_register(ddata);
 	if (ret)
 		return ret;
 

@@ -519,11 +519,18 @@ fn check_segments(b: &[u8], eh: &Ehdr) -> Result<(), CheckError> {
     Ok(())
 }
 
-/// The carveouts the driver registers: every DT region but `ctrl`. Only
+/// Whether the driver registers `r` as a carveout: every DT region but
+/// `ctrl` (the control page) and `bulk` (the bulk channel's rings, user
+/// space's: no firmware segment, table, trace or vring may lie there).
+fn carveout(r: &Region) -> bool {
+    r.name != "ctrl" && r.name != "bulk"
+}
+
+/// The carveouts the driver registers ([`carveout`]). Only
 /// `vdev0buffer` is not mapped by Linux (a DMA pool for the virtio device).
 fn region(regions: &[Region], da: u64, len: u64, mapped: bool) -> Option<&Region> {
     regions.iter().find(|r| {
-        r.name != "ctrl"
+        carveout(r)
             && !(mapped && r.name == "vdev0buffer")
             && da >= r.base
             && inside(da - r.base, len, r.size)
@@ -531,7 +538,7 @@ fn region(regions: &[Region], da: u64, len: u64, mapped: bool) -> Option<&Region
 }
 
 fn region_named<'a>(regions: &'a [Region], name: &str) -> Option<&'a Region> {
-    regions.iter().find(|r| r.name != "ctrl" && r.name == name)
+    regions.iter().find(|r| carveout(r) && r.name == name)
 }
 
 /// Every loaded byte and the loaded table in a DT region. Mirrors

@@ -354,6 +354,11 @@ fn the_repository_overlays_give_the_contract_window() {
             ("vdev0vring1", w + 0x40_8000, 0x8000),
             ("vdev0buffer", w + 0x41_0000, 0x4_0000),
             ("ctrl", w + 0xFF_0000, 0x1000),
+            (
+                "bulk",
+                w + amp_proto::bulk::REGION_WINDOW_OFFSET,
+                amp_proto::bulk::REGION_SIZE as u64,
+            ),
         ]
     };
     for (overlay, cells, w) in [
@@ -372,6 +377,16 @@ fn the_repository_overlays_give_the_contract_window() {
         let t = table(w as u32 + 0x3F_8000);
         let img = elf(AARCH64, w, &[(w, 0x8000, 0x6000)], Some(&t));
         check(&img, &regions).unwrap();
+        // The bulk region is user space's: no segment may be loaded there.
+        let b = w + amp_proto::bulk::REGION_WINDOW_OFFSET;
+        let img = elf(
+            AARCH64,
+            w,
+            &[(w, 0x8000, 0x6000), (b, 0x1000, 0x1000)],
+            Some(&t),
+        );
+        let (rule, msg) = refused(check(&img, &regions).unwrap_err());
+        assert_eq!(rule, "seg-addr", "{overlay}: {msg}");
         let other = if w == W { 0x3200_0000 } else { W };
         let img = elf(AARCH64, other, &[(other, 0x8000, 0x6000)], Some(&t));
         let e = check(&img, &regions).unwrap_err().to_string();
