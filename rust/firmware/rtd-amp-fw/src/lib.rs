@@ -11,6 +11,8 @@
 //! creates with `RPMSG_CREATE_EPT_IOCTL` (destination 1024 or 1026) work too.
 #![cfg_attr(not(test), no_std)]
 
+pub mod bulk;
+
 use amp_control::{
     FaultKind, SelftestInfo, Service, Stats, TimerLatency, VersionInfo, CONTROL_ADDR, ECHO_ADDR,
     TTY_ADDR,

@@ -7,6 +7,7 @@ mod firmware {
     use amp_control::SelftestInfo;
     use amp_proto::rpmsg::RpmsgDevice;
     use amp_proto::rsc::{LiveVdev, ResourceTable};
+    use rtd_amp_fw::bulk::BulkEcho;
     use rtd_amp_fw::{table, SelftestHw, Services, CHANNELS, RSC_LEN};
     use rtd_amp_rt::{arch, Runtime};
 
@@ -72,8 +73,9 @@ mod firmware {
             }
         }
         let mut services = Services::new();
+        let mut bulk = BulkEcho::new(rt.bulk_region());
         rt.log(format_args!(
-            "rtd-amp-fw {}: serving rpmsg-raw@1024 rpmsg-tty@1025 rtd-amp-ctrl@1026",
+            "rtd-amp-fw {}: serving rpmsg-raw@1024 rpmsg-tty@1025 rtd-amp-ctrl@1026, bulk echo",
             env!("CARGO_PKG_VERSION")
         ));
         let mut was_ready = false;
@@ -96,6 +98,14 @@ mod firmware {
             });
             if let Err(e) = r {
                 rt.log(format_args!("rpmsg: {e}"));
+            }
+            // The bulk rings on every wake-up: the doorbells carry no data.
+            let (ring, err) = bulk.poll();
+            if let Some(e) = err {
+                rt.log(format_args!("bulk: {e}: rings initialized again"));
+            }
+            if ring {
+                rt.notify(0);
             }
             if dev.is_ready() != was_ready {
                 was_ready = dev.is_ready();

@@ -60,6 +60,11 @@ pub mod layout {
     pub const RPMSG: u64 = VRING0;
     /// Size of [`RPMSG`].
     pub const RPMSG_SIZE: u64 = BUFFERS + BUFFERS_SIZE - RPMSG;
+    /// The bulk channel's region (`bulk` in the overlays; both rings, see
+    /// `amp_proto::bulk`), from amp-proto's constants: written once.
+    pub const BULK: u64 = amp_proto::bulk::REGION_WINDOW_OFFSET;
+    /// Size of [`BULK`].
+    pub const BULK_SIZE: u64 = amp_proto::bulk::REGION_SIZE as u64;
     /// Control page.
     pub const CTRL: u64 = 0xFF_0000;
     /// Trace buffer, at the end of the firmware carveout.
@@ -103,6 +108,11 @@ const _: () = assert!(layout::VRING1 == layout::VRING0 + layout::VRING_SIZE);
 const _: () = assert!(layout::BUFFERS == layout::VRING1 + layout::VRING_SIZE);
 const _: () = assert!(layout::RPMSG >= layout::FIRMWARE + layout::FIRMWARE_SIZE);
 const _: () = assert!(layout::RPMSG + layout::RPMSG_SIZE <= layout::CTRL);
+// The bulk region lies between the RPMsg window and the control page, on a
+// 2 MiB boundary (one block of the translation tables).
+const _: () = assert!(layout::BULK >= layout::RPMSG + layout::RPMSG_SIZE);
+const _: () = assert!(layout::BULK + layout::BULK_SIZE <= layout::CTRL);
+const _: () = assert!(layout::BULK % 0x20_0000 == 0 && layout::BULK_SIZE % 0x20_0000 == 0);
 
 // The board's window lies below 2 GiB, so 2 GiB boards have it.
 const _: () = assert!(RTD1619B.window + WINDOW_SIZE <= 0x8000_0000);

@@ -8,8 +8,10 @@
 //!   overflow faults (a crash record) instead of running into `.bss`, where
 //!   these very tables live;
 //! * the trace buffer read-write, cacheable, never executed;
-//! * the vrings and the buffer pool ([`layout::RPMSG`]) and the control page
-//!   Normal non-cacheable (Linux maps them write-combined), never executed;
+//! * the vrings and the buffer pool ([`layout::RPMSG`]), the bulk region
+//!   ([`layout::BULK`]) and the control page Normal non-cacheable (Linux
+//!   maps them write-combined, the bulk region also for user space),
+//!   never executed;
 //! * the GIC Device, in 2 MiB blocks.
 //!
 //! Everything else, the rest of the 16 MiB window included, is unmapped,
@@ -134,7 +136,7 @@ impl Image {
 }
 
 /// Number of regions [`regions`] returns.
-pub const REGIONS: usize = 9;
+pub const REGIONS: usize = 10;
 
 /// The regions a board's firmware maps, image parts first.
 pub fn regions(b: &Board, img: &Image) -> [Region; REGIONS] {
@@ -155,6 +157,10 @@ pub fn regions(b: &Board, img: &Image) -> [Region; REGIONS] {
             Attr::Data,
         ),
         r(&(rpmsg..rpmsg + rpmsg_size), Attr::Shared),
+        r(
+            &(b.at(layout::BULK)..b.at(layout::BULK) + layout::BULK_SIZE),
+            Attr::Shared,
+        ),
         r(
             &(b.at(layout::CTRL)..b.at(layout::CTRL) + crate::ctrl::SIZE as u64),
             Attr::Shared,
@@ -382,6 +388,14 @@ mod tests {
             assert_eq!(p(b.at(layout::BUFFERS)), nc);
             assert_eq!(p(b.at(layout::BUFFERS + layout::BUFFERS_SIZE - 1)), nc);
             assert_eq!(p(b.at(layout::BUFFERS + layout::BUFFERS_SIZE)), None);
+            assert_eq!(p(b.at(layout::BULK) - 1), None);
+            assert_eq!(
+                p(b.at(layout::BULK)),
+                nc,
+                "bulk non-cacheable, as Linux maps it"
+            );
+            assert_eq!(p(b.at(layout::BULK + layout::BULK_SIZE - 1)), nc);
+            assert_eq!(p(b.at(layout::BULK + layout::BULK_SIZE)), None);
             assert_eq!(p(b.at(layout::CTRL)), nc, "ctrl non-cacheable");
             assert_eq!(p(b.at(layout::CTRL) - 1), None);
             assert_eq!(p(b.at(layout::CTRL) + 0x1000), None);
@@ -488,14 +502,15 @@ mod tests {
             assert_eq!(e & 0b11, TABLE);
             assert_eq!((e & !0xFFF) % 4096, 0);
         }
-        // One block for the GIC; level-3 tables for the image's, the
-        // trace's, the RPMsg window's and the control page's 2 MiB.
+        // Blocks for the GIC and the bulk region; level-3 tables for the
+        // image's, the trace's, the RPMsg window's and the control page's
+        // 2 MiB.
         let entries = |bits| -> usize {
             t.l2.iter()
                 .map(|l2| l2.iter().filter(|&&e| e & 0b11 == bits).count())
                 .sum()
         };
-        assert_eq!(entries(BLOCK), 1);
+        assert_eq!(entries(BLOCK), 2);
         assert_eq!(entries(TABLE), L3_TABLES);
         let img = image(&QEMU_VIRT);
         let pages: usize =

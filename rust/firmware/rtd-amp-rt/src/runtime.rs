@@ -22,8 +22,8 @@ static NESTED: AtomicU32 = AtomicU32::new(0);
 /// RPMsg window), so no `Shm` spans the unmapped pages between them.
 fn shared_region(offset: u64, size: u64) -> Shm<'static> {
     let (base, len) = (BOARD.at(offset), size as usize);
-    // SAFETY: called only with the control page, the trace buffer and the
-    // RPMsg window (below), which are reserved for this firmware and
+    // SAFETY: called only with the control page, the trace buffer, the
+    // RPMsg window and the bulk region (below), which are reserved for this firmware and
     // Linux's remoteproc driver, mapped Normal read-write for the whole
     // run (mmu::regions), and never referenced by Rust: everything goes
     // through Shm.
@@ -89,6 +89,13 @@ impl Runtime {
     pub fn shared(&self) -> BusWindow<'static> {
         let (base, _) = self.board.rpmsg_window();
         BusWindow::new(shared_region(layout::RPMSG, layout::RPMSG_SIZE), base)
+    }
+
+    /// The bulk channel's region ([`layout::BULK`]: both rings, mapped
+    /// Normal non-cacheable as Linux maps it for user space). Only the
+    /// rings' protocol (amp-proto's `bulk`) reaches into it.
+    pub fn bulk_region(&self) -> Shm<'static> {
+        shared_region(layout::BULK, layout::BULK_SIZE)
     }
 
     /// Appends a formatted line to the trace.
