@@ -4,6 +4,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use amp_proto::bulk::BulkError;
 use nix::errno::Errno;
 
 /// Result with [`Error`].
@@ -12,6 +13,17 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// What went wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The bulk channel refused: a record longer than allowed, or rings the
+    /// firmware corrupted or initialized again (attach again: a new
+    /// `BulkDevice::channel`).
+    #[error("bulk channel {}: {source}", path.display())]
+    Bulk {
+        /// The bulk device.
+        path: PathBuf,
+        /// What amp-proto found.
+        #[source]
+        source: BulkError,
+    },
     /// A system call on a path failed.
     #[error("{op} {}: {source}: {}", path.display(), hint_for(op, path, source))]
     Io {
@@ -87,6 +99,12 @@ impl Error {
             Error::MessageTooLong(_) => Some(libc_errno::EMSGSIZE),
             Error::Timeout { .. } => Some(libc_errno::ETIMEDOUT),
             Error::Parse { .. } | Error::Check(_) => Some(libc_errno::EINVAL),
+            Error::Bulk { source, .. } => Some(match source {
+                BulkError::TooLong { .. } => libc_errno::EMSGSIZE,
+                BulkError::Empty | BulkError::Full => libc_errno::EAGAIN,
+                BulkError::Reset => libc_errno::ECONNRESET,
+                BulkError::BadRegion { .. } | BulkError::Corrupt { .. } => libc_errno::EPROTO,
+            }),
         }
     }
 }
@@ -98,6 +116,9 @@ mod libc_errno {
     pub const EMSGSIZE: i32 = Errno::EMSGSIZE as i32;
     pub const ETIMEDOUT: i32 = Errno::ETIMEDOUT as i32;
     pub const EINVAL: i32 = Errno::EINVAL as i32;
+    pub const EAGAIN: i32 = Errno::EAGAIN as i32;
+    pub const ECONNRESET: i32 = Errno::ECONNRESET as i32;
+    pub const EPROTO: i32 = Errno::EPROTO as i32;
 }
 
 /// [`hint`], sharpened by what was being done: the same errno means

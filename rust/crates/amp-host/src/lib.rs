@@ -5,6 +5,8 @@
 //! * [`rpmsg`]: the announced channels, the control device
 //!   (`/dev/rpmsg_ctrlN`: create/destroy endpoints), endpoint I/O with
 //!   timeouts (pollable file descriptors), the tty channel.
+//! * [`bulk`]: the bulk channel (`/dev/rtd-amp-bulkN`): zero-copy records
+//!   in the shared rings, back-pressure, doorbells.
 //! * [`fwcheck`]: check a firmware ELF against the device tree's
 //!   reserved memory before it is started.
 //! * [`fwsig`]: verify its detached signature (`<firmware>.p7s`) as the
@@ -15,6 +17,10 @@
 //! a target's sysfs) can point the library at another root.
 #![warn(missing_docs)]
 
+pub mod bulk;
+/// The protocol core the bulk API's types come from (`Shm`, the ring roles),
+/// for applications and tests that need them directly.
+pub use amp_proto;
 pub mod error;
 pub mod fwcheck;
 pub mod fwsig;

@@ -567,7 +567,7 @@ fn readiness(revents: PollFlags, want: PollFlags) -> Readiness {
 
 /// `left` as a `poll` timeout: whole milliseconds rounded up (so a wait never
 /// ends before the deadline), at most `i32::MAX` (the loop waits again).
-fn poll_timeout(left: Duration) -> PollTimeout {
+pub(crate) fn poll_timeout(left: Duration) -> PollTimeout {
     let ms = left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128);
     i32::try_from(ms)
         .ok()

@@ -204,6 +204,30 @@ pub enum Command {
         #[command(flatten)]
         json: Json,
     },
+    /// Echo records through the firmware's bulk channel
+    /// (/dev/rtd-amp-bulkN), every byte checked; prints the throughput.
+    Bulk {
+        /// The bulk device.
+        #[arg(long, default_value = amp_host::bulk::DEFAULT_DEVICE, value_name = "DEV")]
+        device: PathBuf,
+        /// Records to send.
+        #[arg(short = 'n', long, default_value_t = 64)]
+        count: u32,
+        /// Payload bytes per record.
+        #[arg(short, long, default_value_t = 65536)]
+        size: usize,
+        /// Records in flight at most.
+        #[arg(long, default_value_t = 8)]
+        window: u32,
+        /// Sleep this long before each read (a slow reader: back-pressure).
+        #[arg(long, default_value_t = 0, value_name = "MS")]
+        slow_ms: u64,
+        /// Give up after waiting this long for room or an echo.
+        #[arg(long, default_value_t = 5000, value_name = "MS")]
+        timeout_ms: u64,
+        #[command(flatten)]
+        json: Json,
+    },
     /// Board bring-up self-test: checks every hardware assumption (device
     /// tree, CPU, PSCI, doorbells, timer, shared memory, interrupt latency)
     /// and says which failed and what to do (docs/bring-up.md). Run as root

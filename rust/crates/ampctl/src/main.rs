@@ -1,5 +1,6 @@
 //! `ampctl`: command-line tool for the rtd-amp remote processors.
 
+mod bulk;
 mod cli;
 mod selftest;
 mod stats;
@@ -161,6 +162,36 @@ fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
             size,
             json,
         } => bench(ctx, &channel, count, size, json.json),
+        Command::Bulk {
+            device,
+            count,
+            size,
+            window,
+            slow_ms,
+            timeout_ms,
+            json,
+        } => {
+            let r = bulk::run(
+                &device,
+                count,
+                size,
+                window,
+                Duration::from_millis(slow_ms),
+                Duration::from_millis(timeout_ms),
+            )?;
+            if json.json {
+                print_json(&r)
+            } else {
+                println!(
+                    "bulk: {} records of {} bytes echoed, every byte checked, {:.1} MB/s, sender waited {} times",
+                    r.records,
+                    r.size,
+                    r.bytes_per_s / 1e6,
+                    r.sender_waits
+                );
+                Ok(())
+            }
+        }
         Command::Selftest {
             target,
             ctrl,
