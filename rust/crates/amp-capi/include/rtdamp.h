@@ -104,6 +104,51 @@ int rtdamp_rproc_state(const char *rproc, rtdamp_state *out);
 /* "offline", "running"... ; "unknown" for other values. */
 const char *rtdamp_state_name(rtdamp_state state);
 
+/*
+ * The bulk channel (/dev/rtd-amp-bulkN, docs/protocol.md "The bulk
+ * channel"): records of up to rtdamp_bulk_max_payload() bytes (522224)
+ * through shared-memory rings, to the firmware and back. Needs the
+ * application group. A full ring is back-pressure: sending waits (at most
+ * `timeout_ms`; -1 forever, 0 not at all) for the firmware to free room,
+ * and nothing is dropped. Errors: -ETIMEDOUT, -EMSGSIZE (too long),
+ * -ECONNRESET (the firmware restarted: close and open again), -EPROTO (the
+ * firmware corrupted the rings), or an errno of open/mmap.
+ */
+typedef struct rtdamp_bulk rtdamp_bulk;
+
+/* Opens and maps a bulk device (NULL: /dev/rtd-amp-bulk0). */
+int rtdamp_bulk_open(const char *dev, rtdamp_bulk **out);
+/* Unmaps and closes; NULL is ignored. Pointers handed out become invalid. */
+void rtdamp_bulk_close(rtdamp_bulk *b);
+/* The device's descriptor: POLLIN when the firmware rang (do not close it). */
+int rtdamp_bulk_fd(const rtdamp_bulk *b);
+/* The longest record payload (0 for NULL). */
+size_t rtdamp_bulk_max_payload(rtdamp_bulk *b);
+
+/* One copy: sends `len` bytes with `tag`. */
+int rtdamp_bulk_send(rtdamp_bulk *b, const void *buf, size_t len, uint32_t tag, int timeout_ms);
+/* One copy: receives the next record into `buf` (`cap` bytes; a longer
+ * record stays queued: -EMSGSIZE); its tag into *tag (may be NULL).
+ * Returns the record's length. */
+ssize_t rtdamp_bulk_recv(rtdamp_bulk *b, void *buf, size_t cap, uint32_t *tag, int timeout_ms);
+
+/*
+ * Zero-copy send: *out points at `len` bytes of space in the ring; fill
+ * them, then rtdamp_bulk_commit(b, len, used, tag) sends the first `used`
+ * bytes. Nothing is sent without the commit; one reservation at a time.
+ */
+int rtdamp_bulk_reserve(rtdamp_bulk *b, size_t len, void **out, int timeout_ms);
+int rtdamp_bulk_commit(rtdamp_bulk *b, size_t reserved, size_t used, uint32_t tag);
+
+/*
+ * Zero-copy receive: *out points at the next record in the ring (its
+ * length is returned, its tag in *tag, which may be NULL); read it, then
+ * rtdamp_bulk_release(b) frees it. Until then it stays the next record.
+ */
+ssize_t rtdamp_bulk_recv_borrowed(rtdamp_bulk *b, const void **out, uint32_t *tag,
+				  int timeout_ms);
+int rtdamp_bulk_release(rtdamp_bulk *b);
+
 /* Message about the calling thread's last failure ("" if none). Valid until
  * the thread's next librtdamp call. */
 const char *rtdamp_last_error(void);

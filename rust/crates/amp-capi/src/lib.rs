@@ -5,12 +5,13 @@
 //! calling thread's last failure. No Rust panic crosses the boundary.
 #![allow(clippy::missing_safety_doc)] // the safety contract is in rtdamp.h
 
+use amp_host::bulk::{BulkChannel, BulkDevice};
 use amp_host::remoteproc::{Remoteproc, State};
 use amp_host::rpmsg::{Ctrl, Endpoint};
 use amp_host::Sys;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::PathBuf;
 use std::sync::RwLock;
 use std::time::Duration;
@@ -357,4 +358,278 @@ pub extern "C" fn rtdamp_state_name(state: c_int) -> *const c_char {
 #[no_mangle]
 pub extern "C" fn rtdamp_last_error() -> *const c_char {
     LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+/// A bulk channel handle: the mapped device and Linux's ends of its rings.
+pub struct RtdampBulk {
+    /// Borrows `*dev`; dropped before it (see `rtdamp_bulk_close`).
+    ch: Option<BulkChannel<'static>>,
+    dev: *mut BulkDevice,
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_bulk_open(dev: *const c_char, out: *mut *mut RtdampBulk) -> c_int {
+    guard(|| {
+        if out.is_null() {
+            return invalid("out is NULL");
+        }
+        let path = if dev.is_null() {
+            PathBuf::from(amp_host::bulk::DEFAULT_DEVICE)
+        } else {
+            // SAFETY: per the header.
+            match unsafe { text(dev) } {
+                Some(d) => dev_path(&sys(), d),
+                None => return invalid("dev is not UTF-8"),
+            }
+        };
+        let d = match BulkDevice::open(&path) {
+            Ok(d) => Box::into_raw(Box::new(d)),
+            Err(e) => return fail(e),
+        };
+        // SAFETY: `d` stays allocated until rtdamp_bulk_close, which drops
+        // the channel borrowing it first.
+        let dref: &'static BulkDevice = unsafe { &*d };
+        match dref.channel() {
+            Ok(ch) => {
+                let h = Box::new(RtdampBulk {
+                    ch: Some(ch),
+                    dev: d,
+                });
+                // SAFETY: `out` checked non-NULL.
+                unsafe { *out = Box::into_raw(h) };
+                0
+            }
+            Err(e) => {
+                // SAFETY: from Box::into_raw above, no borrow left.
+                drop(unsafe { Box::from_raw(d) });
+                fail(e)
+            }
+        }
+    })
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_bulk_close(b: *mut RtdampBulk) {
+    if b.is_null() {
+        return;
+    }
+    // SAFETY: `b` came from Box::into_raw in rtdamp_bulk_open.
+    let mut h = unsafe { Box::from_raw(b) };
+    h.ch = None;
+    // SAFETY: the channel borrowing the device is gone.
+    drop(unsafe { Box::from_raw(h.dev) });
+}
+
+/// The live channel of a handle, or an error code.
+///
+/// # Safety
+/// `b` is NULL or a live handle.
+unsafe fn bulk<'a>(b: *mut RtdampBulk) -> Result<&'a mut BulkChannel<'static>, c_int> {
+    // SAFETY: per the contract.
+    match unsafe { b.as_mut() }.and_then(|h| h.ch.as_mut()) {
+        Some(ch) => Ok(ch),
+        None => Err(invalid("bulk handle is NULL")),
+    }
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_bulk_fd(b: *const RtdampBulk) -> c_int {
+    // SAFETY: a live handle or NULL.
+    match unsafe { b.as_ref() } {
+        // SAFETY: dev lives as long as the handle.
+        Some(h) => unsafe { &*h.dev }.as_fd().as_raw_fd(),
+        None => invalid("bulk handle is NULL"),
+    }
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_bulk_max_payload(b: *mut RtdampBulk) -> usize {
+    // SAFETY: a live handle or NULL.
+    unsafe { bulk(b) }.map_or(0, |ch| ch.max_payload())
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_bulk_send(
+    b: *mut RtdampBulk,
+    buf: *const c_void,
+    len: usize,
+    tag: u32,
+    timeout_ms: c_int,
+) -> c_int {
+    guard(|| {
+        // SAFETY: a live handle or NULL.
+        let ch = match unsafe { bulk(b) } {
+            Ok(ch) => ch,
+            Err(e) => return e,
+        };
+        if buf.is_null() && len > 0 {
+            return invalid("buf is NULL");
+        }
+        let data = if len == 0 {
+            &[][..]
+        } else {
+            // SAFETY: the caller passes `len` readable bytes (rtdamp.h).
+            unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len) }
+        };
+        match ch.send(data, tag, timeout(timeout_ms)) {
+            Ok(()) => 0,
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_bulk_recv(
+    b: *mut RtdampBulk,
+    buf: *mut c_void,
+    cap: usize,
+    tag: *mut u32,
+    timeout_ms: c_int,
+) -> isize {
+    guard(|| {
+        // SAFETY: a live handle or NULL.
+        let ch = match unsafe { bulk(b) } {
+            Ok(ch) => ch,
+            Err(e) => return e,
+        };
+        if buf.is_null() && cap > 0 {
+            return invalid("buf is NULL");
+        }
+        let out = if cap == 0 {
+            &mut [][..]
+        } else {
+            // SAFETY: the caller passes `cap` writable bytes (rtdamp.h).
+            unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), cap) }
+        };
+        match ch.recv(out, timeout(timeout_ms)) {
+            Ok((n, t)) => {
+                if !tag.is_null() {
+                    // SAFETY: non-NULL, writable per the header.
+                    unsafe { *tag = t };
+                }
+                n as c_int
+            }
+            Err(e) => fail(e),
+        }
+    }) as isize
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_bulk_reserve(
+    b: *mut RtdampBulk,
+    len: usize,
+    out: *mut *mut c_void,
+    timeout_ms: c_int,
+) -> c_int {
+    guard(|| {
+        // SAFETY: a live handle or NULL.
+        let ch = match unsafe { bulk(b) } {
+            Ok(ch) => ch,
+            Err(e) => return e,
+        };
+        if out.is_null() {
+            return invalid("out is NULL");
+        }
+        match ch.reserve(len, timeout(timeout_ms)) {
+            Ok(g) => {
+                // Dropped uncommitted: rtdamp_bulk_commit reserves the same
+                // space again (only this producer moves the head) and
+                // publishes it.
+                // SAFETY: `out` checked non-NULL.
+                unsafe { *out = g.payload().addr() as *mut c_void };
+                0
+            }
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_bulk_commit(
+    b: *mut RtdampBulk,
+    reserved: usize,
+    len: usize,
+    tag: u32,
+) -> c_int {
+    guard(|| {
+        // SAFETY: a live handle or NULL.
+        let ch = match unsafe { bulk(b) } {
+            Ok(ch) => ch,
+            Err(e) => return e,
+        };
+        if len > reserved {
+            return invalid("len is larger than the reservation");
+        }
+        // The same space as rtdamp_bulk_reserve's (the head has not moved
+        // and space only grows), so this does not wait.
+        match ch
+            .reserve(reserved, Some(Duration::ZERO))
+            .and_then(|g| g.commit(len, tag))
+        {
+            Ok(()) => 0,
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_bulk_recv_borrowed(
+    b: *mut RtdampBulk,
+    out: *mut *const c_void,
+    tag: *mut u32,
+    timeout_ms: c_int,
+) -> isize {
+    guard(|| {
+        // SAFETY: a live handle or NULL.
+        let ch = match unsafe { bulk(b) } {
+            Ok(ch) => ch,
+            Err(e) => return e,
+        };
+        if out.is_null() {
+            return invalid("out is NULL");
+        }
+        match ch.recv_borrowed(timeout(timeout_ms)) {
+            Ok(g) => {
+                // Dropped unreleased: the record stays the next one;
+                // rtdamp_bulk_release takes it again and frees it.
+                // SAFETY: `out` checked non-NULL; `tag` NULL or writable.
+                unsafe {
+                    *out = g.payload().addr() as *const c_void;
+                    if !tag.is_null() {
+                        *tag = g.tag();
+                    }
+                }
+                g.len() as c_int
+            }
+            Err(e) => fail(e),
+        }
+    }) as isize
+}
+
+/// See rtdamp.h.
+#[no_mangle]
+pub unsafe extern "C" fn rtdamp_bulk_release(b: *mut RtdampBulk) -> c_int {
+    guard(|| {
+        // SAFETY: a live handle or NULL.
+        let ch = match unsafe { bulk(b) } {
+            Ok(ch) => ch,
+            Err(e) => return e,
+        };
+        match ch
+            .recv_borrowed(Some(Duration::ZERO))
+            .and_then(|g| g.release())
+        {
+            Ok(()) => 0,
+            Err(e) => fail(e),
+        }
+    })
 }
