@@ -14,7 +14,8 @@ SRC_URI = "\
     file://Makefile \
     file://rtd_amp.h \
     file://rtd_amp_bulk.c \
-    file://rtd_amp_fw_certs.sh \
+    file://rtd_amp_dbg.c \
+    file://rtd_amp_dbg.h \
     file://rtd_amp_fw_certs.sh \
     file://rtd_amp_mbox.c \
     file://rtd_amp_rproc.c \
@@ -33,6 +34,11 @@ REQUIRED_DISTRO_FEATURES = "rtd-amp"
 # remoteproc_internal.h (rproc_elf_* prototypes) is not part of the exported
 # kernel headers; take it from the kernel source tree of this build.
 EXTRA_OEMAKE += "RPROC_INTERNAL_DIR=${STAGING_KERNEL_DIR}/drivers/remoteproc"
+
+# The debug build only with the rtd-amp-debug DISTRO_FEATURE (docs/yocto.md,
+# "Debug builds"): rtd_amp_rproc then has the doorbell round-trip file in
+# debugfs (rtd_amp_dbg.c). Production images never carry that code.
+EXTRA_OEMAKE += "${@bb.utils.contains('DISTRO_FEATURES', 'rtd-amp-debug', 'RTD_AMP_DEBUG=1', '', d)}"
 
 # The firmware signing certificate (rtd_amp_fw_sign.bbclass: the one
 # rtd-amp-firmware is signed with) built into rtd_amp_rproc, in DER as its

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Kernel side: both drivers build without a single compiler or sparse
 # warning (W=1 C=1) against Debian's arm64 6.1 and 6.12 kernels, also with
-# built-in firmware signing certificates; checkpatch
+# built-in firmware signing certificates, and as the debug build
+# (RTD_AMP_DEBUG=1), whose doorbell ping a production build must not
+# carry; checkpatch
 # --strict is clean; the DT bindings and their examples pass dt-schema; the
 # QEMU overlay applies to QEMU's own virt DT and the result validates; the
 # board overlay compiles; every option of the config fragment exists in the
@@ -133,6 +135,29 @@ for series in 6.1 6.12; do
 			*) bad "$ko.ko vermagic is '$magic', not $(dk_version "$series")" ;;
 			esac
 		done
+		# Production (no RTD_AMP_DEBUG): no trace of the debug-only
+		# doorbell ping (rtd_amp_dbg.c), neither its file nor its code.
+		if grep -qa rtd_amp_doorbell_rtt "$out/rtd_amp_rproc.ko" ||
+			aarch64-linux-gnu-nm "$out/rtd_amp_rproc.ko" | grep -q rtd_amp_rtt_; then
+			bad "the production rtd_amp_rproc.ko ($series) carries the debug-only doorbell ping"
+		fi
+	fi
+	# The debug build (RTD_AMP_DEBUG=1, the rtd-amp-debug DISTRO_FEATURE):
+	# as clean, and it does carry the ping, so the check above can fail.
+	dbg=$work/build-$series-debug
+	cp -r "$mods" "$dbg"
+	log "modules against $(dk_version "$series"), debug build (RTD_AMP_DEBUG=1, W=1, sparse)"
+	if ! make -s -C "$(dk_kdir "$series")" M="$dbg" ARCH=arm64 \
+		CROSS_COMPILE=aarch64-linux-gnu- W=1 C=1 RTD_AMP_DEBUG=1 \
+		RPROC_INTERNAL_DIR="$(dk_srcdir "$series")/drivers/remoteproc" \
+		modules >"$dbg/build.log" 2>&1; then
+		cat "$dbg/build.log" >&2
+		bad "the debug build does not build against $series"
+	elif grep -E 'warning:|error:' "$dbg/build.log" >&2; then
+		bad "compiler warnings in the debug build against $series"
+	elif ! grep -qa rtd_amp_doorbell_rtt "$dbg/rtd_amp_rproc.ko" ||
+		! aarch64-linux-gnu-nm "$dbg/rtd_amp_rproc.ko" | grep -q rtd_amp_rtt_write; then
+		bad "the debug rtd_amp_rproc.ko ($series) has no doorbell ping"
 	fi
 done
 

@@ -84,10 +84,12 @@ qa_our_modules() {
 	cert=$(qa_sign_dir)/trusted/fw-signing.der
 	key=$(dk_version "$series")-$(_qa_hash "$REPO_ROOT"/recipes-kernel/rtd-amp-modules/files/{*.c,*.h,*.sh,Kbuild} "$cert")
 	[ -f "$out/.key" ] && [ "$(cat "$out/.key")" = "$key" ] && return 0
-	log "building rtd_amp_mbox and rtd_amp_rproc (firmware signing certificate $cert)"
+	log "building rtd_amp_mbox and rtd_amp_rproc (debug build, firmware signing certificate $cert)"
 	rm -rf "$out" && mkdir -p "$out"
 	cp "$REPO_ROOT"/recipes-kernel/rtd-amp-modules/files/{*.c,*.h,*.sh,Kbuild} "$out/"
-	_qa_make_modules "$series" "$out" RTD_AMP_FW_CERTS="$cert"
+	# The debug build (as with the rtd-amp-debug DISTRO_FEATURE): the
+	# suite's figures use its debugfs rtd_amp_doorbell_rtt.
+	_qa_make_modules "$series" "$out" RTD_AMP_FW_CERTS="$cert" RTD_AMP_DEBUG=1
 	echo "$key" >"$out/.key"
 }
 
@@ -297,7 +299,7 @@ qa_build_guest() {
 	for a in sh ash mount umount insmod rmmod cat echo ls sleep dmesg grep \
 		dd poweroff printf head tail od cmp mkdir stty timeout sed awk tr wc cut basename readlink test \
 		true false seq uname date sync kill ps rm cp mv find xargs expr env id chmod ln sort uniq tee \
-		mdev stat; do
+		mdev stat taskset; do
 		ln -sf busybox "$root/bin/$a"
 	done
 	_qa_image_module "$series" rpmsg_core "$root/lib/modules"
@@ -352,16 +354,75 @@ qa_qemu_cleanup() {
 	fi
 }
 
+# _qa_vcpu_ticks TASKDIR...: user + system clock ticks of QEMU threads
+# (/proc/PID/task/TID/stat; the name "CPU n/TCG" has a space, so the
+# fields are counted after its closing parenthesis).
+_qa_vcpu_ticks() {
+	local t sum=0 f
+	for t; do
+		f=$(sed 's/.*) //' "$t/stat" 2>/dev/null) || continue
+		# shellcheck disable=SC2086 # the fields, split on purpose
+		set -- $f
+		sum=$((sum + ${12} + ${13}))
+	done
+	echo "$sum"
+}
+
+# qa_vcpu_idle SECONDS OUT LOG: once the guest printed PERF-IDLE-BEGIN (the
+# firmware running and idle, Linux asleep), the host CPU time of QEMU's
+# vCPU thread "CPU 3/TCG" (the firmware's core) and of CPUs 0-2 together
+# (Linux's), each second for SECONDS s; their median and maximum in % of
+# one host core as a FIGURE line appended to OUT. An idle firmware waits
+# in WFI, which TCG turns into a halted, sleeping thread. No figure when
+# the guest's console LOG shows PERF-IDLE-END before the last sample (the
+# host lagged past the idle period) or QEMU is gone.
+qa_vcpu_idle() {
+	local secs=$1 out=$2 log=$3 t fw=() lx=() hz i t0 t1 f0 f1 l0 l1 fs=() ls=() fa la ta
+	for t in /proc/"$qemu_pid"/task/*; do
+		case "$(cat "$t/comm" 2>/dev/null)" in
+		"CPU 3/TCG") fw+=("$t") ;;
+		"CPU "[0-2]"/TCG") lx+=("$t") ;;
+		esac
+	done
+	[ ${#fw[@]} = 1 ] || { echo "FIGURE: idle firmware vCPU: no 'CPU 3/TCG' thread found in QEMU" >>"$out"; return 0; }
+	hz=$(getconf CLK_TCK)
+	f0=$(_qa_vcpu_ticks "${fw[@]}") l0=$(_qa_vcpu_ticks "${lx[@]}") t0=$(date +%s%N)
+	fa=$f0 la=$l0 ta=$t0
+	for ((i = 0; i < secs; i++)); do
+		sleep 1
+		f1=$(_qa_vcpu_ticks "${fw[@]}") l1=$(_qa_vcpu_ticks "${lx[@]}") t1=$(date +%s%N)
+		fs+=("$(((f1 - f0) * 10000000000000 / hz / (t1 - t0)))")
+		ls+=("$(((l1 - l0) * 10000000000000 / hz / (t1 - t0)))")
+		f0=$f1 l0=$l1 t0=$t1
+	done
+	if grep -aq PERF-IDLE-END "$log" || ! kill -0 "$qemu_pid" 2>/dev/null; then
+		echo "FIGURE: idle firmware vCPU: no figure, the host sampled past the guest's idle period" >>"$out"
+		return 0
+	fi
+	# Hundredths of a percent, sorted: the median and the largest; then
+	# over the whole window (finer than one clock tick a second).
+	mapfile -t fs < <(printf '%s\n' "${fs[@]}" | sort -n)
+	mapfile -t ls < <(printf '%s\n' "${ls[@]}" | sort -n)
+	fa=$(((f1 - fa) * 10000000000000 / hz / (t1 - ta)))
+	la=$(((l1 - la) * 10000000000000 / hz / (t1 - ta)))
+	printf 'FIGURE: idle firmware (running, rings attached, no traffic): host CPU of QEMU thread "CPU 3/TCG" %d.%02d %% of a core (median of %d 1-s samples of /proc/PID/task/TID/stat, max %d.%02d %%, whole %d s %d.%02d %%; %d.%02d s used since boot); CPUs 0-2 (idle Linux) together %d.%02d %% (whole %d.%02d %%)\n' \
+		$((fs[secs / 2] / 100)) $((fs[secs / 2] % 100)) "$secs" $((fs[secs - 1] / 100)) $((fs[secs - 1] % 100)) \
+		"$secs" $((fa / 100)) $((fa % 100)) $((f1 / hz)) $((f1 % hz * 100 / hz)) \
+		$((ls[secs / 2] / 100)) $((ls[secs / 2] % 100)) $((la / 100)) $((la % 100)) >>"$out"
+}
+
 # qa_run_console LOGFILE TIMEOUT QEMU_ARG...: runs qemu-system-aarch64 with
 # its console in LOGFILE and on stdout (live), and kills it after TIMEOUT
-# seconds. Callers read the verdict from LOGFILE afterwards.
+# seconds. Callers read the verdict from LOGFILE afterwards, and figures
+# taken on the host (qa_vcpu_idle) from LOGFILE.host.
 qa_run_console() {
-	local logfile=$1 timeout=$2 tail_pid waited=0
+	local logfile=$1 timeout=$2 tail_pid waited=0 idle_done="" secs
 	shift 2
 	# Empty the log before tail follows it: the redirection below truncates
 	# it only once the background shell runs, and tail would first replay
 	# the previous run's console.
 	: >"$logfile"
+	: >"$logfile.host"
 	qemu-system-aarch64 "$@" </dev/null >"$logfile" 2>&1 &
 	qemu_pid=$!
 	tail -n +1 -f --pid="$qemu_pid" "$logfile" | tr -d '\r' &
@@ -371,6 +432,12 @@ qa_run_console() {
 			log "timeout after ${timeout}s: killing QEMU"
 			qa_qemu_cleanup
 			break
+		fi
+		if [ -z "$idle_done" ] && secs=$(grep -ao 'PERF-IDLE-BEGIN [0-9]*' "$logfile" | tail -n1) && [ -n "$secs" ]; then
+			idle_done=1
+			secs=${secs##* }
+			qa_vcpu_idle "$secs" "$logfile.host" "$logfile"
+			waited=$((waited + secs))
 		fi
 		sleep 1
 		waited=$((waited + 1))

@@ -44,6 +44,9 @@
 #include "remoteproc_internal.h"
 #include "rtd_amp.h"
 #include "rtd_amp_selftest.h"
+#ifdef RTD_AMP_DEBUG
+#include "rtd_amp_dbg.h"
+#endif
 
 #define RTD_AMP_FW_DEFAULT	"rtd-amp/rtd-amp-fw.elf"
 /* The remoteproc `name` attribute tools look for, whatever the DT node is called. */
@@ -69,6 +72,15 @@
 #define CTRL_CRASH_NR_X		8
 #define CTRL_CRASH_MSG		(CTRL_CRASH + 0x70)
 #define CTRL_CRASH_MSG_LEN	128
+/* 0x300..0x37f: doorbell ping and firmware service times. */
+#define CTRL_PING_SEQ		0x300
+#define CTRL_PING_ACK		0x304
+#define CTRL_SVC_COUNT		0x308
+#define CTRL_SVC_MAX		0x30c
+#define CTRL_SVC_SUM		0x310
+#define CTRL_PINGS		0x318
+#define CTRL_SVC_HIST		0x320
+#define CTRL_SVC_BINS		48
 #define CTRL_SIZE		0x1000
 
 #define CTRL_MAGIC_VALUE	0x504d4152	/* "RAMP" */
@@ -99,6 +111,9 @@ struct rtd_amp_rproc {
 	struct hlist_node cpuhp;
 	struct rtd_amp_boot boot;
 	struct rtd_amp_bulk *bulk;	/* rtd_amp_bulk.c; NULL: no bulk region */
+#ifdef RTD_AMP_DEBUG
+	struct rtd_amp_ping ping;
+#endif
 };
 
 /* Dynamic CPU hotplug state that keeps Linux off a core running firmware. */
@@ -491,6 +506,15 @@ static void rtd_amp_report_crash(struct rtd_amp_rproc *ddata)
 	rproc_report_crash(ddata->rproc, RPROC_FATAL_ERROR);
 }
 
+#ifdef RTD_AMP_DEBUG
+#include "rtd_amp_dbg.c"
+#else
+/* Production: no doorbell ping (debugfs rtd_amp_doorbell_rtt). */
+static void rtd_amp_ping_init(struct rtd_amp_rproc *ddata) {}
+static void rtd_amp_ping_rx(struct rtd_amp_rproc *ddata) {}
+static void rtd_amp_dbg_add(struct rtd_amp_rproc *ddata) {}
+#endif
+
 #include "rtd_amp_bulk.c"
 
 /* A doorbell from the firmware: a crash report or ring activity. */
@@ -519,6 +543,7 @@ static void rtd_amp_rproc_rx(struct mbox_client *cl, void *msg)
 	u32 seq;
 
 	rtd_amp_bulk_rx(ddata);
+	rtd_amp_ping_rx(ddata);
 	if (readl(ddata->ctrl + CTRL_FW_STATE) == FW_CRASHED) {
 		seq = readl(ddata->ctrl + CTRL_CRASH_SEQ);
 		if (seq == ddata->crash_seq)
@@ -1270,6 +1295,15 @@ static int rtd_amp_ctrl_show(struct seq_file *s, void *unused)
 	seq_printf(s, "fw_state: %u\n", readl(ctrl + CTRL_FW_STATE));
 	seq_printf(s, "stop_req: %#010x\n", readl(ctrl + CTRL_STOP_REQ));
 	seq_printf(s, "crash_seq: %u\n", readl(ctrl + CTRL_CRASH_SEQ));
+	seq_printf(s, "ping_seq: %u\nping_ack: %u\npings: %u\n",
+		   readl(ctrl + CTRL_PING_SEQ), readl(ctrl + CTRL_PING_ACK),
+		   readl(ctrl + CTRL_PINGS));
+	seq_printf(s, "svc_count: %u\nsvc_sum_ns: %llu\nsvc_max_ns: %u\nsvc_hist:",
+		   readl(ctrl + CTRL_SVC_COUNT), readq(ctrl + CTRL_SVC_SUM),
+		   readl(ctrl + CTRL_SVC_MAX));
+	for (i = 0; i < CTRL_SVC_BINS; i++)
+		seq_printf(s, " %u", readw(ctrl + CTRL_SVC_HIST + 2 * i));
+	seq_putc(s, '\n');
 	if (!readl(ctrl + CTRL_CRASH_SEQ))
 		return 0;
 
@@ -1421,6 +1455,7 @@ static int rtd_amp_rproc_probe(struct platform_device *pdev)
 	ret = rtd_amp_map_ctrl(ddata);
 	if (ret)
 		return ret;
+	rtd_amp_ping_init(ddata);
 	ret = rtd_amp_bulk_probe(ddata);
 	if (ret)
 		return ret;
@@ -1448,6 +1483,7 @@ static int rtd_amp_rproc_probe(struct platform_device *pdev)
 				    &rtd_amp_ctrl_fops);
 		debugfs_create_file("rtd_amp_boot", 0400, rproc->dbg_dir, ddata,
 				    &rtd_amp_boot_fops);
+		rtd_amp_dbg_add(ddata);
 	}
 
 	dev_info(dev, "%s: MPIDR %#llx (cpu%d), PSCI over %s, firmware %s, signatures %s\n",

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <linux/rpmsg.h>
 
 #define MAX_PAYLOAD 496
@@ -120,21 +122,48 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
 /*
- * bench DEV SIZE COUNT: round trips (median, p99) and throughput. Every
- * message carries its own pattern (seeded by its number), so a reply that
- * is stale or replayed fails as surely as a corrupted one.
+ * A reply by one blocking read(), a watchdog alarm as its timeout (the
+ * read fails with EINTR; no SA_RESTART): one system call per reply
+ * instead of poll() and read().
  */
-static int cmd_bench(const char *dev, int size, int count)
+static int recv_blocking(int fd, uint8_t *buf, int timeout_s)
+{
+	int n;
+
+	alarm(timeout_s);
+	n = read(fd, buf, MAX_PAYLOAD);
+	alarm(0);
+	if (n < 0)
+		return errno == EINTR ? -ETIMEDOUT : -errno;
+	return n;
+}
+
+/*
+ * bench DEV SIZE COUNT [read]: round trips (median, p99) and throughput.
+ * Every message carries its own pattern (seeded by its number), so a
+ * reply that is stale or replayed fails as surely as a corrupted one.
+ * Replies are awaited with poll() then read(), or with "read" by one
+ * blocking read() (docs/benchmarks.md, "Round-trip breakdown").
+ */
+static int cmd_bench(const char *dev, int size, int count, int blocking)
 {
 	uint8_t out[MAX_PAYLOAD], in[MAX_PAYLOAD];
-	double *lat = calloc(count, sizeof(*lat)), t0, total = 0;
+	double *lat = calloc(count > 0 ? count : 1, sizeof(*lat)), t0, total = 0;
 	int fd = open_dev(dev);
+	struct sigaction sa = { .sa_handler = on_alarm };
 
 	if (!lat || size < 1 || size > MAX_PAYLOAD || count < 1) {
 		printf("bench: FAIL bad arguments (size 1..%d, count >= 1)\n", MAX_PAYLOAD);
 		return 2;
 	}
+	if (blocking)
+		sigaction(SIGALRM, &sa, NULL);
 	for (int i = 0; i < count; i++) {
 		int n;
 
@@ -144,7 +173,7 @@ static int cmd_bench(const char *dev, int size, int count)
 			printf("bench: FAIL message %d: write: %s\n", i, strerror(errno));
 			return 1;
 		}
-		n = recv_msg(fd, in, 5000);
+		n = blocking ? recv_blocking(fd, in, 5) : recv_msg(fd, in, 5000);
 		lat[i] = now_us() - t0;
 		total += lat[i];
 		if (check_reply("bench", i, out, size, in, n))
@@ -154,6 +183,65 @@ static int cmd_bench(const char *dev, int size, int count)
 	printf("bench %d B: p50 %.0f us, p99 %.0f us, %.3f MB/s one way (%d round trips, content checked)\n",
 	       size, lat[count / 2], lat[(count * 99) / 100], size * (double)count / total,
 	       count);
+	close(fd);
+	free(lat);
+	return 0;
+}
+
+/*
+ * ttybench TTY COUNT: round trips of 16-byte lines through the firmware's
+ * tty service (it answers each line with "fw: " and the line), as bench:
+ * median and p99, every reply checked.
+ */
+static int cmd_ttybench(const char *dev, int count)
+{
+	char out[17], in[64];
+	double *lat = calloc(count > 0 ? count : 1, sizeof(*lat)), t0;
+	int fd = open_dev(dev);
+	struct termios tio;
+
+	if (!lat || count < 1 || tcgetattr(fd, &tio)) {
+		printf("ttybench: FAIL bad arguments or not a tty\n");
+		return 2;
+	}
+	cfmakeraw(&tio);
+	tcsetattr(fd, TCSANOW, &tio);
+	tcflush(fd, TCIOFLUSH);
+	for (int i = 0; i < count; i++) {
+		int got = 0, want;
+
+		snprintf(out, sizeof(out), "line %010d\n", i);
+		want = 4 + (int)strlen(out);
+		t0 = now_us();
+		if (write(fd, out, strlen(out)) != (ssize_t)strlen(out)) {
+			printf("ttybench: FAIL line %d: write: %s\n", i, strerror(errno));
+			return 1;
+		}
+		while (got < want) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+			int n = poll(&p, 1, 5000);
+
+			if (n <= 0) {
+				printf("ttybench: FAIL line %d: no reply (%d of %d bytes)\n", i, got, want);
+				return 1;
+			}
+			n = read(fd, in + got, sizeof(in) - 1 - got);
+			if (n <= 0) {
+				printf("ttybench: FAIL line %d: read: %s\n", i, strerror(errno));
+				return 1;
+			}
+			got += n;
+		}
+		lat[i] = now_us() - t0;
+		in[got] = 0;
+		if (got != want || strncmp(in, "fw: ", 4) || strcmp(in + 4, out)) {
+			printf("ttybench: FAIL line %d: got %d bytes '%.*s'\n", i, got, got, in);
+			return 1;
+		}
+	}
+	qsort(lat, count, sizeof(*lat), cmp_double);
+	printf("ttybench 16 B: p50 %.0f us, p99 %.0f us (%d round trips, content checked)\n",
+	       lat[count / 2], lat[(count * 99) / 100], count);
 	close(fd);
 	free(lat);
 	return 0;
@@ -386,7 +474,10 @@ int main(int argc, char **argv)
 	if (argc >= 4 && !strcmp(argv[1], "echo"))
 		return cmd_echo(argv[2], atoi(argv[3]));
 	if (argc >= 5 && !strcmp(argv[1], "bench"))
-		return cmd_bench(argv[2], atoi(argv[3]), atoi(argv[4]));
+		return cmd_bench(argv[2], atoi(argv[3]), atoi(argv[4]),
+				 argc > 5 && !strcmp(argv[5], "read"));
+	if (argc >= 4 && !strcmp(argv[1], "ttybench"))
+		return cmd_ttybench(argv[2], atoi(argv[3]));
 	if (argc >= 6 && !strcmp(argv[1], "stream"))
 		return cmd_stream(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 	if (argc >= 6 && !strcmp(argv[1], "ept-create"))
@@ -401,7 +492,8 @@ int main(int argc, char **argv)
 		return cmd_sock(argv[2], argv[3]);
 	if (argc >= 3 && !strcmp(argv[1], "pending"))
 		return cmd_pending(argv[2]);
-	fprintf(stderr, "usage: ampt echo DEV N | bench DEV SIZE N | stream DEV SIZE N WINDOW |\n"
+	fprintf(stderr, "usage: ampt echo DEV N | bench DEV SIZE N [read] | stream DEV SIZE N WINDOW |\n"
+		"       ttybench TTY N |\n"
 		"       ept-create CTRL NAME SRC DST |\n"
 		"       ept-destroy DEV | ctl DEV ping|stats|fault KIND | pending DEV |\n"
 		"       sock PATH JSON | watch DEV MS | as UID GID[,GID...] -- CMD...\n");

@@ -1,5 +1,6 @@
 //! The control page shared with Linux's remoteproc driver (layout in
-//! `docs/kernel.md`): firmware state, stop request, crash record.
+//! `docs/kernel.md`): firmware state, stop request, crash record, the
+//! doorbell ping and the service-time statistics.
 
 use amp_proto::shmem::Shm;
 
@@ -20,6 +21,51 @@ const OFF_STATE: usize = 0x08;
 const OFF_STOP: usize = 0x0C;
 const OFF_CRASH_SEQ: usize = 0x10;
 const OFF_CRASH: usize = 0x40;
+/// Doorbell ping (0x300..0x37F, docs/kernel.md "Control page"): Linux's
+/// debug build writes a sequence number here, then rings.
+pub const OFF_PING_SEQ: usize = 0x300;
+/// The firmware copies the sequence number here, then rings back.
+pub const OFF_PING_ACK: usize = 0x304;
+/// Service samples taken (doorbell received to first doorbell sent).
+pub const OFF_SVC_COUNT: usize = 0x308;
+/// Largest service time, ns.
+pub const OFF_SVC_MAX: usize = 0x30C;
+/// Sum of the service times, ns (u64).
+pub const OFF_SVC_SUM: usize = 0x310;
+/// Pings answered.
+pub const OFF_PINGS: usize = 0x318;
+/// Service-time histogram: [`SVC_BINS`] u16 counters (wrapping).
+pub const OFF_SVC_HIST: usize = 0x320;
+/// Bins of the service-time histogram (0x320..0x380).
+pub const SVC_BINS: usize = 48;
+
+/// Histogram bin of a service time of `ns` nanoseconds: bin 0 below
+/// 256 ns, then four bins per power of two (each 1/4 of its octave wide,
+/// at most 25 % of its lower bound), the last bin open-ended (from
+/// 786 432 ns). [`svc_bin_low`] is the inverse.
+pub const fn svc_bin(ns: u64) -> usize {
+    if ns < 256 {
+        return 0;
+    }
+    let e = 63 - ns.leading_zeros() as usize;
+    let sub = ((ns >> (e - 2)) & 3) as usize;
+    let b = 4 * (e - 8) + sub + 1;
+    if b < SVC_BINS {
+        b
+    } else {
+        SVC_BINS - 1
+    }
+}
+
+/// Lower bound (ns) of histogram bin `b`.
+pub const fn svc_bin_low(b: usize) -> u64 {
+    if b == 0 {
+        return 0;
+    }
+    let e = 8 + (b - 1) / 4;
+    let sub = ((b - 1) % 4) as u64;
+    (4 + sub) << (e - 2)
+}
 
 /// Firmware state as Linux reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +149,34 @@ impl<'a> ControlPage<'a> {
     /// Whether Linux asked for a stop.
     pub fn stop_requested(&self) -> bool {
         self.0.read_u32(OFF_STOP) == STOP
+    }
+
+    /// The sequence number of a ping Linux is waiting for, if any.
+    pub fn ping_pending(&self) -> Option<u32> {
+        let seq = self.0.read_u32(OFF_PING_SEQ);
+        (seq != self.0.read_u32(OFF_PING_ACK)).then_some(seq)
+    }
+
+    /// Answers ping `seq` (the caller rings Linux afterwards).
+    pub fn ack_ping(&self, seq: u32) {
+        self.0.write_u32(OFF_PING_ACK, seq);
+        let n = self.0.read_u32(OFF_PINGS);
+        self.0.write_u32(OFF_PINGS, n.wrapping_add(1));
+    }
+
+    /// Adds one service time (ns) to the statistics: count, sum, max and
+    /// its histogram bin. Counters wrap; Linux reads differences.
+    pub fn record_service(&self, ns: u64) {
+        let ns32 = u32::try_from(ns).unwrap_or(u32::MAX);
+        let count = self.0.read_u32(OFF_SVC_COUNT);
+        self.0.write_u32(OFF_SVC_COUNT, count.wrapping_add(1));
+        let sum = self.0.read_u64(OFF_SVC_SUM);
+        self.0.write_u64(OFF_SVC_SUM, sum.wrapping_add(ns));
+        if ns32 > self.0.read_u32(OFF_SVC_MAX) {
+            self.0.write_u32(OFF_SVC_MAX, ns32);
+        }
+        let at = OFF_SVC_HIST + 2 * svc_bin(ns);
+        self.0.write_u16(at, self.0.read_u16(at).wrapping_add(1));
     }
 
     /// Crash sequence number.
@@ -212,6 +286,49 @@ mod tests {
             esr_class(0x0200_0000),
             "unknown reason (undefined instruction?)"
         );
+    }
+
+    #[test]
+    fn ping_and_service_statistics_at_the_documented_offsets() {
+        let r = OwnedRegion::new(SIZE);
+        let p = ControlPage::new(r.shm()).unwrap();
+        p.init();
+        assert_eq!(p.ping_pending(), None, "a fresh page has no ping");
+        r.shm().write_u32(0x300, 7);
+        assert_eq!(p.ping_pending(), Some(7));
+        p.ack_ping(7);
+        assert_eq!(r.shm().read_u32(0x304), 7, "ack @0x304");
+        assert_eq!(r.shm().read_u32(0x318), 1, "pings answered @0x318");
+        assert_eq!(p.ping_pending(), None);
+        for ns in [100, 3_000, 3_050, 1_000_000_000_000] {
+            p.record_service(ns);
+        }
+        assert_eq!(r.shm().read_u32(0x308), 4, "count @0x308");
+        assert_eq!(r.shm().read_u32(0x30C), u32::MAX, "max @0x30C saturates");
+        assert_eq!(r.shm().read_u64(0x310), 1_000_000_006_150, "sum @0x310");
+        assert_eq!(r.shm().read_u16(0x320), 1, "bin 0 @0x320");
+        assert_eq!(r.shm().read_u16(0x320 + 2 * svc_bin(3_000)), 2);
+        assert_eq!(r.shm().read_u16(0x37E), 1, "last bin @0x37E");
+        // Nothing of it spills over the crash record or past 0x37F.
+        assert_eq!(OFF_SVC_HIST + 2 * SVC_BINS, 0x380);
+        assert_eq!(r.shm().read_u32(0x40), 0);
+    }
+
+    #[test]
+    fn service_bins_are_quarter_octaves() {
+        assert_eq!(svc_bin(0), 0);
+        assert_eq!(svc_bin(255), 0);
+        assert_eq!(svc_bin(256), 1);
+        assert_eq!(svc_bin(511), 4);
+        assert_eq!(svc_bin(512), 5);
+        assert_eq!(svc_bin(u64::MAX), SVC_BINS - 1);
+        assert_eq!(svc_bin_low(SVC_BINS - 1), 786_432);
+        for b in 1..SVC_BINS {
+            let lo = svc_bin_low(b);
+            assert_eq!(svc_bin(lo), b, "low bound of bin {b}");
+            assert_eq!(svc_bin(lo - 1), b - 1, "just below bin {b}");
+            assert!(svc_bin_low(b + 1) - lo <= lo / 4, "bin {b} too wide");
+        }
     }
 
     #[test]

@@ -16,6 +16,10 @@ static TRACE_POS: AtomicUsize = AtomicUsize::new(0);
 static RD_BASE: AtomicU64 = AtomicU64::new(0);
 /// Exceptions taken inside the crash handler (nested vectors).
 static NESTED: AtomicU32 = AtomicU32::new(0);
+/// CNTPCT when the last doorbell woke the firmware, until its first reply
+/// doorbell (0: no service under way). Feeds the control page's
+/// service-time statistics.
+static WOKEN_AT: AtomicU64 = AtomicU64::new(0);
 
 /// One of the shared regions [`mmu::regions`] maps for the whole run, as a
 /// `Shm`. Each is a separate region (the control page, the trace, the
@@ -106,15 +110,31 @@ impl Runtime {
     }
 
     /// Rings Linux's doorbell (the vring number is not carried: Linux
-    /// services both rings on every doorbell).
+    /// services both rings on every doorbell). The first one after a
+    /// doorbell from Linux ends a service-time sample.
     pub fn notify(&self, _vring: u32) {
         ring_linux(&self.board);
+        let woken = WOKEN_AT.swap(0, Ordering::Relaxed);
+        if woken != 0 {
+            let ticks = arch::cntpct().saturating_sub(woken);
+            self.ctrl.record_service(self.ticks_to_ns(ticks));
+        }
+    }
+
+    /// Nanoseconds of `ticks` of the generic timer (capped at one second).
+    fn ticks_to_ns(&self, ticks: u64) -> u64 {
+        let freq = self.ticks_per_ms.max(1) * 1000;
+        ticks.min(freq) * 1_000_000_000 / freq
     }
 
     /// Sleeps until Linux rings (or any interrupt is pending), then
-    /// acknowledges what is pending. Never a busy spin.
+    /// acknowledges what is pending. Never a busy spin. A doorbell ping
+    /// from Linux (control page 0x300) is answered here at once, before
+    /// the rings are looked at.
     pub fn wait_for_doorbell(&self) {
+        WOKEN_AT.store(0, Ordering::Relaxed);
         arch::wait_for_interrupt();
+        let mut rang = false;
         loop {
             let id = arch::gic_ack();
             if id >= gic::SPECIAL_INTID {
@@ -124,6 +144,13 @@ impl Runtime {
             if id == self.board.doorbell_sgi {
                 selftest::count_sgi(&ctrl_shm());
             }
+            rang = true;
+        }
+        if let Some(seq) = self.ctrl.ping_pending() {
+            self.ctrl.ack_ping(seq);
+            ring_linux(&self.board);
+        } else if rang {
+            WOKEN_AT.store(arch::cntpct().max(1), Ordering::Relaxed);
         }
     }
 
