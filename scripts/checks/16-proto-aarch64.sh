@@ -4,14 +4,19 @@
 # source (docs/design.md, "Building Rust for the targets"); the crate itself uses stable Rust only.
 # Then amp-proto-size links the device role alone (table, RpmsgDevice with
 # an echo endpoint, poll loop) at opt-level "s" and prints what it costs a
-# firmware (docs/benchmarks.md). Everything at opt-level "s" in one target
-# dir, so `core` is built once.
+# firmware (docs/benchmarks.md): every allocated section (SHF_ALLOC, what a
+# loader places in memory) and their total. Unwind tables are not made
+# (-C force-unwind-tables=no): with panic = "abort" (the target's default)
+# nothing reads them; the firmware's linker script discards them too.
+# Everything at opt-level "s" with the same flags in one target dir, so
+# `core` is built once.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 cd "$REPO_ROOT/rust"
 build() {
-	RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=s \
+	RUSTFLAGS="-C force-unwind-tables=no" \
+		RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=s \
 		CARGO_TARGET_AARCH64_UNKNOWN_NONE_LINKER=ld.lld \
 		/usr/bin/cargo build --locked --release -q \
 		-Zbuild-std=core -Zbuild-std-features=compiler-builtins-mem \
@@ -27,5 +32,12 @@ elf=target/aarch64-none/aarch64-unknown-none/release/amp-proto-size
 aarch64-linux-gnu-readelf -h "$elf" | grep -q 'AArch64' || die "$elf is not an aarch64 ELF"
 aarch64-linux-gnu-nm "$elf" | grep -q 'RpmsgDevice\|Sender.*try_send\|DeviceQueue' ||
 	die "the device role is missing from $elf"
-log "device-role core at opt-level s (section bytes):"
-aarch64-linux-gnu-size -A "$elf" | awk '$1 ~ /^\.(text|rodata|data|bss)$/ {printf "  %-8s %6d\n", $1, $2}'
+log "device-role core at opt-level s (allocated sections, bytes):"
+# readelf -S: name, type, address, offset, size (hex), entry size, flags.
+aarch64-linux-gnu-readelf -SW "$elf" | sed -n 's/^ *\[ *[0-9]*\] //p' |
+	awk 'function hex(s,  i, v) { v = 0; for (i = 1; i <= length(s); i++)
+			v = v * 16 + index("0123456789abcdef", substr(tolower(s), i, 1)) - 1; return v }
+		$7 ~ /A/ { n = hex($5); t += n; printf "  %-14s %6d\n", $1, n }
+		END { printf "  %-14s %6d\n", "total", t }'
+! aarch64-linux-gnu-readelf -SW "$elf" | grep -q '\.eh_frame' ||
+	die "$elf has unwind tables (.eh_frame): they count, and nothing reads them"

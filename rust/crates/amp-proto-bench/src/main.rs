@@ -116,15 +116,19 @@ fn one_run(size: usize, messages: usize, stream: bool, device_cpu: usize) -> Run
             let mut dev = RpmsgDevice::<'_, 2>::new(sim.vdev(), sim.bus());
             dev.create_endpoint("rpmsg-raw", Some(ECHO))
                 .expect("endpoint");
-            let mut buf = [0u8; RPMSG_MAX_PAYLOAD];
             while !stop.load(Ordering::Relaxed) {
                 let n = dev
                     .poll(&mut |_| {}, |tx, m| {
-                        let n = m.copy_to(&mut buf);
                         // Streaming fills Linux's RX ring: wait for the
                         // driver thread to drain it (never in ping-pong).
+                        // The echo copies once, buffer to buffer, as the
+                        // firmware's does.
                         loop {
-                            match tx.try_send(ECHO, m.src, &buf[..n]) {
+                            let r = tx.try_send_with(ECHO, m.src, m.len(), |p| {
+                                p.copy_from(0, &m.payload());
+                                m.len()
+                            });
+                            match r {
                                 Err(RpmsgError::NoBuffer) => std::thread::yield_now(),
                                 r => break r.expect("echo"),
                             }
@@ -217,6 +221,14 @@ fn stream_echoes(drv: &mut RpmsgDriver<'_>, payload: &[u8], messages: usize) -> 
     }
 }
 
+/// The smallest and the largest of the runs' values: how far the runs of
+/// one invocation agree (compare figures only within one invocation).
+fn spread(v: impl Iterator<Item = f64>) -> (f64, f64) {
+    v.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+        (lo.min(x), hi.max(x))
+    })
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -238,7 +250,10 @@ fn main() -> ExitCode {
     let runs = arg("--runs", 5).max(1);
     let messages = arg("--messages", 20_000).max(100);
     let args: Vec<String> = std::env::args().collect();
+    // The process's CPUs, counted before main() pins itself to one.
+    let mut ncpus = 0;
     let pinned = allowed_cpus().and_then(|allowed| {
+        ncpus = allowed.len();
         let (driver, device) = choose_cpus(&args, &allowed)?;
         // A device thread that could not pin itself would leave the driver
         // waiting: try once here.
@@ -259,8 +274,7 @@ fn main() -> ExitCode {
     println!(
         "method: device role (echo) and driver role (Linux model) in two threads over one \
          shared window, polling; {messages} echoes per run, median of {runs} runs; \
-         {} CPUs; release build",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+         the process may run on {ncpus} CPUs; release build"
     );
     println!(
         "threads pinned (sched_setaffinity): driver on CPU {driver_cpu}, device on CPU {device_cpu}"
@@ -270,15 +284,17 @@ fn main() -> ExitCode {
     println!("ping-pong: one message in flight, each echo timed from send to reply");
     println!();
     println!(
-        "| payload | round trip p50 (µs) | round trip p99 (µs) | throughput (MB/s, one way) |"
+        "| payload | round trip p50 (µs) | round trip p99 (µs) | throughput (MB/s, one way) \
+         | runs' p50 min–max (µs) |"
     );
-    println!("|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|");
     for size in [16usize, 128, RPMSG_MAX_PAYLOAD] {
         let rs: Vec<Run> = (0..runs)
             .map(|_| one_run(size, messages, false, device_cpu))
             .collect();
+        let (lo, hi) = spread(rs.iter().map(|r| r.p50_us));
         println!(
-            "| {size} B | {:.2} | {:.2} | {:.1} |",
+            "| {size} B | {:.2} | {:.2} | {:.1} | {lo:.2}–{hi:.2} |",
             median(rs.iter().map(|r| r.p50_us).collect()),
             median(rs.iter().map(|r| r.p99_us).collect()),
             median(rs.iter().map(|r| r.mb_s).collect()),
@@ -290,14 +306,15 @@ fn main() -> ExitCode {
          is free and draining echoes as they come"
     );
     println!();
-    println!("| payload | messages/s (echoed) | throughput (MB/s, one way) |");
-    println!("|---:|---:|---:|");
+    println!("| payload | messages/s (echoed) | throughput (MB/s, one way) | runs' MB/s min–max |");
+    println!("|---:|---:|---:|---:|");
     for size in [16usize, 128, RPMSG_MAX_PAYLOAD] {
         let rs: Vec<Run> = (0..runs)
             .map(|_| one_run(size, messages, true, device_cpu))
             .collect();
+        let (lo, hi) = spread(rs.iter().map(|r| r.mb_s));
         println!(
-            "| {size} B | {:.0} | {:.1} |",
+            "| {size} B | {:.0} | {:.1} | {lo:.1}–{hi:.1} |",
             median(rs.iter().map(|r| r.msgs_s).collect()),
             median(rs.iter().map(|r| r.mb_s).collect()),
         );
@@ -342,6 +359,13 @@ mod tests {
             assert!(e.contains(words), "--cpus {v}: {e}");
         }
         assert!(choose_cpus(&args(&["x", "--cpus"]), &[1, 2]).is_err());
+    }
+
+    #[test]
+    fn spread_is_the_runs_min_and_max() {
+        assert_eq!(spread([3.0, 1.5, 7.25, 2.0].into_iter()), (1.5, 7.25));
+        assert_eq!(spread([4.0].into_iter()), (4.0, 4.0));
+        assert_eq!(median(vec![3.0, 1.5, 7.25, 2.0, 5.0]), 3.0);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 #[cfg(target_os = "none")]
 mod probe {
-    use amp_proto::rpmsg::{RpmsgDevice, RPMSG_MAX_PAYLOAD};
+    use amp_proto::rpmsg::RpmsgDevice;
     use amp_proto::rsc::{self, LiveVdev, ResourceTable, TableBuilder};
     use amp_proto::shmem::{BusWindow, Shm};
 
@@ -39,11 +39,14 @@ mod probe {
             // SAFETY: a device register on the target (see DOORBELL).
             unsafe { (DOORBELL as *mut u32).write_volatile(v) }
         };
-        let mut buf = [0u8; RPMSG_MAX_PAYLOAD];
         loop {
+            // The echo copies the payload once, from the received buffer
+            // straight into the transmit buffer.
             let _ = dev.poll(&mut notify, |tx, m| {
-                let n = m.copy_to(&mut buf);
-                let _ = tx.try_send(ept, m.src, &buf[..n]);
+                let _ = tx.try_send_with(ept, m.src, m.len(), |p| {
+                    p.copy_from(0, &m.payload());
+                    m.len()
+                });
             });
         }
     }

@@ -122,10 +122,39 @@ impl<'a> Shm<'a> {
     fn ptr(&self, off: usize, size: usize) -> *mut u8 {
         match off.checked_add(size) {
             Some(end) if end <= self.len => {}
-            _ => panic!("shared-memory access {off:#x}+{size} outside {self:?}"),
+            _ => self.out_of_bounds(off, size),
         }
         // SAFETY: off + size <= len, so the result stays inside the region.
         unsafe { self.base.as_ptr().add(off) }
+    }
+
+    /// The panic of a failed bounds check, out of line: every accessor
+    /// inlines only the comparison and a call.
+    #[cold]
+    #[inline(never)]
+    fn out_of_bounds(&self, off: usize, size: usize) -> ! {
+        panic!("shared-memory access {off:#x}+{size} outside {self:?}")
+    }
+
+    /// Reads `N` bytes at an unaligned `off` one volatile byte at a time
+    /// (strict-alignment targets fault on unaligned accesses); shared by
+    /// every accessor, out of line.
+    #[inline(never)]
+    fn read_unaligned(&self, off: usize, n: usize) -> u64 {
+        let mut v = 0u64;
+        for i in (0..n).rev() {
+            v = v << 8 | u64::from(self.read_u8(off + i));
+        }
+        v
+    }
+
+    /// Writes the `n` low bytes of `v` at an unaligned `off`, little-endian,
+    /// one volatile byte at a time.
+    #[inline(never)]
+    fn write_unaligned(&self, off: usize, n: usize, v: u64) {
+        for i in 0..n {
+            self.write_u8(off + i, (v >> (8 * i)) as u8);
+        }
     }
 
     /// Reads one byte.
@@ -155,11 +184,7 @@ macro_rules! le_accessors {
                         // SAFETY: in bounds and naturally aligned.
                         <$ty>::from_le(unsafe { p.cast::<$ty>().read_volatile() })
                     } else {
-                        let mut b = [0u8; N];
-                        for (i, x) in b.iter_mut().enumerate() {
-                            *x = self.read_u8(off + i);
-                        }
-                        <$ty>::from_le_bytes(b)
+                        self.read_unaligned(off, N) as $ty
                     }
                 }
 
@@ -171,9 +196,7 @@ macro_rules! le_accessors {
                         // SAFETY: in bounds and naturally aligned.
                         unsafe { p.cast::<$ty>().write_volatile(v.to_le()) }
                     } else {
-                        for (i, x) in v.to_le_bytes().into_iter().enumerate() {
-                            self.write_u8(off + i, x);
-                        }
+                        self.write_unaligned(off, N, v.into())
                     }
                 }
             )*
@@ -241,6 +264,28 @@ impl Shm<'_> {
         let p = self.ptr(off, src.len());
         // SAFETY: destination in bounds; src is ordinary memory.
         unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), p, src.len()) }
+    }
+
+    /// Copies all of `src`, another shared region (a received payload),
+    /// into this region at `off`: one copy, shared memory to shared memory.
+    /// The two may overlap (a faulty peer can post one buffer in both
+    /// rings); the copy then goes byte by byte and its result is the
+    /// peer's problem, never undefined behaviour.
+    pub fn copy_from(&self, off: usize, src: &Shm<'_>) {
+        let n = src.len;
+        let d = self.ptr(off, n);
+        let s = src.base.as_ptr();
+        if (s as usize) < d as usize + n && (d as usize) < s as usize + n {
+            for i in 0..n {
+                // SAFETY: both in bounds (src is a whole Shm; d checked by
+                // ptr), raw volatile accesses, no reference formed.
+                unsafe { d.add(i).write_volatile(s.add(i).read_volatile()) }
+            }
+        } else {
+            // SAFETY: both in bounds and disjoint (checked above); the
+            // buffers are ours by protocol (module invariants).
+            unsafe { core::ptr::copy_nonoverlapping(s, d, n) }
+        }
     }
 
     /// Sets `len` bytes at `off` to `byte` (volatile, so it is never elided).

@@ -100,8 +100,9 @@ pub enum VringError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VringLayout {
     num: u16,
-    used: usize,
-    size: usize,
+    /// Offset of the used ring; below 2^32 (at most 2^31 for the
+    /// largest `align`, 589 830 otherwise), so a ring's state stays small.
+    used: u32,
 }
 
 impl VringLayout {
@@ -119,11 +120,9 @@ impl VringLayout {
         let avail_end = 16 * n + 2 * (3 + n);
         let used = (avail_end + a - 1) & !(a - 1);
         // ... + used { flags, idx, ring[num] (8 B), avail_event }
-        let size = used + 2 * 3 + 8 * n;
         Ok(VringLayout {
             num: num as u16,
-            used,
-            size,
+            used: used as u32,
         })
     }
 
@@ -133,7 +132,7 @@ impl VringLayout {
     }
     /// Total bytes (`vring_size`).
     pub const fn size(&self) -> usize {
-        self.size
+        self.used as usize + 2 * 3 + 8 * self.num as usize
     }
     /// Offset of descriptor `i`.
     pub const fn desc(&self, i: u16) -> usize {
@@ -159,15 +158,15 @@ impl VringLayout {
     }
     /// Offset of `used.flags`.
     pub const fn used_flags(&self) -> usize {
-        self.used
+        self.used as usize
     }
     /// Offset of `used.idx`.
     pub const fn used_idx(&self) -> usize {
-        self.used + 2
+        self.used as usize + 2
     }
     /// Offset of `used.ring[slot]` (`{ u32 id; u32 len; }`).
     pub const fn used_ring(&self, slot: u16) -> usize {
-        self.used + 4 + 8 * slot as usize
+        self.used as usize + 4 + 8 * slot as usize
     }
     /// Offset of `avail_event` (`used.ring[num]`, `vring_avail_event()`);
     /// the last two bytes of the layout.
@@ -179,10 +178,10 @@ impl VringLayout {
         if ring.addr() % 16 != 0 {
             return Err(VringError::Misaligned { addr: ring.addr() });
         }
-        if ring.len() < self.size {
+        if ring.len() < self.size() {
             return Err(VringError::TooSmall {
                 num: self.num,
-                need: self.size,
+                need: self.size(),
                 have: ring.len(),
             });
         }
@@ -205,11 +204,14 @@ pub struct Desc {
 
 fn read_desc(ring: &Shm<'_>, l: &VringLayout, i: u16) -> Desc {
     let o = l.desc(i);
+    // Two 8-byte reads: `len`, `flags` and `next` are the second
+    // little-endian word's 32 + 16 + 16 bits.
+    let w = ring.read_u64(o + 8);
     Desc {
         addr: ring.read_u64(o),
-        len: ring.read_u32(o + 8),
-        flags: ring.read_u16(o + 12),
-        next: ring.read_u16(o + 14),
+        len: w as u32,
+        flags: (w >> 32) as u16,
+        next: (w >> 48) as u16,
     }
 }
 
@@ -301,25 +303,18 @@ impl<'a> DeviceQueue<'a> {
         }
         let num = self.layout.num;
         let slot = self.last_avail & (num - 1);
+        // The slot is consumed whatever it holds, so one bad entry cannot
+        // wedge the ring; the caller reports an error and goes on.
+        self.last_avail = self.last_avail.wrapping_add(1);
         let head = self.ring.read_u16(self.layout.avail_ring(slot));
         if head >= num {
-            // Consume the slot anyway so one bad entry cannot wedge the ring;
-            // the caller reports it and goes on.
-            self.last_avail = self.last_avail.wrapping_add(1);
             return Err(VringError::BadDescriptor {
                 index: head.into(),
                 num,
             });
         }
         let desc = read_desc(&self.ring, &self.layout, head);
-        let chain_len = match self.walk(head, desc) {
-            Ok(n) => n,
-            Err(e) => {
-                self.last_avail = self.last_avail.wrapping_add(1);
-                return Err(e);
-            }
-        };
-        self.last_avail = self.last_avail.wrapping_add(1);
+        let chain_len = self.walk(head, desc.flags, desc.next)?;
         Ok(Some(AvailBuf {
             head,
             desc,
@@ -327,19 +322,21 @@ impl<'a> DeviceQueue<'a> {
         }))
     }
 
-    fn walk(&self, head: u16, mut d: Desc) -> Result<u16, VringError> {
+    /// Follows the chain from `head` (whose flags and next are given):
+    /// its length, or why it is unusable.
+    fn walk(&self, head: u16, mut flags: u16, mut next: u16) -> Result<u16, VringError> {
         let num = self.layout.num;
         let mut count = 1u16;
         loop {
-            if d.flags & VRING_DESC_F_INDIRECT != 0 {
+            if flags & VRING_DESC_F_INDIRECT != 0 {
                 return Err(VringError::Indirect(head));
             }
-            if d.flags & VRING_DESC_F_NEXT == 0 {
+            if flags & VRING_DESC_F_NEXT == 0 {
                 return Ok(count);
             }
-            if d.next >= num {
+            if next >= num {
                 return Err(VringError::BadDescriptor {
-                    index: d.next.into(),
+                    index: next.into(),
                     num,
                 });
             }
@@ -347,7 +344,9 @@ impl<'a> DeviceQueue<'a> {
                 return Err(VringError::Loop { head, num });
             }
             count += 1;
-            d = read_desc(&self.ring, &self.layout, d.next);
+            // Only flags and next: the second word of the descriptor.
+            let w = self.ring.read_u64(self.layout.desc(next) + 8);
+            (flags, next) = ((w >> 32) as u16, (w >> 48) as u16);
         }
     }
 
@@ -446,7 +445,7 @@ impl<'a> DriverQueue<'a> {
         if usize::from(layout.num) > DRIVER_MAX_NUM {
             return Err(VringError::BadNum(layout.num.into()));
         }
-        ring.fill(0, layout.size, 0);
+        ring.fill(0, layout.size(), 0);
         full_barrier();
         let mut free = [0u16; DRIVER_MAX_NUM];
         let n = usize::from(layout.num);

@@ -283,3 +283,49 @@ fn misaligned_ring_is_rejected() {
     let shm = r.shm().window(16, l.size()).unwrap();
     assert!(DeviceQueue::attach(shm, l).is_ok());
 }
+
+/// `Shm::copy_from` copies a whole region into another at an offset; when
+/// a faulty peer makes the two overlap it goes byte by byte (never
+/// `copy_nonoverlapping` on overlapping memory), and it never writes past
+/// its destination.
+#[test]
+fn shm_copy_from_disjoint_overlapping_and_bounds() {
+    let r = OwnedRegion::new(64);
+    let shm = r.shm();
+    for i in 0..64 {
+        shm.write_u8(i, i as u8);
+    }
+    // Disjoint: 8..16 into 40..48.
+    let (src, dst) = (shm.window(8, 8).unwrap(), shm.window(32, 32).unwrap());
+    dst.copy_from(8, &src);
+    let mut b = [0u8; 64];
+    shm.read_bytes(0, &mut b);
+    let want: Vec<u8> = (0..64)
+        .map(|i| {
+            if (40..48).contains(&i) {
+                i as u8 - 32
+            } else {
+                i as u8
+            }
+        })
+        .collect();
+    assert_eq!(&b[..], &want[..]);
+    // The same bytes (one buffer posted in both rings): unchanged.
+    let same = shm.window(16, 8).unwrap();
+    same.copy_from(0, &same);
+    shm.read_bytes(0, &mut b);
+    assert_eq!(&b[..], &want[..]);
+    // Overlapping, destination after the source: a forward byte copy.
+    let (src, dst) = (shm.window(0, 4).unwrap(), shm.window(2, 4).unwrap());
+    dst.copy_from(0, &src);
+    shm.read_bytes(0, &mut b);
+    assert_eq!(&b[..6], &[0, 1, 0, 1, 0, 1]);
+    assert_eq!(&b[6..], &want[6..]);
+    // A source longer than the room left panics before writing anything.
+    let big = shm.window(0, 9).unwrap();
+    let small = shm.window(48, 16).unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| small.copy_from(8, &big)));
+    assert!(r.is_err(), "copy past the destination must panic");
+    shm.read_bytes(0, &mut b);
+    assert_eq!(&b[48..], &want[48..]);
+}

@@ -223,11 +223,21 @@ impl Services {
         self.messages += 1;
         self.bytes += msg.len() as u64;
         let mut buf = [0u8; RPMSG_MAX_PAYLOAD];
-        let n = msg.copy_to(&mut buf);
         let (r, action) = match msg.dst {
-            ECHO_ADDR => (tx.try_send(ECHO_ADDR, msg.src, &buf[..n]), None),
-            TTY_ADDR => (self.tty_input(tx, msg.src, &buf[..n]), None),
+            // One copy: from the received buffer into the reply's.
+            ECHO_ADDR => (
+                tx.try_send_with(ECHO_ADDR, msg.src, msg.len(), |p| {
+                    p.copy_from(0, &msg.payload());
+                    msg.len()
+                }),
+                None,
+            ),
+            TTY_ADDR => {
+                let n = msg.copy_to(&mut buf);
+                (self.tty_input(tx, msg.src, &buf[..n]), None)
+            }
             CONTROL_ADDR => {
+                let n = msg.copy_to(&mut buf);
                 let view = ControlView {
                     stats: Stats {
                         messages: self.messages,
