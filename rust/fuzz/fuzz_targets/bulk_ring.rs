@@ -27,6 +27,10 @@ fuzz_target!(|data: &[u8]| {
             while c.recv_into(&mut b).is_ok() {}
         }
     }
+    // The consumer's own tail: it keeps it privately and only publishes it
+    // (a peer's write to TAIL must not move it), so the oracle follows what
+    // the consumer last published, not what the fuzzer wrote over it.
+    let mut tail = s.read_u64(amp_proto::bulk::off::TAIL);
     for pair in data.chunks_exact(3) {
         let o = usize::from(u16::from_le_bytes([pair[0], pair[1]]));
         s.write_u8(o % SPAN, pair[2]);
@@ -34,9 +38,7 @@ fuzz_target!(|data: &[u8]| {
     let data_lo = s.addr() + HEADER_SIZE;
     let data_hi = data_lo + size;
     for _ in 0..16 {
-        let published = s
-            .read_u64(amp_proto::bulk::off::HEAD)
-            .wrapping_sub(s.read_u64(amp_proto::bulk::off::TAIL));
+        let published = s.read_u64(amp_proto::bulk::off::HEAD).wrapping_sub(tail);
         let Ok(g) = c.try_recv() else { break };
         let pl = g.payload();
         assert!(pl.len() <= c_max(size));
@@ -45,6 +47,7 @@ fuzz_target!(|data: &[u8]| {
         let mut b = vec![0u8; pl.len()];
         pl.read_bytes(0, &mut b);
         g.release();
+        tail = s.read_u64(amp_proto::bulk::off::TAIL);
     }
     for len in [64usize, 4_000, 9_000] {
         match p.try_reserve(len) {
