@@ -3,8 +3,11 @@
 //! re-initialization, and each role against a hostile peer that scribbles
 //! over everything that peer may write.
 
+mod common;
+
 use amp_proto::bulk::*;
 use amp_proto::shmem::{OwnedRegion, Shm};
+use common::{rounds, Rng};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -287,26 +290,7 @@ fn two_threads_every_byte_slow_consumer() {
     assert!(fulls > 0);
 }
 
-/// xorshift64*, seeded (`AMP_HOSTILE_SEED` mixes in, as in hostile.rs).
-struct Rng(u64);
-
 impl Rng {
-    fn new(base: u64) -> Rng {
-        let extra = std::env::var("AMP_HOSTILE_SEED")
-            .ok()
-            .and_then(|s| s.parse::<u64>().ok())
-            .unwrap_or(0);
-        Rng((base ^ extra.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
     /// Edge-biased values for indices and lengths.
     fn value(&mut self, size: u64) -> u64 {
         match self.below(8) {
@@ -322,13 +306,6 @@ impl Rng {
     }
 }
 
-fn rounds() -> u32 {
-    std::env::var("AMP_HOSTILE_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300)
-}
-
 /// Every payload a consumer is handed lies in the ring's data area.
 fn inside(span: Shm<'_>, payload: Shm<'_>, max: usize) {
     assert!(payload.len() <= max);
@@ -341,7 +318,7 @@ fn inside(span: Shm<'_>, payload: Shm<'_>, max: usize) {
 /// outside the data area, and a clean exchange works after re-init.
 #[test]
 fn hostile_producer() {
-    let mut rng = Rng::new(0xB01C_0001);
+    let mut rng = Rng::seeded(0xB01C_0001);
     let r = region();
     let s = ring(r.shm(), RING_H2F).unwrap();
     let size = init(s).unwrap().data_size() as u64;
@@ -413,7 +390,7 @@ fn hostile_producer() {
 /// producer never panics and never reserves outside the data area.
 #[test]
 fn hostile_consumer() {
-    let mut rng = Rng::new(0xB01C_0002);
+    let mut rng = Rng::seeded(0xB01C_0002);
     let r = region();
     let s = ring(r.shm(), RING_F2H).unwrap();
     let size = init(s).unwrap().data_size() as u64;

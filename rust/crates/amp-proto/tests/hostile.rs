@@ -13,21 +13,9 @@ use amp_proto::rpmsg::*;
 use amp_proto::rsc;
 use amp_proto::sim::RING_SPAN;
 use amp_proto::vring::{DeviceQueue, VringLayout};
-use common::{pattern, Rig, BUS, NUM, TABLE};
-
-/// xorshift64*: small, seeded, good enough to pick offsets and values.
-struct Rng(u64);
+use common::{pattern, rounds, Rig, Rng, BUS, NUM, TABLE};
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
     /// A value biased towards the interesting edges of a field.
     fn value(&mut self, bits: u32) -> u64 {
         let max = if bits == 64 {
@@ -61,21 +49,9 @@ fn scribble(rng: &mut Rng, shm: amp_proto::shmem::Shm<'_>, off: usize, len: usiz
 
 /// The test's seed, mixed with `AMP_HOSTILE_SEED` when set.
 fn rng(base: u64) -> Rng {
-    let extra = std::env::var("AMP_HOSTILE_SEED")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or(0);
-    let mut r = Rng((base ^ extra.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1);
+    let mut r = Rng::seeded(base);
     r.next();
     r
-}
-
-/// Rounds per test: 300, or `AMP_HOSTILE_ROUNDS`.
-fn rounds() -> u32 {
-    std::env::var("AMP_HOSTILE_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300)
 }
 
 fn layout() -> VringLayout {

@@ -28,3 +28,36 @@ pub fn pattern(seq: u32, len: usize) -> Vec<u8> {
         .map(|i| (seq as usize).wrapping_mul(31).wrapping_add(i * 7) as u8)
         .collect()
 }
+
+/// xorshift64*: small, seeded, good enough to pick offsets and values for
+/// the hostile-peer tests (each test file adds its own edge-biased
+/// `value`).
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// Seeded with `base`, mixed with `AMP_HOSTILE_SEED` when set.
+    pub fn seeded(base: u64) -> Rng {
+        let extra = std::env::var("AMP_HOSTILE_SEED")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0);
+        Rng((base ^ extra.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Rounds per hostile test: 300, or `AMP_HOSTILE_ROUNDS`.
+pub fn rounds() -> u32 {
+    std::env::var("AMP_HOSTILE_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300)
+}
