@@ -151,7 +151,7 @@ struct WireSelftestInfo {
     entry_el: U32,
     doorbell_sgi: U32,
     doorbell_spi: U32,
-    reserved: U32,
+    psci_conduit: U32,
     cntfrq: U64,
     entry_cntpct: U64,
     now_cntpct: U64,
@@ -427,6 +427,9 @@ pub struct SelftestInfo {
     pub doorbell_sgi: u32,
     /// Interrupt id (SPI + 32) the firmware raises towards Linux.
     pub doorbell_spi: u32,
+    /// PSCI conduit the firmware was built to call: [`CONDUIT_SMC`],
+    /// [`CONDUIT_HVC`], or 0 (not reported).
+    pub psci_conduit: u32,
     /// `CNTFRQ_EL0` as the firmware reads it (Hz).
     pub cntfrq: u64,
     /// `CNTPCT_EL0` at the firmware's first Rust instruction.
@@ -439,6 +442,21 @@ pub struct SelftestInfo {
     pub sgis_received: u64,
     /// Doorbell SPIs the firmware raised since it started.
     pub spis_raised: u64,
+}
+
+/// [`SelftestInfo::psci_conduit`]: PSCI calls through `smc #0`.
+pub const CONDUIT_SMC: u32 = 1;
+/// [`SelftestInfo::psci_conduit`]: PSCI calls through `hvc #0`.
+pub const CONDUIT_HVC: u32 = 2;
+
+/// Name of a [`SelftestInfo::psci_conduit`] as the device tree's `/psci`
+/// `method` spells it (`None` when not reported or unknown).
+pub const fn conduit_name(c: u32) -> Option<&'static str> {
+    match c {
+        CONDUIT_SMC => Some("smc"),
+        CONDUIT_HVC => Some("hvc"),
+        _ => None,
+    }
 }
 
 /// Answer to SELFTEST_TIMER: latency of the core's timer interrupt, from
@@ -947,7 +965,7 @@ impl Response {
                     entry_el: U32::new(i.entry_el),
                     doorbell_sgi: U32::new(i.doorbell_sgi),
                     doorbell_spi: U32::new(i.doorbell_spi),
-                    reserved: U32::ZERO,
+                    psci_conduit: U32::new(i.psci_conduit),
                     cntfrq: U64::new(i.cntfrq),
                     entry_cntpct: U64::new(i.entry_cntpct),
                     now_cntpct: U64::new(i.now_cntpct),
@@ -1052,6 +1070,7 @@ impl Response {
                     entry_el: w.entry_el.get(),
                     doorbell_sgi: w.doorbell_sgi.get(),
                     doorbell_spi: w.doorbell_spi.get(),
+                    psci_conduit: w.psci_conduit.get(),
                     cntfrq: w.cntfrq.get(),
                     entry_cntpct: w.entry_cntpct.get(),
                     now_cntpct: w.now_cntpct.get(),
@@ -1529,6 +1548,7 @@ mod tests {
                 entry_el: 1,
                 doorbell_sgi: 7,
                 doorbell_spi: 152,
+                psci_conduit: CONDUIT_HVC,
                 cntfrq: 62_500_000,
                 entry_cntpct: 0x1122,
                 now_cntpct: 0x3344,
@@ -1560,7 +1580,7 @@ mod tests {
         assert_eq!(&b[..8], &[1, 0x90, 64, 0, 0x11, 0, 0, 0]);
         assert_eq!(
             &b[8..24],
-            &[1, 0, 0, 0, 7, 0, 0, 0, 152, 0, 0, 0, 0, 0, 0, 0]
+            &[1, 0, 0, 0, 7, 0, 0, 0, 152, 0, 0, 0, 2, 0, 0, 0]
         );
         assert_eq!(&b[24..32], &62_500_000u64.to_le_bytes());
         assert_eq!(&b[32..40], &[0x22, 0x11, 0, 0, 0, 0, 0, 0]);

@@ -468,8 +468,10 @@ const A_CPU: &str = "Linux keeps the firmware's core offline (maxcpus=3)";
 const A_AFFINITY: &str = "PSCI AFFINITY_INFO says the core is off before CPU_ON";
 const A_PSCI_VERSION: &str = "PSCI 0.2 or later (CPU_ON, AFFINITY_INFO, CPU_OFF by function id)";
 const A_CPU_ON: &str = "BL31 accepts CPU_ON with the firmware's entry point (not a Linux image)";
+const A_FW_CONDUIT: &str =
+    "the firmware was built for the PSCI conduit the device tree's /psci method names";
 const A_CONDUIT: &str =
-    "the firmware calls PSCI through the conduit the device tree's /psci method names";
+    "the driver calls PSCI (CPU_ON, AFFINITY_INFO) through the conduit the device tree's /psci method names";
 const A_ENTRY: &str =
     "the core reached the firmware's entry at EL2 or EL1 and stamped the control page";
 const A_IDS: &str =
@@ -1175,6 +1177,7 @@ fn check_doorbells(
             other => anyhow::bail!("unexpected answers {other:?}"),
         }
     })();
+    check_fw_conduit(r, dt, res.as_ref().ok().map(|(a, ..)| a));
     match res {
         Err(e) => {
             r.add(
@@ -1269,6 +1272,50 @@ fn check_doorbells(
                 Ok(t) => rtt_result(r, &t),
             }
         }
+    }
+}
+
+/// The PSCI conduit compiled into the firmware (board.rs: it calls CPU_OFF
+/// through it to stop) against the device tree's `/psci` method, which
+/// Linux and the driver use: a firmware built for another board's conduit
+/// cannot power its core off (`hvc` with no hypervisor is UNDEFINED at
+/// EL1, Arm DDI 0487 "HVC").
+fn check_fw_conduit(r: &mut Run<'_, '_>, dt: &Dt, info: Option<&SelftestInfo>) {
+    let Some(info) = info else {
+        r.add(
+            "fw-conduit",
+            Status::Skip,
+            "the control service did not answer (see doorbell-count)",
+            A_FW_CONDUIT,
+            SRC_PSCI,
+            None,
+        );
+        return;
+    };
+    let method = dt.psci_method.clone().unwrap_or_default();
+    let fw = amp_control::conduit_name(info.psci_conduit);
+    let value = format!(
+        "/psci method {method:?}, firmware {}",
+        fw.unwrap_or("not reported")
+    );
+    if fw == Some(method.as_str()) {
+        r.add(
+            "fw-conduit",
+            Status::Pass,
+            value,
+            A_FW_CONDUIT,
+            SRC_PSCI,
+            None,
+        );
+    } else {
+        r.add(
+            "fw-conduit",
+            Status::Fail,
+            value,
+            A_FW_CONDUIT,
+            SRC_PSCI,
+            Some("the firmware calls PSCI through another conduit than this board's secure firmware takes: it cannot stop its core (CPU_OFF); build the firmware for this board (scripts/build-firmware rtd1619b: smc, board.rs)".into()),
+        );
     }
 }
 

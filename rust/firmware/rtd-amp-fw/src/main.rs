@@ -9,6 +9,7 @@ mod firmware {
     use amp_proto::rsc::{LiveVdev, ResourceTable};
     use rtd_amp_fw::bulk::BulkEcho;
     use rtd_amp_fw::{table, SelftestHw, Services, CHANNELS, RSC_LEN};
+    use rtd_amp_rt::board::Conduit;
     use rtd_amp_rt::{arch, Runtime};
 
     /// The self-test commands' hardware: this core, through the runtime.
@@ -22,6 +23,10 @@ mod firmware {
                 entry_el: s.entry_el,
                 doorbell_sgi: s.sgi,
                 doorbell_spi: s.spi_intid,
+                psci_conduit: match self.0.board().conduit {
+                    Conduit::Smc => amp_control::CONDUIT_SMC,
+                    Conduit::Hvc => amp_control::CONDUIT_HVC,
+                },
                 cntfrq: s.cntfrq,
                 entry_cntpct: s.entry_cntpct,
                 now_cntpct: self.0.cntpct(),

@@ -398,6 +398,7 @@ impl rtd_amp_fw::SelftestHw for FakeHw {
             entry_el: 1,
             doorbell_sgi: 7,
             doorbell_spi: 152,
+            psci_conduit: amp_control::CONDUIT_HVC,
             cntfrq: 62_500_000,
             entry_cntpct: 100,
             now_cntpct: 200,

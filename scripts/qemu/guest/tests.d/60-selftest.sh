@@ -24,7 +24,7 @@ if [ -x /bin/ampctl ]; then
 	check "selftest: exit 0, no check failed on the twin" "exit $rc: $(printf '%s\n' "$st" | grep -E '^(FAIL|selftest:)' | tr '\n' ' ')" \
 		exited "$rc" 0 "$(printf '%s\n' "$st" | tail -n1)" '^selftest: [0-9]+ passed, 0 failed, [0-9]+ skipped$'
 	for id in dt-overlay dt-reserved-memory iomem cpu-offline fw-elf psci-version psci-conduit \
-		psci-affinity psci-cpu-on fw-entry doorbell-ids gic-redistributor doorbell-count \
+		psci-affinity psci-cpu-on fw-entry doorbell-ids gic-redistributor fw-conduit doorbell-count \
 		timer-cntfrq timer-counter shm-pattern timer-latency; do
 		l=$(st_line "$st" "$id")
 		check "selftest: $id passes" "'$l'" matches "$l" "^PASS $id: "

@@ -173,6 +173,8 @@ struct FakeFw {
     lost_timer: u32,
     sgis: u64,
     now: u64,
+    /// The PSCI conduit the firmware reports (amp_control::CONDUIT_*).
+    conduit: u32,
 }
 
 const FW: FakeFw = FakeFw {
@@ -182,6 +184,7 @@ const FW: FakeFw = FakeFw {
     lost_timer: 0,
     sgis: 0,
     now: 5_000_000,
+    conduit: amp_control::CONDUIT_HVC,
 };
 
 impl Control for FakeFw {
@@ -201,6 +204,7 @@ impl Control for FakeFw {
                 entry_el: 1,
                 doorbell_sgi: 7,
                 doorbell_spi: 152,
+                psci_conduit: self.conduit,
                 cntfrq: 62_500_000,
                 entry_cntpct: 1_040_000,
                 now_cntpct: self.now,
@@ -245,7 +249,7 @@ fn status(r: &Report, id: &str) -> Status {
 }
 
 /// Every id, in order: docs/bring-up.md documents each.
-const IDS: [&str; 18] = [
+const IDS: [&str; 19] = [
     "dt-overlay",
     "dt-reserved-memory",
     "iomem",
@@ -258,6 +262,7 @@ const IDS: [&str; 18] = [
     "fw-entry",
     "doorbell-ids",
     "gic-redistributor",
+    "fw-conduit",
     "doorbell-count",
     "doorbell-rtt",
     "timer-cntfrq",
@@ -285,10 +290,10 @@ fn a_good_board_passes_everything_it_can_see() {
         assert_eq!(c.hint.is_some(), c.status == Status::Fail, "{}", c.id);
     }
     assert_eq!(get(&r, "doorbell-rtt").value, RTT_MISSING);
-    assert_eq!((r.passed, r.failed, r.skipped), (16, 1, 1));
+    assert_eq!((r.passed, r.failed, r.skipped), (17, 1, 1));
     let t = r.text();
     assert!(
-        t.ends_with("selftest: 16 passed, 1 failed, 1 skipped\n"),
+        t.ends_with("selftest: 17 passed, 1 failed, 1 skipped\n"),
         "{t}"
     );
     assert!(t.contains("PASS fw-entry: entered at EL1 on MPIDR 0x3, stamp 812 us after CPU_ON\n"));
@@ -388,7 +393,7 @@ fn json_schema() {
         .unwrap();
     assert_eq!(p99["value"], 30000.0);
     assert_eq!(p99["unit"], "ns");
-    assert_eq!(v["passed"], 17);
+    assert_eq!(v["passed"], 18);
 }
 
 #[test]
@@ -547,6 +552,27 @@ fn psci_cpu_on_refused_and_cntfrq_mismatch() {
     let c = get(&r, "timer-cntfrq");
     assert_eq!(c.status, Status::Fail);
     assert_eq!(c.value, "Linux 62500000 Hz, firmware 24000000 Hz");
+}
+
+#[test]
+fn firmware_built_for_another_conduit() {
+    let r = Fix::new(OK).run(FakeFw {
+        conduit: amp_control::CONDUIT_SMC,
+        ..FW
+    });
+    let c = get(&r, "fw-conduit");
+    assert_eq!(c.status, Status::Fail);
+    assert_eq!(c.value, "/psci method \"hvc\", firmware smc");
+    assert!(c.hint.as_ref().unwrap().contains("cannot stop its core"));
+    // A firmware that does not report it (0) fails too.
+    let r = Fix::new(OK).run(FakeFw { conduit: 0, ..FW });
+    assert_eq!(
+        get(&r, "fw-conduit").value,
+        "/psci method \"hvc\", firmware not reported"
+    );
+    assert_eq!(status(&r, "fw-conduit"), Status::Fail);
+    // The rest of the run goes on.
+    assert_eq!(status(&r, "doorbell-count"), Status::Pass);
 }
 
 #[test]
