@@ -114,20 +114,32 @@ check_overlay() {
 	dt_check "overlay-$name" "$out" "${added[@]}"
 }
 
+# clean_build SERIES DIR WHAT [VAR=VALUE...]: copies the modules to DIR and
+# builds them against SERIES with W=1 and sparse (and the make variables
+# given); an error or a compiler warning fails the stage, naming WHAT.
+clean_build() {
+	local series=$1 dir=$2 what=$3
+	shift 3
+	cp -r "$mods" "$dir"
+	if ! make -s -C "$(dk_kdir "$series")" M="$dir" ARCH=arm64 \
+		CROSS_COMPILE=aarch64-linux-gnu- W=1 C=1 \
+		RPROC_INTERNAL_DIR="$(dk_srcdir "$series")/drivers/remoteproc" \
+		"$@" modules >"$dir/build.log" 2>&1; then
+		cat "$dir/build.log" >&2
+		bad "$what do not build against $series"
+		return 1
+	fi
+	if grep -E 'warning:|error:' "$dir/build.log" >&2; then
+		bad "compiler warnings in $what against $series"
+		return 1
+	fi
+}
+
 for series in 6.1 6.12; do
 	dk_prepare "$series"
 	out=$work/build-$series
-	cp -r "$mods" "$out"
 	log "modules against $(dk_version "$series") (W=1, sparse)"
-	if ! make -s -C "$(dk_kdir "$series")" M="$out" ARCH=arm64 \
-		CROSS_COMPILE=aarch64-linux-gnu- W=1 C=1 \
-		RPROC_INTERNAL_DIR="$(dk_srcdir "$series")/drivers/remoteproc" \
-		modules >"$out/build.log" 2>&1; then
-		cat "$out/build.log" >&2
-		bad "modules do not build against $series"
-	elif grep -E 'warning:|error:' "$out/build.log" >&2; then
-		bad "compiler warnings against $series"
-	else
+	if clean_build "$series" "$out" "the modules"; then
 		for ko in rtd_amp_mbox rtd_amp_rproc; do
 			[ -f "$out/$ko.ko" ] || bad "$ko.ko missing for $series"
 			magic=$(modinfo -F vermagic "$out/$ko.ko")
@@ -145,18 +157,11 @@ for series in 6.1 6.12; do
 	# The debug build (RTD_AMP_DEBUG=1, the rtd-amp-debug DISTRO_FEATURE):
 	# as clean, and it does carry the ping, so the check above can fail.
 	dbg=$work/build-$series-debug
-	cp -r "$mods" "$dbg"
 	log "modules against $(dk_version "$series"), debug build (RTD_AMP_DEBUG=1, W=1, sparse)"
-	if ! make -s -C "$(dk_kdir "$series")" M="$dbg" ARCH=arm64 \
-		CROSS_COMPILE=aarch64-linux-gnu- W=1 C=1 RTD_AMP_DEBUG=1 \
-		RPROC_INTERNAL_DIR="$(dk_srcdir "$series")/drivers/remoteproc" \
-		modules >"$dbg/build.log" 2>&1; then
-		cat "$dbg/build.log" >&2
-		bad "the debug build does not build against $series"
-	elif grep -E 'warning:|error:' "$dbg/build.log" >&2; then
-		bad "compiler warnings in the debug build against $series"
-	elif ! grep -qa rtd_amp_doorbell_rtt "$dbg/rtd_amp_rproc.ko" ||
-		! aarch64-linux-gnu-nm "$dbg/rtd_amp_rproc.ko" | grep -q rtd_amp_rtt_write; then
+	if clean_build "$series" "$dbg" "the debug modules" RTD_AMP_DEBUG=1 && {
+		! grep -qa rtd_amp_doorbell_rtt "$dbg/rtd_amp_rproc.ko" ||
+			! aarch64-linux-gnu-nm "$dbg/rtd_amp_rproc.ko" | grep -q rtd_amp_rtt_write
+	}; then
 		bad "the debug rtd_amp_rproc.ko ($series) has no doorbell ping"
 	fi
 done
@@ -172,15 +177,8 @@ for k in a b; do
 	certs+=("$work/cert-$k/fw-signing.der")
 done
 out=$work/build-certs
-cp -r "$mods" "$out"
-if ! make -s -C "$(dk_kdir 6.12)" M="$out" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- W=1 C=1 \
-	RPROC_INTERNAL_DIR="$(dk_srcdir 6.12)/drivers/remoteproc" RTD_AMP_FW_CERTS="${certs[*]}" \
-	modules >"$out/build.log" 2>&1; then
-	cat "$out/build.log" >&2
-	bad "modules do not build with RTD_AMP_FW_CERTS"
-elif grep -E 'warning:|error:' "$out/build.log" >&2; then
-	bad "compiler warnings with RTD_AMP_FW_CERTS"
-elif [ "$(grep -o 0x "$out/rtd_amp_fw_certs.inc" | wc -l)" != "$(cat "${certs[@]}" | wc -c)" ]; then
+if clean_build 6.12 "$out" "the modules with RTD_AMP_FW_CERTS" RTD_AMP_FW_CERTS="${certs[*]}" &&
+	[ "$(grep -o 0x "$out/rtd_amp_fw_certs.inc" | wc -l)" != "$(cat "${certs[@]}" | wc -c)" ]; then
 	bad "rtd_amp_fw_certs.inc does not hold both certificates"
 fi
 if make -s -C "$(dk_kdir 6.12)" M="$out" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- \
