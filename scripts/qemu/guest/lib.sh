@@ -94,3 +94,19 @@ stop_daemon() {
 daemon_status() { ampt sock "$SOCK" '{"cmd":"status"}'; }
 daemon_phase() { daemon_status | grep -q "\"phase\":\"$1\""; }
 daemon_has_event() { daemon_status | grep -q "\"kind\":\"$1\""; }
+
+# The suites' case helpers (tests.sh, its tests.d parts, selftest-faults.sh;
+# each script sets pass=0 fail=0 itself: re-sourcing this file, as tests.sh
+# does after reloading the driver, must not reset them).
+ok() { echo "PASS: $1"; pass=$((pass + 1)); }
+ko() { echo "FAIL: $1: $2"; fail=$((fail + 1)); }
+check() { # check NAME REASON CMD...
+	name=$1 why=$2
+	shift 2
+	if "$@"; then ok "$name"; else ko "$name" "$why"; fi
+}
+matches() { printf '%s\n' "$1" | grep -qE "$2"; }
+# st_line OUT ID: the `ampctl selftest` report line of check ID.
+st_line() { printf '%s\n' "$1" | grep -E "^(PASS|FAIL|SKIP) $2: " | head -n1; }
+# st_hint OUT ID: the hint under check ID.
+st_hint() { printf '%s\n' "$1" | sed -n "/^[A-Z]* $2: /,/^[A-Z]/p" | sed -n 's/^    hint: //p' | head -n1; }

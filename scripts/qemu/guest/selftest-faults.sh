@@ -16,16 +16,6 @@
 . /lib.sh
 pass=0
 fail=0
-ok() { echo "PASS: $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $1: $2"; fail=$((fail + 1)); }
-check() { # check NAME REASON CMD...
-	name=$1 why=$2
-	shift 2
-	if "$@"; then ok "$name"; else ko "$name" "$why"; fi
-}
-matches() { printf '%s\n' "$1" | grep -qE "$2"; }
-st_line() { printf '%s\n' "$1" | grep -E "^(PASS|FAIL|SKIP) $2: " | head -n1; }
-st_hint() { printf '%s\n' "$1" | sed -n "/^[A-Z]* $2: /,/^[A-Z]/p" | sed -n 's/^    hint: //p' | head -n1; }
 # expect OUT ID LINE-REGEX HINT-REGEX
 expect() {
 	l=$(st_line "$1" "$2")

@@ -11,14 +11,6 @@ fail=0
 # splat scan at the end.
 cat /dev/kmsg >/tmp/kmsg.log 2>/dev/null &
 kmsg_pid=$!
-ok() { echo "PASS: $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $1: $2"; fail=$((fail + 1)); }
-check() { # check NAME REASON CMD...
-	name=$1 why=$2
-	shift 2
-	if "$@"; then ok "$name"; else ko "$name" "$why"; fi
-}
-matches() { printf '%s\n' "$1" | grep -qE "$2"; }
 # ran_ok RC OUTPUT REGEX: the command exited 0 and printed a line matching REGEX.
 ran_ok() { [ "$1" = 0 ] && matches "$2" "$3"; }
 

@@ -8,10 +8,6 @@
 # them as boots of their own (selftest-faults.sh). Leaves the firmware
 # stopped.
 
-# st_line OUT ID: the report line of check ID.
-st_line() { printf '%s\n' "$1" | grep -E "^(PASS|FAIL|SKIP) $2: " | head -n1; }
-# st_hint OUT ID: the hint under check ID.
-st_hint() { printf '%s\n' "$1" | sed -n "/^[A-Z]* $2: /,/^[A-Z]/p" | sed -n 's/^    hint: //p' | head -n1; }
 # exited RC WANT OUTPUT REGEX: the command exited WANT and printed REGEX.
 exited() { [ "$1" = "$2" ] && matches "$3" "$4"; }
 
