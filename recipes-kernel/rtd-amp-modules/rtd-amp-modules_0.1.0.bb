@@ -14,6 +14,7 @@ SRC_URI = "\
     file://Makefile \
     file://rtd_amp.h \
     file://rtd_amp_bulk.c \
+    file://rtd_amp_ctrl.h \
     file://rtd_amp_dbg.c \
     file://rtd_amp_dbg.h \
     file://rtd_amp_fw_certs.sh \

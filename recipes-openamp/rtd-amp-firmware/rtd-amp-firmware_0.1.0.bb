@@ -22,6 +22,7 @@ require rtd-amp-firmware-crates.inc
 RTD_AMP_SRC_PATHS = "\
     rust/Cargo.toml \
     rust/crates/amp-control \
+    rust/crates/amp-ctrl-page \
     rust/crates/amp-proto \
     rust/firmware/Cargo.lock \
     rust/firmware/Cargo.toml \

@@ -43,6 +43,7 @@
 
 #include "remoteproc_internal.h"
 #include "rtd_amp.h"
+#include "rtd_amp_ctrl.h"
 #include "rtd_amp_selftest.h"
 #ifdef RTD_AMP_DEBUG
 #include "rtd_amp_dbg.h"
@@ -53,46 +54,6 @@
 #define RTD_AMP_RPROC_NAME	"rtd-amp"
 #define RTD_AMP_STOP_TIMEOUT_MS	1000
 #define RTD_AMP_BOOT_TIMEOUT_MS	500
-#define RTD_AMP_CTRL_VERSION	1
-
-/* Control page layout, shared with the firmware (docs/kernel.md). */
-#define CTRL_MAGIC		0x00
-#define CTRL_VERSION		0x04
-#define CTRL_FW_STATE		0x08
-#define CTRL_STOP_REQ		0x0c
-#define CTRL_CRASH_SEQ		0x10
-#define CTRL_CRASH		0x40
-#define CTRL_CRASH_KIND		(CTRL_CRASH + 0x00)
-#define CTRL_CRASH_ESR		(CTRL_CRASH + 0x08)
-#define CTRL_CRASH_ELR		(CTRL_CRASH + 0x10)
-#define CTRL_CRASH_FAR		(CTRL_CRASH + 0x18)
-#define CTRL_CRASH_SPSR		(CTRL_CRASH + 0x20)
-#define CTRL_CRASH_SP		(CTRL_CRASH + 0x28)
-#define CTRL_CRASH_X0		(CTRL_CRASH + 0x30)
-#define CTRL_CRASH_NR_X		8
-#define CTRL_CRASH_MSG		(CTRL_CRASH + 0x70)
-#define CTRL_CRASH_MSG_LEN	128
-/* 0x300..0x37f: doorbell ping and firmware service times. */
-#define CTRL_PING_SEQ		0x300
-#define CTRL_PING_ACK		0x304
-#define CTRL_SVC_COUNT		0x308
-#define CTRL_SVC_MAX		0x30c
-#define CTRL_SVC_SUM		0x310
-#define CTRL_PINGS		0x318
-#define CTRL_SVC_HIST		0x320
-#define CTRL_SVC_BINS		48
-#define CTRL_SIZE		0x1000
-
-#define CTRL_MAGIC_VALUE	0x504d4152	/* "RAMP" */
-#define CTRL_STOP_VALUE		0x53544f50	/* "STOP" */
-
-enum rtd_amp_fw_state {
-	FW_OFF = 0,
-	FW_BOOTING = 1,
-	FW_RUNNING = 2,
-	FW_CRASHED = 3,
-	FW_STOPPING = 4,
-};
 
 struct rtd_amp_rproc {
 	struct device *dev;
@@ -343,7 +304,7 @@ static void rtd_amp_wait_boot(struct rtd_amp_rproc *ddata, u64 entry,
 	for (;;) {
 		magic = readl(ddata->ctrl + CTRL_MAGIC);
 		state = readl(ddata->ctrl + CTRL_FW_STATE);
-		if (magic == CTRL_MAGIC_VALUE && state != FW_OFF)
+		if (magic == CTRL_MAGIC_VALUE && state != CTRL_STATE_OFF)
 			break;
 		if (ktime_after(ktime_get(), deadline)) {
 			dev_warn(ddata->dev, "started MPIDR %#llx at %#llx, but no sign of life from the firmware after %d ms (magic %#x, state %u): wrong entry point, or an ELF for another board?\n",
@@ -355,9 +316,9 @@ static void rtd_amp_wait_boot(struct rtd_amp_rproc *ddata, u64 entry,
 	}
 
 	version = readl(ddata->ctrl + CTRL_VERSION);
-	if (version != RTD_AMP_CTRL_VERSION)
+	if (version != CTRL_LAYOUT_VERSION)
 		dev_warn(ddata->dev, "firmware speaks control page version %u, this driver %d\n",
-			 version, RTD_AMP_CTRL_VERSION);
+			 version, CTRL_LAYOUT_VERSION);
 	ddata->boot.stamp_us = ktime_us_delta(ktime_get(), t0);
 	dev_info(ddata->dev, "started MPIDR %#llx at %#llx, firmware up %lld us after CPU_ON\n",
 		 ddata->mpidr, entry, ddata->boot.stamp_us);
@@ -544,7 +505,7 @@ static void rtd_amp_rproc_rx(struct mbox_client *cl, void *msg)
 
 	rtd_amp_bulk_rx(ddata);
 	rtd_amp_ping_rx(ddata);
-	if (readl(ddata->ctrl + CTRL_FW_STATE) == FW_CRASHED) {
+	if (readl(ddata->ctrl + CTRL_FW_STATE) == CTRL_STATE_CRASHED) {
 		seq = readl(ddata->ctrl + CTRL_CRASH_SEQ);
 		if (seq == ddata->crash_seq)
 			return;

@@ -68,6 +68,7 @@ mod firmware {
         let table_start = RESOURCE_TABLE.shm().addr() as u64;
         let table_end = table_start + RSC_LEN as u64;
         rt.sync_shared(table_start, table_end);
+        rt.publish_resource_table(table_start, RSC_LEN);
         let Some(vdev) = LiveVdev::find(RESOURCE_TABLE.shm(), 0) else {
             panic!("no vdev in the resource table");
         };
@@ -114,6 +115,7 @@ mod firmware {
             }
             if dev.is_ready() != was_ready {
                 was_ready = dev.is_ready();
+                rt.publish_virtio_resets(dev.stats().resets as u32);
                 rt.log(format_args!(
                     "virtio {}",
                     if was_ready {
@@ -127,7 +129,9 @@ mod firmware {
                 // The acknowledgement is in vring0; Linux kicks vring0 when
                 // it has delivered it (re-posting the buffer). Crash after
                 // that, so the requester gets its answer, but never wait
-                // long.
+                // long. That kick is normally off (VRING_USED_F_NO_NOTIFY,
+                // amp-proto's RpmsgDevice): ask for it first.
+                let _ = dev.want_buffer_kick();
                 let collected = rt.wait_for_doorbell_timeout(100);
                 rt.log(format_args!(
                     "control: deliberate fault {kind:?} (reply {})",

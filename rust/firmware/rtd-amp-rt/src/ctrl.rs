@@ -3,41 +3,17 @@
 //! doorbell ping and the service-time statistics.
 
 use amp_proto::shmem::Shm;
-
-/// "RAMP": the page was initialised by this firmware.
-pub const MAGIC: u32 = 0x504D_4152;
-/// Layout version.
-pub const VERSION: u32 = 1;
-/// "STOP": Linux asks the firmware to power its core off.
-pub const STOP: u32 = 0x5354_4F50;
-/// Size of the page.
-pub const SIZE: usize = 0x1000;
-/// Bytes of the crash message.
-pub const MSG_LEN: usize = 128;
-
-const OFF_MAGIC: usize = 0x00;
-const OFF_VERSION: usize = 0x04;
-const OFF_STATE: usize = 0x08;
-const OFF_STOP: usize = 0x0C;
-const OFF_CRASH_SEQ: usize = 0x10;
-const OFF_CRASH: usize = 0x40;
-/// Doorbell ping (0x300..0x37F, docs/kernel.md "Control page"): Linux's
-/// debug build writes a sequence number here, then rings.
-pub const OFF_PING_SEQ: usize = 0x300;
-/// The firmware copies the sequence number here, then rings back.
-pub const OFF_PING_ACK: usize = 0x304;
-/// Service samples taken (doorbell received to first doorbell sent).
-pub const OFF_SVC_COUNT: usize = 0x308;
-/// Largest service time, ns.
-pub const OFF_SVC_MAX: usize = 0x30C;
-/// Sum of the service times, ns (u64).
-pub const OFF_SVC_SUM: usize = 0x310;
-/// Pings answered.
-pub const OFF_PINGS: usize = 0x318;
-/// Service-time histogram: [`SVC_BINS`] u16 counters (wrapping).
-pub const OFF_SVC_HIST: usize = 0x320;
-/// Bins of the service-time histogram (0x320..0x380).
-pub const SVC_BINS: usize = 48;
+// The layout is written once, in the `amp-ctrl-page` crate (it also
+// generates the driver's C header and the table in docs/kernel.md).
+pub use amp_ctrl_page::{
+    CRASH_MSG_LEN as MSG_LEN, LAYOUT_VERSION as VERSION, MAGIC_VALUE as MAGIC, OFF_PINGS,
+    OFF_PING_ACK, OFF_PING_SEQ, OFF_SVC_COUNT, OFF_SVC_HIST, OFF_SVC_MAX, OFF_SVC_SUM, SIZE,
+    STOP_VALUE as STOP, SVC_BINS,
+};
+use amp_ctrl_page::{
+    OFF_CRASH_SEQ, OFF_FW_STATE as OFF_STATE, OFF_MAGIC, OFF_RSC_ADDR, OFF_RSC_SIZE, OFF_RUN_CNT,
+    OFF_RUN_FRQ, OFF_STOP_REQ as OFF_STOP, OFF_VERSION, OFF_VIRTIO_RESETS,
+};
 
 /// Histogram bin of a service time of `ns` nanoseconds: bin 0 below
 /// 256 ns, then four bins per power of two (each 1/4 of its octave wide,
@@ -72,15 +48,15 @@ pub const fn svc_bin_low(b: usize) -> u64 {
 #[repr(u32)]
 pub enum State {
     /// Not running (Linux zeroed the page).
-    Off = 0,
+    Off = amp_ctrl_page::STATE_OFF,
     /// Initialising.
-    Booting = 1,
+    Booting = amp_ctrl_page::STATE_BOOTING,
     /// Serving.
-    Running = 2,
+    Running = amp_ctrl_page::STATE_RUNNING,
     /// A crash record is in the page.
-    Crashed = 3,
+    Crashed = amp_ctrl_page::STATE_CRASHED,
     /// Acknowledged a stop request; about to call PSCI CPU_OFF.
-    Stopping = 4,
+    Stopping = amp_ctrl_page::STATE_STOPPING,
 }
 
 /// Kind of a crash.
@@ -88,15 +64,15 @@ pub enum State {
 #[repr(u32)]
 pub enum CrashKind {
     /// Synchronous exception.
-    Sync = 1,
+    Sync = amp_ctrl_page::CRASH_KIND_SYNC,
     /// Unexpected IRQ vector.
-    Irq = 2,
+    Irq = amp_ctrl_page::CRASH_KIND_IRQ,
     /// Unexpected FIQ vector.
-    Fiq = 3,
+    Fiq = amp_ctrl_page::CRASH_KIND_FIQ,
     /// SError.
-    SError = 4,
+    SError = amp_ctrl_page::CRASH_KIND_SERROR,
     /// Rust panic.
-    Panic = 5,
+    Panic = amp_ctrl_page::CRASH_KIND_PANIC,
 }
 
 /// What a crash record holds.
@@ -133,6 +109,27 @@ impl<'a> ControlPage<'a> {
         self.0.write_u32(OFF_MAGIC, MAGIC);
         self.0.write_u32(OFF_VERSION, VERSION);
         self.set_state(State::Booting);
+    }
+
+    /// Publishes what Linux needs to attach to this firmware later
+    /// (layout version 2): when it started serving (`CNTPCT_EL0` and
+    /// `CNTFRQ_EL0`, so Linux and `ampctl` can tell the uptime went on).
+    pub fn publish_run_stamp(&self, cntpct: u64, cntfrq: u64) {
+        self.0.write_u64(OFF_RUN_CNT, cntpct);
+        self.0.write_u64(OFF_RUN_FRQ, cntfrq);
+    }
+
+    /// Publishes the loaded resource table (physical address and size):
+    /// the driver checks both against its carveouts before it attaches.
+    pub fn publish_resource_table(&self, addr: u64, len: u32) {
+        self.0.write_u64(OFF_RSC_ADDR, addr);
+        amp_proto::shmem::full_barrier();
+        self.0.write_u32(OFF_RSC_SIZE, len);
+    }
+
+    /// Publishes how many times Linux re-initialised virtio.
+    pub fn publish_virtio_resets(&self, n: u32) {
+        self.0.write_u32(OFF_VIRTIO_RESETS, n);
     }
 
     /// Publishes a state.
@@ -187,18 +184,27 @@ impl<'a> ControlPage<'a> {
     /// Writes a crash record and its message, bumps the sequence number and
     /// only then says `Crashed`, so Linux never reads half a record.
     pub fn record_crash(&self, r: &CrashRecord, msg: &[u8]) {
-        let c = OFF_CRASH;
-        self.0.write_u32(c, r.kind as u32);
-        self.0.write_u32(c + 4, 0);
-        for (i, v) in [r.esr, r.elr, r.far, r.spsr, r.sp].into_iter().enumerate() {
-            self.0.write_u64(c + 0x08 + 8 * i, v);
+        use amp_ctrl_page::{
+            OFF_CRASH_ELR, OFF_CRASH_ESR, OFF_CRASH_FAR, OFF_CRASH_KIND, OFF_CRASH_MSG,
+            OFF_CRASH_SP, OFF_CRASH_SPSR, OFF_CRASH_X0,
+        };
+        self.0.write_u32(OFF_CRASH_KIND, r.kind as u32);
+        self.0.write_u32(OFF_CRASH_KIND + 4, 0);
+        for (at, v) in [
+            (OFF_CRASH_ESR, r.esr),
+            (OFF_CRASH_ELR, r.elr),
+            (OFF_CRASH_FAR, r.far),
+            (OFF_CRASH_SPSR, r.spsr),
+            (OFF_CRASH_SP, r.sp),
+        ] {
+            self.0.write_u64(at, v);
         }
         for (i, v) in r.x.into_iter().enumerate() {
-            self.0.write_u64(c + 0x30 + 8 * i, v);
+            self.0.write_u64(OFF_CRASH_X0 + 8 * i, v);
         }
         let n = msg.len().min(MSG_LEN - 1);
-        self.0.write_bytes(c + 0x70, &msg[..n]);
-        self.0.fill(c + 0x70 + n, MSG_LEN - n, 0);
+        self.0.write_bytes(OFF_CRASH_MSG, &msg[..n]);
+        self.0.fill(OFF_CRASH_MSG + n, MSG_LEN - n, 0);
         self.0
             .write_u32(OFF_CRASH_SEQ, self.crash_seq().wrapping_add(1));
         self.set_state(State::Crashed);
@@ -245,7 +251,7 @@ mod tests {
         p.init();
         let mut b = [0u8; 0x140];
         r.shm().read_bytes(0, &mut b);
-        assert_eq!(&b[0..12], &[0x52, 0x41, 0x4D, 0x50, 1, 0, 0, 0, 1, 0, 0, 0]);
+        assert_eq!(&b[0..12], &[0x52, 0x41, 0x4D, 0x50, 2, 0, 0, 0, 1, 0, 0, 0]);
         assert!(!p.stop_requested());
         r.shm().write_u32(0x0C, STOP);
         assert!(p.stop_requested());
@@ -286,6 +292,34 @@ mod tests {
             esr_class(0x0200_0000),
             "unknown reason (undefined instruction?)"
         );
+    }
+
+    #[test]
+    fn a_serving_firmware_publishes_a_page_the_driver_attaches_to() {
+        let r = OwnedRegion::new(SIZE);
+        let p = ControlPage::new(r.shm()).unwrap();
+        let carveout = [(0x7000_0000u64, 0x40_0000u64)];
+        let check = || {
+            amp_ctrl_page::check_attach(|o| r.shm().read_u32(o), |o| r.shm().read_u64(o), &carveout)
+        };
+        p.init();
+        p.publish_run_stamp(77, 62_500_000);
+        assert_eq!(check(), Err(amp_ctrl_page::Refusal::State(1)), "booting");
+        p.set_state(State::Running);
+        assert_eq!(
+            check(),
+            Err(amp_ctrl_page::Refusal::RscSize(0)),
+            "serving before the table is published"
+        );
+        p.publish_resource_table(0x7000_1000, 0x8C);
+        let a = check().unwrap();
+        assert_eq!((a.rsc_addr, a.rsc_size, a.run_cnt), (0x7000_1000, 0x8C, 77));
+        assert_eq!(r.shm().read_u64(0x28), 62_500_000, "frequency @0x28");
+        p.publish_virtio_resets(3);
+        assert_eq!(r.shm().read_u32(0x30), 3, "virtio resets @0x30");
+        // A crash or a stop makes the page unattachable.
+        p.set_state(State::Stopping);
+        assert_eq!(check(), Err(amp_ctrl_page::Refusal::State(4)));
     }
 
     #[test]

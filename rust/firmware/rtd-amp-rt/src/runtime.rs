@@ -188,6 +188,19 @@ impl Runtime {
         stop_now(&self.board, &self.ctrl)
     }
 
+    /// Publishes the loaded resource table in the control page, so a
+    /// later Linux can attach to this firmware without reloading it
+    /// (`docs/kernel.md`, "Attach and detach"). Call it before serving.
+    pub fn publish_resource_table(&self, addr: u64, len: usize) {
+        self.ctrl
+            .publish_resource_table(addr, u32::try_from(len).unwrap_or(u32::MAX));
+    }
+
+    /// Publishes the count of virtio re-initialisations by Linux.
+    pub fn publish_virtio_resets(&self, n: u32) {
+        self.ctrl.publish_virtio_resets(n);
+    }
+
     /// Milliseconds since boot.
     pub fn uptime_ms(&self) -> u64 {
         (arch::cntpct() - self.start) / self.ticks_per_ms.max(1)
@@ -357,6 +370,8 @@ extern "C" fn rtd_amp_rt_entry(ctrl_pa: u64, entry_el: u64) -> ! {
         crash(CrashKind::Panic, None, e.as_bytes());
     }
     let freq = arch::cntfrq();
+    let start = arch::cntpct();
+    ctrl.publish_run_stamp(start, freq);
     // SAFETY: single core, set once before the application runs.
     let rt = unsafe {
         let slot = &mut *core::ptr::addr_of_mut!(RUNTIME);
@@ -364,7 +379,7 @@ extern "C" fn rtd_amp_rt_entry(ctrl_pa: u64, entry_el: u64) -> ! {
             board,
             ctrl,
             ticks_per_ms: freq / 1000,
-            start: arch::cntpct(),
+            start,
         })
     };
     ctrl.set_state(State::Running);

@@ -8,30 +8,13 @@
 use amp_proto::shmem::Shm;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-/// u32: exception level at entry (`CurrentEL` bits 3:2).
-pub const OFF_ENTRY_EL: usize = 0x200;
-/// u32: the SGI the firmware takes as Linux's doorbell.
-pub const OFF_SGI: usize = 0x204;
-/// u32: the interrupt id (SPI + 32) the firmware raises towards Linux.
-pub const OFF_SPI: usize = 0x208;
-/// u32: "STMP" once the stamp is complete (written last).
-pub const OFF_STAMP_MAGIC: usize = 0x20C;
-/// u64: `CNTFRQ_EL0` as the firmware reads it.
-pub const OFF_CNTFRQ: usize = 0x210;
-/// u64: `CNTPCT_EL0` at the firmware's first Rust instruction.
-pub const OFF_ENTRY_CNTPCT: usize = 0x218;
-/// u64: the AMP window's physical base the firmware was built for.
-pub const OFF_WINDOW: usize = 0x220;
-/// u64: `MPIDR_EL1` of the core the firmware runs on.
-pub const OFF_MPIDR: usize = 0x228;
-/// u64: doorbell SGIs acknowledged since entry.
-pub const OFF_SGIS: usize = 0x230;
-/// u64: doorbell SPIs raised since entry.
-pub const OFF_SPIS: usize = 0x238;
-/// End of the self-test block.
-pub const END: usize = 0x300;
-/// "STMP".
-pub const STAMP_MAGIC: u32 = 0x504D_5453;
+// The offsets are amp-ctrl-page's (the one source of the layout).
+pub use amp_ctrl_page::{
+    OFF_ST_CNTFRQ as OFF_CNTFRQ, OFF_ST_ENTRY_CNT as OFF_ENTRY_CNTPCT,
+    OFF_ST_ENTRY_EL as OFF_ENTRY_EL, OFF_ST_MAGIC as OFF_STAMP_MAGIC, OFF_ST_MPIDR as OFF_MPIDR,
+    OFF_ST_SGI as OFF_SGI, OFF_ST_SGIS as OFF_SGIS, OFF_ST_SPI as OFF_SPI, OFF_ST_SPIS as OFF_SPIS,
+    OFF_ST_WINDOW as OFF_WINDOW, ST_END as END, ST_MAGIC_VALUE as STAMP_MAGIC,
+};
 
 /// What the firmware stamps at entry.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
