@@ -149,8 +149,10 @@ for series in 6.1 6.12; do
 		done
 		# Production (no RTD_AMP_DEBUG): no trace of the debug-only
 		# doorbell ping (rtd_amp_dbg.c), neither its file nor its code.
+		# (grep reads all of nm's output: with -q it may exit first, and
+		# nm's SIGPIPE fails the pipeline under pipefail.)
 		if grep -qa rtd_amp_doorbell_rtt "$out/rtd_amp_rproc.ko" ||
-			aarch64-linux-gnu-nm "$out/rtd_amp_rproc.ko" | grep -q rtd_amp_rtt_; then
+			aarch64-linux-gnu-nm "$out/rtd_amp_rproc.ko" | grep rtd_amp_rtt_ >/dev/null; then
 			bad "the production rtd_amp_rproc.ko ($series) carries the debug-only doorbell ping"
 		fi
 	fi
@@ -160,7 +162,7 @@ for series in 6.1 6.12; do
 	log "modules against $(dk_version "$series"), debug build (RTD_AMP_DEBUG=1, W=1, sparse)"
 	if clean_build "$series" "$dbg" "the debug modules" RTD_AMP_DEBUG=1 && {
 		! grep -qa rtd_amp_doorbell_rtt "$dbg/rtd_amp_rproc.ko" ||
-			! aarch64-linux-gnu-nm "$dbg/rtd_amp_rproc.ko" | grep -q rtd_amp_rtt_write
+			! aarch64-linux-gnu-nm "$dbg/rtd_amp_rproc.ko" | grep rtd_amp_rtt_write >/dev/null
 	}; then
 		bad "the debug rtd_amp_rproc.ko ($series) has no doorbell ping"
 	fi
