@@ -531,7 +531,25 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
                 .sender(notify)
                 .and_then(|mut s| s.try_send(src, dst, data))
             {
-                Err(RpmsgError::NoBuffer) | Err(RpmsgError::NotReady) => {
+                Err(RpmsgError::NoBuffer) => {
+                    // vring0's kicks are off (see `poll`): turn them on
+                    // and look again before sleeping, or a buffer Linux
+                    // adds meanwhile wakes nobody. On until the next poll.
+                    match self.want_buffer_kick() {
+                        Ok(true) => continue,
+                        Ok(false) => {}
+                        Err(e) => {
+                            if e.is_reset() {
+                                self.reset();
+                            }
+                            return Err(e);
+                        }
+                    }
+                    if !wait() {
+                        return Err(RpmsgError::Timeout);
+                    }
+                }
+                Err(RpmsgError::NotReady) => {
                     if !wait() {
                         return Err(RpmsgError::Timeout);
                     }
@@ -598,9 +616,6 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
 
     fn announce_pending(&mut self, notify: &mut dyn FnMut(u32)) -> Result<(), RpmsgError> {
         let negotiated = self.vdev.gfeatures() & (1 << VIRTIO_RPMSG_F_NS) != 0;
-        if !negotiated {
-            return Ok(());
-        }
         let RpmsgDevice {
             queues,
             eps,
@@ -609,32 +624,57 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
             ..
         } = self;
         let (tx, rx) = queues.as_mut().ok_or(RpmsgError::NotReady)?;
-        for e in eps.iter_mut().flatten() {
-            if !e.announces() || e.announced {
-                continue;
+        'retry: loop {
+            for e in eps.iter_mut().flatten() {
+                if !negotiated || !e.announces() || e.announced {
+                    continue;
+                }
+                let mut s = Sender {
+                    tx,
+                    rx,
+                    mem: &*mem,
+                    notify: &mut *notify,
+                    stats: &mut *stats,
+                };
+                // The rpmsg_ns_msg written in place: name, addr, flags.
+                let r = s.try_send_with(e.addr, RPMSG_NS_ADDR, NS_MSG_LEN, |p| {
+                    p.write_bytes(0, &e.name);
+                    p.write_u32(RPMSG_NAME_SIZE, e.addr);
+                    p.write_u32(RPMSG_NAME_SIZE + 4, RPMSG_NS_CREATE);
+                    NS_MSG_LEN
+                });
+                match r {
+                    Ok(()) => e.announced = true,
+                    // Retried on the next poll, which Linux's next RX
+                    // refill kicks: kicks on, then one more look at
+                    // vring0 for a buffer added before they were.
+                    Err(RpmsgError::NoBuffer) => {
+                        if tx.arm_notify()? {
+                            continue 'retry;
+                        }
+                        return Ok(());
+                    }
+                    Err(err) => return Err(err),
+                }
             }
-            let mut s = Sender {
-                tx,
-                rx,
-                mem: &*mem,
-                notify: &mut *notify,
-                stats: &mut *stats,
-            };
-            // The rpmsg_ns_msg written in place: name, addr, flags.
-            let r = s.try_send_with(e.addr, RPMSG_NS_ADDR, NS_MSG_LEN, |p| {
-                p.write_bytes(0, &e.name);
-                p.write_u32(RPMSG_NAME_SIZE, e.addr);
-                p.write_u32(RPMSG_NAME_SIZE + 4, RPMSG_NS_CREATE);
-                NS_MSG_LEN
-            });
-            match r {
-                Ok(()) => e.announced = true,
-                // Retried on the next poll (the first kick).
-                Err(RpmsgError::NoBuffer) => return Ok(()),
-                Err(err) => return Err(err),
-            }
+            // Nothing waits for a buffer: Linux need not kick when it
+            // re-posts the RX buffers it consumed (one doorbell and one
+            // wake-up per reply saved); the device looks at vring0 when
+            // it has something to send.
+            tx.set_no_notify(true);
+            return Ok(());
         }
-        Ok(())
+    }
+
+    /// Asks Linux to kick when it next makes an RX buffer available on
+    /// vring0, and looks once more: whether one is available now. The
+    /// device keeps those kicks off (`VRING_USED_F_NO_NOTIFY`) while
+    /// nothing waits for a buffer; this turns them on until the next
+    /// poll, for a firmware about to sleep until Linux has taken what it
+    /// sent (it re-posts the buffer then). [`Self::send`] does it itself.
+    pub fn want_buffer_kick(&mut self) -> Result<bool, RpmsgError> {
+        let (tx, _) = self.queues.as_mut().ok_or(RpmsgError::NotReady)?;
+        Ok(tx.arm_notify()?)
     }
 
     /// Does everything pending: follows the status, announces endpoints,

@@ -236,6 +236,9 @@ pub struct DeviceQueue<'a> {
     layout: VringLayout,
     last_avail: u16,
     used_idx: u16,
+    /// `VRING_USED_F_NO_NOTIFY` as this device last wrote it (or found
+    /// it at attach), so a poll that keeps it does not write it again.
+    no_notify: bool,
 }
 
 impl<'a> DeviceQueue<'a> {
@@ -245,11 +248,13 @@ impl<'a> DeviceQueue<'a> {
     pub fn attach(ring: Shm<'a>, layout: VringLayout) -> Result<Self, VringError> {
         layout.check(&ring)?;
         let used_idx = ring.load_u16_acquire(layout.used_idx());
+        let no_notify = ring.read_u16(layout.used_flags()) & VRING_USED_F_NO_NOTIFY != 0;
         Ok(DeviceQueue {
             ring,
             layout,
             last_avail: used_idx,
             used_idx,
+            no_notify,
         })
     }
 
@@ -382,11 +387,35 @@ impl<'a> DeviceQueue<'a> {
         self.ring.read_u16(self.layout.avail_flags()) & VRING_AVAIL_F_NO_INTERRUPT == 0
     }
 
-    /// Asks the driver not to kick (or to kick again).
-    pub fn set_no_notify(&self, on: bool) {
+    /// Asks the driver not to kick when it makes buffers available
+    /// (`VRING_USED_F_NO_NOTIFY` in `used.flags`), or to kick again.
+    /// Linux honours it in `virtqueue_kick_prepare_split()` when
+    /// `VIRTIO_RING_F_EVENT_IDX` is not negotiated (it is not offered
+    /// here): `needs_kick = !(vq->split.vring.used->flags &
+    /// VRING_USED_F_NO_NOTIFY)`, drivers/virtio/virtio_ring.c lines
+    /// 757-759 in 6.12, 726-728 in 6.1. The flag is a hint: the driver
+    /// may still kick. Written only when it changes; the full barrier
+    /// orders the store before any later load of `avail.idx`.
+    pub fn set_no_notify(&mut self, on: bool) {
+        if self.no_notify == on {
+            return;
+        }
+        self.no_notify = on;
         let v = if on { VRING_USED_F_NO_NOTIFY } else { 0 };
         self.ring.write_u16(self.layout.used_flags(), v);
         full_barrier();
+    }
+
+    /// Before a device sleeps waiting for a buffer: asks the driver to
+    /// kick again, then looks at `avail.idx` once more, returning whether
+    /// a buffer is available now. A buffer the driver added while its
+    /// kicks were off is found here; one it adds after it has seen the
+    /// cleared flag comes with a kick (the driver's full barrier between
+    /// its `avail.idx` store and its flag load, and ours between the flag
+    /// store and the index load, mean one side sees the other).
+    pub fn arm_notify(&mut self) -> Result<bool, VringError> {
+        self.set_no_notify(false);
+        Ok(self.pending()? != 0)
     }
 }
 

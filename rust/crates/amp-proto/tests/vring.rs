@@ -84,7 +84,7 @@ fn both_roles_with_index_wrap_around() {
 fn full_ring_and_suppression_flags() {
     let (r, l) = pair(4);
     let mut drv = DriverQueue::init(r.shm(), l).unwrap();
-    let dev = DeviceQueue::attach(r.shm(), l).unwrap();
+    let mut dev = DeviceQueue::attach(r.shm(), l).unwrap();
     for _ in 0..4 {
         drv.add(0, 16, false).unwrap();
     }
