@@ -221,7 +221,7 @@ fn threads_blocked_sender_is_always_woken() {
             let mut dev = RpmsgDevice::<'_, 4>::new(rig.vdev(), rig.bus());
             let ept = dev.create_endpoint("rpmsg-raw", Some(1024)).unwrap();
             let mut seen = 0;
-            let mut sleep = |seen: &mut u32| {
+            let sleep = |seen: &mut u32| {
                 let end = Instant::now() + Duration::from_secs(10);
                 loop {
                     let d = doorbell.load(Ordering::Acquire);
