@@ -93,8 +93,13 @@ int rtdamp_send(rtdamp_endpoint *ep, const void *buf, size_t len, int timeout_ms
  */
 ssize_t rtdamp_recv(rtdamp_endpoint *ep, void *buf, size_t cap, int timeout_ms);
 
-/* Starts / stops a remote processor; returns once the kernel has acted
- * (a crashed processor is restarted with `recover`). */
+/* Starts / stops a remote processor through the host library's lifecycle
+ * layer (docs/daemon-cli.md "Remote processor states"); returns once the
+ * kernel has acted. Start: boots an offline processor, attaches a detached
+ * one, recovers a crashed one (`recover`), does nothing to a running or
+ * attached one. Stop: stops a running or attached one, recovers a crashed
+ * one first and attaches a detached one first (the kernel refuses `stop`
+ * in both states on Linux 6.12), does nothing to an offline one. */
 int rtdamp_rproc_start(const char *rproc);
 int rtdamp_rproc_stop(const char *rproc);
 

@@ -6,6 +6,7 @@
 #![allow(clippy::missing_safety_doc)] // the safety contract is in rtdamp.h
 
 use amp_host::bulk::{BulkChannel, BulkDevice};
+use amp_host::lifecycle::Lifecycle;
 use amp_host::remoteproc::{Remoteproc, State};
 use amp_host::rpmsg::{Ctrl, Endpoint};
 use amp_host::Sys;
@@ -266,48 +267,16 @@ fn with_rproc(name: *const c_char, f: impl FnOnce(&Remoteproc) -> amp_host::Resu
     })
 }
 
-/// Waits until the kernel has acted on a state write: the attribute reads
-/// as a valid state other than `from` (immediate on a real kernel, whose
-/// sysfs writes are synchronous).
-fn settle(r: &Remoteproc, from: State) -> amp_host::Result<()> {
-    let end = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match r.state() {
-            Ok(s) if s != from => return Ok(()),
-            _ if std::time::Instant::now() < end => std::thread::sleep(Duration::from_millis(5)),
-            Ok(s) => {
-                return Err(amp_host::Error::Timeout {
-                    what: format!("{} to leave the {s} state", r.device()),
-                    after: Duration::from_secs(5),
-                })
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 /// See rtdamp.h.
 #[no_mangle]
 pub unsafe extern "C" fn rtdamp_rproc_start(rproc: *const c_char) -> c_int {
-    with_rproc(rproc, |r| {
-        let from = r.state()?;
-        if from == State::Crashed {
-            r.recover()?;
-        } else {
-            r.start()?;
-        }
-        settle(r, from)
-    })
+    with_rproc(rproc, |r| Lifecycle::new(r).boot().map(|_| ()))
 }
 
 /// See rtdamp.h.
 #[no_mangle]
 pub unsafe extern "C" fn rtdamp_rproc_stop(rproc: *const c_char) -> c_int {
-    with_rproc(rproc, |r| {
-        let from = r.state()?;
-        r.stop()?;
-        settle(r, from)
-    })
+    with_rproc(rproc, |r| Lifecycle::new(r).shutdown().map(|_| ()))
 }
 
 fn state_code(s: State) -> c_int {

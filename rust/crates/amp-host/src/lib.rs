@@ -2,6 +2,8 @@
 //!
 //! * [`remoteproc`]: list remote processors, read and change firmware,
 //!   state, recovery and coredump settings, read the trace.
+//! * [`lifecycle`]: boot, shutdown, attach, detach and adopt a remote
+//!   processor from every state the kernel reports (its quirks in one place).
 //! * [`rpmsg`]: the announced channels, the control device
 //!   (`/dev/rpmsg_ctrlN`: create/destroy endpoints), endpoint I/O with
 //!   timeouts (pollable file descriptors), the tty channel.
@@ -24,6 +26,7 @@ pub use amp_proto;
 pub mod error;
 pub mod fwcheck;
 pub mod fwsig;
+pub mod lifecycle;
 pub mod remoteproc;
 pub mod rpmsg;
 pub mod sys;

@@ -238,6 +238,21 @@ impl Remoteproc {
         write_attr(&self.dir.join("state"), "stop")
     }
 
+    /// Detaches Linux from an attached processor, which keeps running
+    /// (the kernel's `detach` command; only from `attached`).
+    pub fn detach(&self) -> Result<()> {
+        let st = self.state()?;
+        if st != State::Attached {
+            return Err(Error::WrongState {
+                what: "detach",
+                needed: "attached",
+                state: st.to_string(),
+                hint: "the kernel only detaches a processor it attached to",
+            });
+        }
+        write_attr(&self.dir.join("state"), "detach")
+    }
+
     /// Polls until the state is `want` or `timeout` passes.
     pub fn wait_for(&self, want: State, timeout: Duration) -> Result<()> {
         let end = Instant::now() + timeout;

@@ -8,6 +8,7 @@ mod stats;
 use amp_control::{FaultKind, Request, Response, MAX_MESSAGE_LEN};
 use amp_host::fwcheck::{FirmwareSearch, SigConfig};
 use amp_host::fwsig;
+use amp_host::lifecycle::Lifecycle;
 use amp_host::remoteproc::{Remoteproc, State};
 use amp_host::rpmsg::{self, Ctrl, Endpoint, ADDR_ANY, MAX_PAYLOAD};
 use amp_host::Sys;
@@ -409,29 +410,23 @@ fn start_direct(ctx: &Ctx, r: &Remoteproc, firmware: Option<&str>, check: bool) 
             )
         })?;
     }
-    if state == State::Crashed {
-        r.recover()?;
-    } else {
-        r.start()?;
-    }
-    r.wait_for(State::Running, STATE_TIMEOUT).with_context(|| {
-        format!(
-            "{} did not start; see `dmesg` and `ampctl trace`",
-            r.device()
-        )
-    })?;
-    println!("{}: running", r.device());
+    Lifecycle::new(r)
+        .with_timeout(STATE_TIMEOUT)
+        .boot()
+        .with_context(|| {
+            format!(
+                "{} did not start; see `dmesg` and `ampctl trace`",
+                r.device()
+            )
+        })?;
+    println!("{}: {}", r.device(), r.state()?);
     Ok(())
 }
 
 fn stop_direct(r: &Remoteproc) -> Result<()> {
-    if r.state()? == State::Crashed {
-        // A crashed processor is only stoppable portably after a recover.
-        r.recover()?;
-        r.wait_for(State::Running, STATE_TIMEOUT)?;
-    }
-    r.stop()?;
-    r.wait_for(State::Offline, STATE_TIMEOUT)?;
+    // From running, attached, crashed or detached: the lifecycle layer
+    // knows what each kernel accepts.
+    Lifecycle::new(r).with_timeout(STATE_TIMEOUT).shutdown()?;
     println!("{}: offline", r.device());
     Ok(())
 }

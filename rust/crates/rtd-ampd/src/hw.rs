@@ -3,6 +3,7 @@
 //! endpoint for health pings.
 
 use amp_control::{Request, Response, MAX_MESSAGE_LEN};
+use amp_host::lifecycle::{Lifecycle, Outcome};
 use amp_host::remoteproc::{Coredump, Recovery, Remoteproc};
 use amp_host::rpmsg::{Ctrl, Endpoint, ADDR_ANY};
 use amp_host::Sys;
@@ -11,6 +12,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub use amp_host::remoteproc::State as KState;
+
+/// Bound on each lifecycle step (the kernel acts within the write; this
+/// only bounds a hung driver).
+const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why an operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -79,42 +84,32 @@ impl Hw {
         Ok(self.rproc(dev)?.state()?)
     }
 
-    /// Boots it: `start` when offline, `recover` when crashed (a `start` on
-    /// a crashed processor only bumps the kernel's refcount).
-    pub fn start(&self, dev: &str) -> Result<(), HwError> {
+    /// Boots it through the lifecycle layer: `start` when offline, attach
+    /// when detached, `recover` when crashed; nothing when already up.
+    pub fn start(&self, dev: &str) -> Result<Outcome, HwError> {
         let r = self.rproc(dev)?;
         self.drop_endpoint();
-        if r.state()? != KState::Crashed {
-            r.start()?;
-            return Ok(());
-        }
-        r.recover()?;
-        // The kernel leaves `crashed` once the reload starts.
-        let end = Instant::now() + Duration::from_secs(5);
-        // (A state that does not parse yet counts as "not left yet".)
-        while r.state().map_or(true, |s| s == KState::Crashed) {
-            if Instant::now() >= end {
-                return Err(HwError::Host(amp_host::Error::Timeout {
-                    what: format!("{dev} to leave the crashed state after `recover`"),
-                    after: Duration::from_secs(5),
-                }));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        Ok(())
+        Ok(Lifecycle::new(&r).with_timeout(STEP_TIMEOUT).boot()?)
     }
 
-    /// Stops it (from crashed: recover first, then stop, which works on
-    /// every kernel series).
-    pub fn stop(&self, dev: &str) -> Result<(), HwError> {
+    /// Stops it from any state where it may execute (crashed and detached
+    /// included; the lifecycle layer knows how).
+    pub fn stop(&self, dev: &str) -> Result<Outcome, HwError> {
         let r = self.rproc(dev)?;
         self.drop_endpoint();
-        if r.state()? == KState::Crashed {
-            r.recover()?;
-            r.wait_for(KState::Running, Duration::from_secs(5))?;
-        }
-        r.stop()?;
-        Ok(())
+        Ok(Lifecycle::new(&r).with_timeout(STEP_TIMEOUT).shutdown()?)
+    }
+
+    /// Takes over a processor that executes without restarting it
+    /// (attaches a detached one); `None` when nothing executes.
+    pub fn adopt(&self, dev: &str) -> Result<Option<Outcome>, HwError> {
+        let r = self.rproc(dev)?;
+        Ok(Lifecycle::new(&r).with_timeout(STEP_TIMEOUT).adopt()?)
+    }
+
+    /// The `firmware` attribute (`unknown` while attached).
+    pub fn firmware(&self, dev: &str) -> Result<String, HwError> {
+        Ok(self.rproc(dev)?.firmware()?)
     }
 
     /// Kernel crash recovery on or off.

@@ -1,6 +1,6 @@
 //! Test double: a sysfs/devfs tree in a temp dir and a thread that plays the
 //! kernel's remoteproc core on it (reacts to `start`/`stop` written to
-//! `state`, can crash the processor after a start).
+//! `state`, attaches a detached one, can crash the processor after a start).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -18,6 +18,8 @@ pub struct FakeKernel {
     pub stops: Arc<AtomicU32>,
     /// The next this-many starts crash right after running.
     pub crash_next: Arc<AtomicU32>,
+    /// The last state the kernel thread saw (not a command word).
+    seen: Arc<std::sync::Mutex<String>>,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -60,17 +62,23 @@ impl FakeKernel {
         let starts = Arc::new(AtomicU32::new(0));
         let stops = Arc::new(AtomicU32::new(0));
         let crash_next = Arc::new(AtomicU32::new(0));
+        let seen = Arc::new(std::sync::Mutex::new("offline".to_owned()));
         let handle = {
-            let (stop, starts, stops, crash_next) = (
+            let (stop, starts, stops, crash_next, seen) = (
                 stop.clone(),
                 starts.clone(),
                 stops.clone(),
                 crash_next.clone(),
+                seen.clone(),
             );
             let state = rp.join("state");
             std::thread::spawn(move || {
                 let recovery = state.with_file_name("recovery");
+                // The last state shown (not a command word): `start` on a
+                // detached processor attaches, as the kernel's rproc_boot.
+                let mut last = read(&state);
                 while !stop.load(Ordering::SeqCst) {
+                    (*seen.lock().unwrap()).clone_from(&last);
                     // `recover` reboots a crashed processor; the attribute
                     // keeps showing the recovery setting.
                     if read(&recovery) == "recover" {
@@ -78,6 +86,9 @@ impl FakeKernel {
                         set(&state, "start\n");
                     }
                     match read(&state).as_str() {
+                        "start" if last == "detached" => {
+                            set(&state, "attached\n");
+                        }
                         "start" => {
                             starts.fetch_add(1, Ordering::SeqCst);
                             let crash = crash_next
@@ -91,6 +102,9 @@ impl FakeKernel {
                             stops.fetch_add(1, Ordering::SeqCst);
                             set(&state, "offline\n");
                         }
+                        // Not a half-written command word.
+                        other @ ("offline" | "running" | "crashed" | "attached" | "detached"
+                        | "suspended" | "deleted" | "invalid") => last = other.to_owned(),
                         _ => {}
                     }
                     std::thread::sleep(Duration::from_millis(2));
@@ -103,6 +117,7 @@ impl FakeKernel {
             starts,
             stops,
             crash_next,
+            seen,
             handle: Some(handle),
         }
     }
@@ -113,6 +128,14 @@ impl FakeKernel {
 
     pub fn state(&self) -> String {
         read(&rproc_dir(self.root()).join("state"))
+    }
+
+    /// Puts the processor in state `st` (as if the kernel had: a crash, a
+    /// core left running by an earlier boot) and waits until the kernel
+    /// thread has seen it, so a command written next acts on it.
+    pub fn put(&self, st: &str) {
+        set(&rproc_dir(self.root()).join("state"), &format!("{st}\n"));
+        wait_for(st, || (*self.seen.lock().unwrap() == st).then_some(()));
     }
 
     /// Crash the running processor, as the kernel reports it.
