@@ -34,10 +34,18 @@ aarch64-linux-gnu-nm "$elf" | grep -q 'RpmsgDevice\|Sender.*try_send\|DeviceQueu
 	die "the device role is missing from $elf"
 log "device-role core at opt-level s (allocated sections, bytes):"
 # readelf -S: name, type, address, offset, size (hex), entry size, flags.
-aarch64-linux-gnu-readelf -SW "$elf" | sed -n 's/^ *\[ *[0-9]*\] //p' |
+table=$(aarch64-linux-gnu-readelf -SW "$elf" | sed -n 's/^ *\[ *[0-9]*\] //p' |
 	awk 'function hex(s,  i, v) { v = 0; for (i = 1; i <= length(s); i++)
 			v = v * 16 + index("0123456789abcdef", substr(tolower(s), i, 1)) - 1; return v }
 		$7 ~ /A/ { n = hex($5); t += n; printf "  %-14s %6d\n", $1, n }
-		END { printf "  %-14s %6d\n", "total", t }'
+		END { printf "  %-14s %6d\n", "total", t }')
+printf '%s\n' "$table"
+# A ceiling, so that growth fails here (docs/benchmarks.md, "Device
+# core"): the size reached, 4 359 B, plus a little. Issue 15 asks for
+# 4 096 B at most, which is not reached yet.
+limit=4400
+total=$(printf '%s\n' "$table" | awk '$1 == "total" { print $2 }')
+[ "$total" -le "$limit" ] ||
+	die "the device-role core is $total bytes, over its $limit-byte ceiling"
 ! aarch64-linux-gnu-readelf -SW "$elf" | grep -q '\.eh_frame' ||
 	die "$elf has unwind tables (.eh_frame): they count, and nothing reads them"

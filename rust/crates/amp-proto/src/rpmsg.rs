@@ -209,33 +209,64 @@ impl<'m> Message<'m> {
 }
 
 fn write_hdr(buf: &Shm<'_>, src: u32, dst: u32, len: usize) {
-    // Word by word: aligned stores when the buffer is (Linux's are), where
-    // a 16-byte copy to a pointer of unknown alignment goes byte by byte
-    // on a strict-alignment target.
-    buf.write_u32(0, src);
-    buf.write_u32(4, dst);
-    buf.write_u32(8, 0);
-    buf.write_u32(12, len as u32 & 0xffff); // len, then flags 0
+    // Two little-endian words: src and dst, then reserved 0, len and
+    // flags 0. Aligned stores when the buffer is (Linux's are), where a
+    // 16-byte copy to a pointer of unknown alignment goes byte by byte on
+    // a strict-alignment target.
+    buf.write_u64(0, u64::from(dst) << 32 | u64::from(src));
+    buf.write_u64(8, (len as u64 & 0xffff) << 32);
 }
 
 /// The header's `src`, `dst` and `len`.
 fn read_hdr(buf: &Shm<'_>) -> (u32, u32, u16) {
-    (buf.read_u32(0), buf.read_u32(4), buf.read_u16(12))
+    let (w, v) = (buf.read_u64(0), buf.read_u64(8));
+    (w as u32, (w >> 32) as u32, (v >> 32) as u16)
 }
 
 // ------------------------------------------------------------ device role
 
 #[derive(Clone, Copy, Debug)]
-struct Ept {
+struct Ept<'a> {
     addr: u32,
-    name: [u8; RPMSG_NAME_SIZE],
+    /// Checked shorter than [`RPMSG_NAME_SIZE`]; borrowed, not copied.
+    /// `None` in a free slot, so that [`Ept::FREE`] is all zeroes.
+    name: Option<&'a str>,
     announced: bool,
 }
 
-impl Ept {
-    fn announces(&self) -> bool {
-        self.name[0] != 0
+impl Ept<'_> {
+    /// A free slot: address 0 is reserved (below 1024), never an
+    /// endpoint's. Slots are plain values rather than `Option`s, so a
+    /// device's endpoint table starts as zeroes.
+    const FREE: Ept<'static> = Ept {
+        addr: 0,
+        name: None,
+        announced: false,
+    };
+
+    /// Whether the slot holds endpoint `addr`.
+    fn is(&self, addr: u32) -> bool {
+        self.addr == addr && addr != 0
     }
+
+    fn announces(&self) -> bool {
+        self.name().bytes().next().is_some_and(|c| c != 0)
+    }
+
+    fn name(&self) -> &str {
+        self.name.unwrap_or_default()
+    }
+}
+
+/// Writes a `struct rpmsg_ns_msg` in place: the NUL-padded name (byte by
+/// byte: no copy routine, and the name is at most 31 bytes), the address
+/// and the flags. Returns its length.
+fn write_ns(p: Shm<'_>, name: &str, addr: u32, flags: u32) -> usize {
+    for i in 0..RPMSG_NAME_SIZE {
+        p.write_u8(i, name.as_bytes().get(i).copied().unwrap_or(0));
+    }
+    p.write_u64(RPMSG_NAME_SIZE, u64::from(flags) << 32 | u64::from(addr));
+    NS_MSG_LEN
 }
 
 /// Counters a firmware reports in its statistics.
@@ -386,12 +417,16 @@ pub struct RpmsgDevice<'a, const EPS: usize> {
     vdev: LiveVdev<'a>,
     mem: BusWindow<'a>,
     queues: Option<(DeviceQueue<'a>, DeviceQueue<'a>)>,
-    eps: [Option<Ept>; EPS],
+    eps: [Ept<'a>; EPS],
     next_addr: u32,
     stats: DeviceStats,
 }
 
 impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
+    /// The empty endpoint table, all zeroes: a constant, so it is stored
+    /// in place (an array expression is built aside and copied).
+    const NO_EPS: [Ept<'static>; EPS] = [Ept::FREE; EPS];
+
     /// A device over `vdev` (the entry in the firmware's resource table)
     /// that may reach shared memory only through `mem`.
     pub fn new(vdev: LiveVdev<'a>, mem: BusWindow<'a>) -> Self {
@@ -399,7 +434,7 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
             vdev,
             mem,
             queues: None,
-            eps: [None; EPS],
+            eps: Self::NO_EPS,
             next_addr: RPMSG_RESERVED_ADDRESSES,
             stats: DeviceStats::default(),
         }
@@ -417,25 +452,22 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
 
     /// Whether every endpoint with a name has been announced.
     pub fn announced(&self) -> bool {
-        self.eps
-            .iter()
-            .flatten()
-            .all(|e| !e.announces() || e.announced)
+        self.eps.iter().all(|e| !e.announces() || e.announced)
     }
 
     /// Creates an endpoint at `addr` (or the next free dynamic address) and,
     /// when `name` is not empty, announces it as a channel.
-    pub fn create_endpoint(&mut self, name: &str, addr: Option<u32>) -> Result<u32, RpmsgError> {
+    /// The name is borrowed for the device's lifetime (a firmware's are
+    /// constants), and written into the announcement when it is sent.
+    pub fn create_endpoint(&mut self, name: &'a str, addr: Option<u32>) -> Result<u32, RpmsgError> {
         if name.len() >= RPMSG_NAME_SIZE {
             return Err(RpmsgError::NameTooLong);
         }
-        // Byte by byte, NUL-padded: a constant name folds into a few
-        // stores (a slice copy into a zeroed array costs a memset).
-        let n: [u8; RPMSG_NAME_SIZE] =
-            core::array::from_fn(|i| name.as_bytes().get(i).copied().unwrap_or(0));
-        if self.eps.iter().all(|e| e.is_some()) {
-            return Err(RpmsgError::NoSlot);
-        }
+        let free = self
+            .eps
+            .iter()
+            .position(|e| e.addr == 0)
+            .ok_or(RpmsgError::NoSlot)?;
         let addr = match addr {
             Some(a) if a < RPMSG_RESERVED_ADDRESSES || a == RPMSG_ADDR_ANY => {
                 return Err(RpmsgError::ReservedAddr(a))
@@ -444,16 +476,12 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
             Some(a) => a,
             None => self.alloc_addr()?,
         };
-        let slot = self
-            .eps
-            .iter_mut()
-            .find(|e| e.is_none())
-            .ok_or(RpmsgError::NoSlot)?;
-        *slot = Some(Ept {
+        let slot = self.eps.get_mut(free).ok_or(RpmsgError::NoSlot)?;
+        *slot = Ept {
             addr,
-            name: n,
+            name: Some(name),
             announced: false,
-        });
+        };
         Ok(addr)
     }
 
@@ -472,9 +500,7 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
     }
 
     fn find(&self, addr: u32) -> Option<usize> {
-        self.eps
-            .iter()
-            .position(|e| matches!(e, Some(e) if e.addr == addr))
+        self.eps.iter().position(|e| e.is(addr))
     }
 
     /// Destroys an endpoint, announcing the destruction if it was announced
@@ -485,15 +511,12 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
         notify: &mut dyn FnMut(u32),
     ) -> Result<(), RpmsgError> {
         let i = self.find(addr).ok_or(RpmsgError::NoEndpoint(addr))?;
-        let ept = self.eps[i].take().expect("found");
+        let ept = core::mem::replace(&mut self.eps[i], Ept::FREE);
         if ept.announced {
-            let msg = RpmsgNsMsg {
-                name: ept.name,
-                addr: addr.into(),
-                flags: RPMSG_NS_DESTROY.into(),
-            };
             if let Ok(mut s) = self.sender(notify) {
-                s.try_send(addr, RPMSG_NS_ADDR, msg.as_bytes())?;
+                s.try_send_with(addr, RPMSG_NS_ADDR, NS_MSG_LEN, |p| {
+                    write_ns(p, ept.name(), addr, RPMSG_NS_DESTROY)
+                })?;
             }
         }
         Ok(())
@@ -584,7 +607,7 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
     fn reset(&mut self) {
         self.queues = None;
         self.stats.resets += 1;
-        for e in self.eps.iter_mut().flatten() {
+        for e in self.eps.iter_mut() {
             e.announced = false;
         }
     }
@@ -625,7 +648,7 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
         } = self;
         let (tx, rx) = queues.as_mut().ok_or(RpmsgError::NotReady)?;
         'retry: loop {
-            for e in eps.iter_mut().flatten() {
+            for e in eps.iter_mut() {
                 if !negotiated || !e.announces() || e.announced {
                     continue;
                 }
@@ -636,12 +659,8 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
                     notify: &mut *notify,
                     stats: &mut *stats,
                 };
-                // The rpmsg_ns_msg written in place: name, addr, flags.
                 let r = s.try_send_with(e.addr, RPMSG_NS_ADDR, NS_MSG_LEN, |p| {
-                    p.write_bytes(0, &e.name);
-                    p.write_u32(RPMSG_NAME_SIZE, e.addr);
-                    p.write_u32(RPMSG_NAME_SIZE + 4, RPMSG_NS_CREATE);
-                    NS_MSG_LEN
+                    write_ns(p, e.name(), e.addr, RPMSG_NS_CREATE)
                 });
                 match r {
                     Ok(()) => e.announced = true,
@@ -744,7 +763,7 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
             let msg = match mem.map(d.addr, len) {
                 Some(shm) if len >= RPMSG_HDR_LEN && d.flags & VRING_DESC_F_WRITE == 0 => {
                     let (src, dst, hlen) = read_hdr(&shm);
-                    let known = eps.iter().flatten().any(|e| e.addr == dst);
+                    let known = eps.iter().any(|e| e.is(dst));
                     // `None` when `hlen` runs past the buffer.
                     shm.window(RPMSG_HDR_LEN, usize::from(hlen))
                         .filter(|_| known)

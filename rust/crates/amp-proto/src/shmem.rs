@@ -267,24 +267,34 @@ impl Shm<'_> {
     }
 
     /// Copies all of `src`, another shared region (a received payload),
-    /// into this region at `off`: one copy, shared memory to shared memory.
-    /// The two may overlap (a faulty peer can post one buffer in both
-    /// rings); the copy then goes byte by byte and its result is the
-    /// peer's problem, never undefined behaviour.
+    /// into this region at `off`: one copy, shared memory to shared memory,
+    /// in volatile 8-byte words when both ends are 8-aligned (Linux's
+    /// buffers are), the rest byte by byte. The two may overlap (a faulty
+    /// peer can post one buffer in both rings): every access is a volatile
+    /// one to memory in bounds, so the result is the peer's problem, never
+    /// undefined behaviour. A loop of its own rather than `memcpy`, which
+    /// would cost a firmware 272 bytes for this one copy.
     pub fn copy_from(&self, off: usize, src: &Shm<'_>) {
         let n = src.len;
         let d = self.ptr(off, n);
         let s = src.base.as_ptr();
-        if (s as usize) < d as usize + n && (d as usize) < s as usize + n {
-            for i in 0..n {
-                // SAFETY: both in bounds (src is a whole Shm; d checked by
-                // ptr), raw volatile accesses, no reference formed.
-                unsafe { d.add(i).write_volatile(s.add(i).read_volatile()) }
+        let mut i = 0;
+        if (d as usize | s as usize) % 8 == 0 {
+            while n - i >= 8 {
+                // SAFETY: i + 8 <= n, both in bounds (src is a whole Shm,
+                // d checked by ptr) and 8-aligned; raw volatile accesses,
+                // no reference formed.
+                unsafe {
+                    let w = s.add(i).cast::<u64>().read_volatile();
+                    d.add(i).cast::<u64>().write_volatile(w);
+                }
+                i += 8;
             }
-        } else {
-            // SAFETY: both in bounds and disjoint (checked above); the
-            // buffers are ours by protocol (module invariants).
-            unsafe { core::ptr::copy_nonoverlapping(s, d, n) }
+        }
+        while i < n {
+            // SAFETY: i < n, both in bounds as above.
+            unsafe { d.add(i).write_volatile(s.add(i).read_volatile()) }
+            i += 1;
         }
     }
 

@@ -29,7 +29,27 @@ pub const VRING_AVAIL_F_NO_INTERRUPT: u16 = 1;
 /// Largest ring the protocol allows (16-bit indices, `num` ≤ 32768).
 pub const MAX_NUM: u16 = 32768;
 
-/// Why a ring operation failed.
+/// Which ring index [`VringError::StaleIndex`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RingIndex {
+    /// `avail.idx`, written by the driver.
+    Avail,
+    /// `used.idx`, written by the device.
+    Used,
+}
+
+impl core::fmt::Display for RingIndex {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            RingIndex::Avail => "avail.idx",
+            RingIndex::Used => "used.idx",
+        })
+    }
+}
+
+/// Why a ring operation failed. At most 16 bytes, so a `Result` of it
+/// comes back in two registers: the device role checks every index it
+/// reads, and a larger error would cost each check a copy through memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum VringError {
     /// `num` zero, not a power of two, or above [`MAX_NUM`].
@@ -43,16 +63,16 @@ pub enum VringError {
     TooSmall {
         /// Descriptors.
         num: u16,
-        /// Bytes needed.
-        need: usize,
-        /// Bytes available.
-        have: usize,
+        /// Bytes needed (below 2^32: [`VringLayout`]).
+        need: u32,
+        /// Bytes available (`u32::MAX` when more than that).
+        have: u32,
     },
     /// The peer published an index that moved by more than `num`.
     #[error("stale or corrupt ring index: {what} is {seen}, last seen {last} (num {num})")]
     StaleIndex {
         /// Which index.
-        what: &'static str,
+        what: RingIndex,
         /// Value read.
         seen: u16,
         /// Our shadow.
@@ -94,6 +114,8 @@ pub enum VringError {
         addr: usize,
     },
 }
+
+const _: () = assert!(core::mem::size_of::<VringError>() <= 16);
 
 /// Byte layout of a split ring of `num` descriptors with `align`ment between
 /// the avail and used rings, as `vring_init()`/`vring_size()` compute it.
@@ -181,8 +203,8 @@ impl VringLayout {
         if ring.len() < self.size() {
             return Err(VringError::TooSmall {
                 num: self.num,
-                need: self.size(),
-                have: ring.len(),
+                need: self.size() as u32,
+                have: u32::try_from(ring.len()).unwrap_or(u32::MAX),
             });
         }
         Ok(())
@@ -248,7 +270,7 @@ impl<'a> DeviceQueue<'a> {
     pub fn attach(ring: Shm<'a>, layout: VringLayout) -> Result<Self, VringError> {
         layout.check(&ring)?;
         let used_idx = ring.load_u16_acquire(layout.used_idx());
-        let no_notify = ring.read_u16(layout.used_flags()) & VRING_USED_F_NO_NOTIFY != 0;
+        let no_notify = ring.load_u16_acquire(layout.used_flags()) & VRING_USED_F_NO_NOTIFY != 0;
         Ok(DeviceQueue {
             ring,
             layout,
@@ -272,7 +294,7 @@ impl<'a> DeviceQueue<'a> {
         let seen = self.ring.load_u16_acquire(self.layout.used_idx());
         if seen != self.used_idx {
             return Err(VringError::StaleIndex {
-                what: "used.idx",
+                what: RingIndex::Used,
                 seen,
                 last: self.used_idx,
                 num: self.layout.num,
@@ -292,7 +314,7 @@ impl<'a> DeviceQueue<'a> {
         let n = idx.wrapping_sub(self.last_avail);
         if n > self.layout.num {
             return Err(VringError::StaleIndex {
-                what: "avail.idx",
+                what: RingIndex::Avail,
                 seen: idx,
                 last: self.last_avail,
                 num: self.layout.num,
@@ -311,7 +333,7 @@ impl<'a> DeviceQueue<'a> {
         // The slot is consumed whatever it holds, so one bad entry cannot
         // wedge the ring; the caller reports an error and goes on.
         self.last_avail = self.last_avail.wrapping_add(1);
-        let head = self.ring.read_u16(self.layout.avail_ring(slot));
+        let head = self.ring.load_u16_acquire(self.layout.avail_ring(slot));
         if head >= num {
             return Err(VringError::BadDescriptor {
                 index: head.into(),
@@ -384,7 +406,7 @@ impl<'a> DeviceQueue<'a> {
     /// load, so an interrupt cannot be lost.
     pub fn needs_interrupt(&self) -> bool {
         full_barrier();
-        self.ring.read_u16(self.layout.avail_flags()) & VRING_AVAIL_F_NO_INTERRUPT == 0
+        self.ring.load_u16_acquire(self.layout.avail_flags()) & VRING_AVAIL_F_NO_INTERRUPT == 0
     }
 
     /// Asks the driver not to kick when it makes buffers available
@@ -402,7 +424,8 @@ impl<'a> DeviceQueue<'a> {
         }
         self.no_notify = on;
         let v = if on { VRING_USED_F_NO_NOTIFY } else { 0 };
-        self.ring.write_u16(self.layout.used_flags(), v);
+        // A release store, as the index beside it is written.
+        self.ring.store_u16_release(self.layout.used_flags(), v);
         full_barrier();
     }
 
@@ -543,7 +566,7 @@ impl<'a> DriverQueue<'a> {
         }
         if n > self.layout.num {
             return Err(VringError::StaleIndex {
-                what: "used.idx",
+                what: RingIndex::Used,
                 seen: idx,
                 last: self.last_used,
                 num: self.layout.num,

@@ -143,6 +143,7 @@ fn announcement_missed_on_driver_ok_is_sent_on_first_kick() {
 #[test]
 fn endpoint_addresses() {
     let rig = common::rig();
+    let long = "n".repeat(32);
     let mut dev = RpmsgDevice::<'_, 3>::new(rig.vdev(), rig.bus());
     assert_eq!(dev.create_endpoint("a", None), Ok(1024));
     assert_eq!(dev.create_endpoint("b", None), Ok(1025));
@@ -155,7 +156,7 @@ fn endpoint_addresses() {
         Err(RpmsgError::ReservedAddr(53))
     );
     assert_eq!(
-        dev.create_endpoint(&"n".repeat(32), None),
+        dev.create_endpoint(&long, None),
         Err(RpmsgError::NameTooLong)
     );
     assert_eq!(dev.create_endpoint("c", Some(5000)), Ok(5000));

@@ -40,7 +40,7 @@ fn rejects_small_region() {
     let r = OwnedRegion::new(100);
     assert!(matches!(
         DeviceQueue::attach(r.shm(), l),
-        Err(VringError::TooSmall { need, have: 100, .. }) if need == l.size()
+        Err(VringError::TooSmall { need, have: 100, .. }) if need as usize == l.size()
     ));
 }
 
@@ -124,7 +124,7 @@ fn reload_is_detected_through_used_idx() {
     assert_eq!(
         dev.pop_avail(),
         Err(VringError::StaleIndex {
-            what: "used.idx",
+            what: RingIndex::Used,
             seen: 0,
             last: 5,
             num: 8
@@ -153,7 +153,7 @@ fn reload_with_fewer_than_num_new_buffers_is_detected() {
         drv.add(0, 16, true).unwrap();
     }
     let stale = VringError::StaleIndex {
-        what: "used.idx",
+        what: RingIndex::Used,
         seen: 0,
         last: 5,
         num: 8,
@@ -247,7 +247,7 @@ fn hostile_device_used_entries_are_rejected() {
     assert!(matches!(
         drv.pop_used(),
         Err(VringError::StaleIndex {
-            what: "used.idx",
+            what: RingIndex::Used,
             ..
         })
     ));
