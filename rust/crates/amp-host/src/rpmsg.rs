@@ -17,6 +17,9 @@ use crate::{Error, Result, Sys};
 
 /// Largest payload of one message.
 pub const MAX_PAYLOAD: usize = 496;
+/// How long [`Endpoint::send_timeout`] waits for `POLLOUT` between two
+/// tries to write (virtio-rpmsg never reports it).
+pub const SEND_RETRY: Duration = Duration::from_millis(2);
 /// `RPMSG_ADDR_ANY`: let the kernel pick the local address.
 pub const ADDR_ANY: u32 = uapi::RPMSG_ADDR_ANY;
 
@@ -412,14 +415,68 @@ impl Endpoint {
     /// Sends one message, waiting at most `timeout` for room (forever when
     /// `None`, as [`Self::send`]). `Error::Timeout` (ETIMEDOUT) when the
     /// kernel had no free buffer in time; nothing is written then.
+    ///
+    /// Room is found by writing: virtio-rpmsg, the transport of every
+    /// rtd-amp endpoint, never reports `POLLOUT` (`virtio_rpmsg_bus.c` has
+    /// no `poll` operation in Linux 6.1 or 6.12, so `rpmsg_char`'s poll
+    /// gives only `POLLIN`; waiting for `POLLOUT` first timed out on every
+    /// send, seen in the twin's librtdamp echo). With a timeout the write
+    /// is non-blocking (`rpmsg_char` then uses `rpmsg_trysend`: `EAGAIN`
+    /// when no buffer is free); between tries the call waits for `POLLOUT`
+    /// at most [`SEND_RETRY`] (a transport that reports it ends the wait at
+    /// once), against the same monotonic deadline.
     pub fn send_timeout(&mut self, msg: &[u8], timeout: Option<Duration>) -> Result<()> {
         if msg.len() > MAX_PAYLOAD {
             return Err(Error::MessageTooLong(msg.len()));
         }
-        if let Some(t) = timeout {
-            self.wait_ready(PollFlags::POLLOUT, t, "room to send")?;
+        let Some(t) = timeout else {
+            return self.write_message(msg);
+        };
+        let deadline = Instant::now().checked_add(t);
+        loop {
+            if self.try_write_message(msg)? {
+                return Ok(());
+            }
+            let left = deadline.map_or(Duration::MAX, |d| {
+                d.saturating_duration_since(Instant::now())
+            });
+            if left.is_zero() {
+                return Err(Error::Timeout {
+                    what: format!("room to send on {}", self.path.display()),
+                    after: t,
+                });
+            }
+            match self.wait_ready(PollFlags::POLLOUT, left.min(SEND_RETRY), "room to send") {
+                Ok(()) | Err(Error::Timeout { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
-        self.write_message(msg)
+    }
+
+    /// One non-blocking write of `msg`: `Ok(false)` when the kernel had no
+    /// free buffer (`EAGAIN`). The descriptor's own mode is restored.
+    fn try_write_message(&mut self, msg: &[u8]) -> Result<bool> {
+        use nix::fcntl::{fcntl, FcntlArg, OFlag};
+        let fd = self.file.as_raw_fd();
+        let fl = fcntl(fd, FcntlArg::F_GETFL).map_err(|e| Error::errno("fcntl", &self.path, e))?;
+        let fl = OFlag::from_bits_truncate(fl);
+        let nb = fl | OFlag::O_NONBLOCK;
+        if nb != fl {
+            fcntl(fd, FcntlArg::F_SETFL(nb)).map_err(|e| Error::errno("fcntl", &self.path, e))?;
+        }
+        let r = self.write_message(msg);
+        if nb != fl {
+            fcntl(fd, FcntlArg::F_SETFL(fl)).map_err(|e| Error::errno("fcntl", &self.path, e))?;
+        }
+        match r {
+            Ok(()) => Ok(true),
+            Err(Error::Io { ref source, .. })
+                if source.kind() == std::io::ErrorKind::WouldBlock =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn write_message(&mut self, msg: &[u8]) -> Result<()> {
