@@ -13,6 +13,7 @@ SRC_URI = "\
     file://Kbuild \
     file://Makefile \
     file://rtd_amp.h \
+    file://rtd_amp_attach.c \
     file://rtd_amp_bulk.c \
     file://rtd_amp_ctrl.h \
     file://rtd_amp_dbg.c \

@@ -155,6 +155,10 @@ for series in 6.1 6.12; do
 			aarch64-linux-gnu-nm "$out/rtd_amp_rproc.ko" | grep rtd_amp_rtt_ >/dev/null; then
 			bad "the production rtd_amp_rproc.ko ($series) carries the debug-only doorbell ping"
 		fi
+		# Nor the control-page poke (rtd_amp_attach.c, debug only).
+		if grep -qa rtd_amp_ctrl_poke "$out/rtd_amp_rproc.ko"; then
+			bad "the production rtd_amp_rproc.ko ($series) carries the debug-only rtd_amp_ctrl_poke"
+		fi
 	fi
 	# The debug build (RTD_AMP_DEBUG=1, the rtd-amp-debug DISTRO_FEATURE):
 	# as clean, and it does carry the ping, so the check above can fail.
@@ -166,6 +170,8 @@ for series in 6.1 6.12; do
 	}; then
 		bad "the debug rtd_amp_rproc.ko ($series) has no doorbell ping"
 	fi
+	grep -qa rtd_amp_ctrl_poke "$dbg/rtd_amp_rproc.ko" ||
+		bad "the debug rtd_amp_rproc.ko ($series) has no rtd_amp_ctrl_poke"
 done
 
 # The firmware signing certificates built in (RTD_AMP_FW_CERTS, two of

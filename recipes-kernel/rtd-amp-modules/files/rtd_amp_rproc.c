@@ -72,6 +72,12 @@ struct rtd_amp_rproc {
 	struct hlist_node cpuhp;
 	struct rtd_amp_boot boot;
 	struct rtd_amp_bulk *bulk;	/* rtd_amp_bulk.c; NULL: no bulk region */
+	/* rtd_amp_attach.c: the running firmware's table, when attached. */
+	phys_addr_t rsc_pa;
+	void *rsc_va;
+	u32 rsc_size;
+	u64 run_cnt;			/* CNTPCT when it started serving */
+	bool leaving;			/* unbinding: .stop leaves it running */
 #ifdef RTD_AMP_DEBUG
 	struct rtd_amp_ping ping;
 #endif
@@ -260,6 +266,8 @@ static int rtd_amp_add_region(struct rproc *rproc, struct device_node *np,
  * processor stops. The device address equals the physical address: the
  * firmware runs with an identity map.
  */
+static int rtd_amp_stop_core(struct rtd_amp_rproc *ddata);
+
 static int rtd_amp_rproc_prepare(struct rproc *rproc)
 {
 	struct rtd_amp_rproc *ddata = rproc->priv;
@@ -268,6 +276,23 @@ static int rtd_amp_rproc_prepare(struct rproc *rproc)
 	struct reserved_mem *rmem;
 	int index = 0;
 	int err;
+
+	/*
+	 * Booting (not attaching) while the core is still on, after a probe
+	 * that did not trust its control page: an rtd-amp firmware honours
+	 * the stop request whatever else its page says, and the page is ours
+	 * to write. Here, before anything is loaded over the running image:
+	 * rproc_fw_boot() calls .prepare after the sanity check and before
+	 * parse_fw and the load (remoteproc_core.c 6.1 line 1393, 6.12 line
+	 * 1400). If the core stays on, .start refuses as before.
+	 */
+	if (rproc->state != RPROC_DETACHED &&
+	    (ddata->cpu < 0 || !cpu_online(ddata->cpu)) &&
+	    rtd_amp_affinity(ddata) == PSCI_0_2_AFFINITY_LEVEL_ON) {
+		dev_info(dev, "MPIDR %#llx is still on: asking the firmware there to stop first\n",
+			 ddata->mpidr);
+		rtd_amp_stop_core(ddata);
+	}
 
 	of_phandle_iterator_init(&it, dev->of_node, "memory-region", NULL, 0);
 	while (of_phandle_iterator_next(&it) == 0) {
@@ -396,9 +421,9 @@ static void rtd_amp_ring(struct rtd_amp_rproc *ddata)
 		mbox_client_txdone(ddata->tx, 0);
 }
 
-static int rtd_amp_rproc_stop(struct rproc *rproc)
+/* Asks the firmware to power its core off and waits until PSCI says so. */
+static int rtd_amp_stop_core(struct rtd_amp_rproc *ddata)
 {
-	struct rtd_amp_rproc *ddata = rproc->priv;
 	unsigned long delay_us = 50;
 	ktime_t t0, deadline;
 	long aff;
@@ -425,6 +450,23 @@ static int rtd_amp_rproc_stop(struct rproc *rproc)
 	dev_info(ddata->dev, "stopped MPIDR %#llx, powered off %lld us after the request\n",
 		 ddata->mpidr, ktime_us_delta(ktime_get(), t0));
 	return 0;
+}
+
+static void rtd_amp_unmap_rsc(struct rtd_amp_rproc *ddata);
+
+static int rtd_amp_rproc_stop(struct rproc *rproc)
+{
+	struct rtd_amp_rproc *ddata = rproc->priv;
+
+	rtd_amp_unmap_rsc(ddata);
+	if (ddata->leaving) {
+		/* detach_on_remove: the vdev is reset, tell the firmware. */
+		rtd_amp_ring(ddata);
+		dev_info(ddata->dev, "unbinding: MPIDR %#llx left running (detach_on_remove)\n",
+			 ddata->mpidr);
+		return 0;
+	}
+	return rtd_amp_stop_core(ddata);
 }
 
 static void rtd_amp_rproc_kick(struct rproc *rproc, int vqid)
@@ -1229,10 +1271,15 @@ static int rtd_amp_rproc_load(struct rproc *rproc, const struct firmware *fw)
 	return ret ? ret : rproc_elf_load_segments(rproc, fw);
 }
 
+#include "rtd_amp_attach.c"
+
 static const struct rproc_ops rtd_amp_rproc_ops = {
 	.prepare = rtd_amp_rproc_prepare,
 	.start = rtd_amp_rproc_start,
 	.stop = rtd_amp_rproc_stop,
+	.attach = rtd_amp_rproc_attach,
+	.detach = rtd_amp_rproc_detach,
+	.get_loaded_rsc_table = rtd_amp_get_loaded_rsc_table,
 	.kick = rtd_amp_rproc_kick,
 	.load = rtd_amp_rproc_load,
 	.parse_fw = rtd_amp_rproc_parse_fw,
@@ -1434,10 +1481,21 @@ static int rtd_amp_rproc_probe(struct platform_device *pdev)
 	if (ret)
 		return ret;
 
+	/* A firmware already serving: attach to it instead of loading one. */
+	if (rtd_amp_probe_running(ddata)) {
+		rproc->state = RPROC_DETACHED;
+		dev_info(dev, "MPIDR %#llx runs a firmware (up %llu ms, resource table %pa): registered as detached, echo start attaches\n",
+			 ddata->mpidr, rtd_amp_fw_uptime_ms(ddata), &ddata->rsc_pa);
+	}
+
 	platform_set_drvdata(pdev, ddata);
 	ret = devm_rproc_add(dev, rproc);
 	if (ret)
 		return dev_err_probe(dev, ret, "cannot register the remote processor\n");
+	/* Runs before devm's rproc_del() at unbind. */
+	ret = devm_add_action(dev, rtd_amp_leave, ddata);
+	if (ret)
+		return ret;
 	/* Removed with the rest of remoteprocN's debugfs directory. */
 	if (!IS_ERR_OR_NULL(rproc->dbg_dir)) {
 		debugfs_create_file("rtd_amp_ctrl", 0400, rproc->dbg_dir, ddata,
@@ -1445,6 +1503,7 @@ static int rtd_amp_rproc_probe(struct platform_device *pdev)
 		debugfs_create_file("rtd_amp_boot", 0400, rproc->dbg_dir, ddata,
 				    &rtd_amp_boot_fops);
 		rtd_amp_dbg_add(ddata);
+		rtd_amp_attach_dbg_add(ddata);
 	}
 
 	dev_info(dev, "%s: MPIDR %#llx (cpu%d), PSCI over %s, firmware %s, signatures %s\n",

@@ -467,6 +467,105 @@ static int cmd_as(char **argv)
 	return 127;
 }
 
+/* The /dev/rpmsgN whose endpoint is named NAME into PATH; 0 if found. */
+static int find_named(const char *name, char *path, size_t len)
+{
+	char f[64], buf[64];
+
+	for (int i = 0; i < 64; i++) {
+		FILE *fp;
+
+		snprintf(f, sizeof(f), "/sys/class/rpmsg/rpmsg%d/name", i);
+		fp = fopen(f, "r");
+		if (!fp)
+			continue;
+		if (fgets(buf, sizeof(buf), fp)) {
+			buf[strcspn(buf, "\n")] = '\0';
+			if (!strcmp(buf, name)) {
+				fclose(fp);
+				snprintf(path, len, "/dev/rpmsg%d", i);
+				if (access(path, R_OK | W_OK) == 0)
+					return 0;
+				continue;
+			}
+		}
+		fclose(fp);
+	}
+	return -1;
+}
+
+/*
+ * seqstream NAME STOPFILE: sequence-numbered echoes (one in flight) through
+ * the endpoint named NAME until STOPFILE exists, following it across
+ * detach/attach and driver reloads: when the device goes away or stops
+ * answering (2 s), the message in flight is counted lost and the stream
+ * reopens the endpoint's new device. An echo carrying any number but the
+ * one in flight (a replay, a duplicate) is counted, never accepted.
+ */
+static int cmd_seqstream(const char *name, const char *stop)
+{
+	unsigned long sent = 0, echoed = 0, lost = 0, wrong = 0, opens = 0;
+	uint32_t seq = 0, last_ok = 0;
+	char path[64];
+	int fd = -1;
+
+	while (access(stop, F_OK) != 0) {
+		uint8_t out[8], in[MAX_PAYLOAD];
+		uint32_t got = 0;
+		int n;
+
+		if (fd < 0) {
+			if (find_named(name, path, sizeof(path))) {
+				usleep(20000);
+				continue;
+			}
+			fd = open(path, O_RDWR | O_CLOEXEC);
+			if (fd < 0) {
+				usleep(20000);
+				continue;
+			}
+			opens++;
+		}
+		seq++;
+		memcpy(out, "SEQ#", 4);
+		memcpy(out + 4, &seq, 4);
+		if (write(fd, out, sizeof(out)) != sizeof(out)) {
+			/* Not sent: the number is used again. */
+			seq--;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		sent++;
+		for (;;) {
+			n = recv_msg(fd, in, 2000);
+			if (n != sizeof(out) || memcmp(in, "SEQ#", 4))
+				break;
+			memcpy(&got, in + 4, 4);
+			if (got == seq)
+				break;
+			/* Anything but the number in flight. */
+			wrong++;
+			printf("seqstream: echo of %u while %u was in flight\n", got, seq);
+		}
+		if (n == sizeof(out) && !memcmp(in, "SEQ#", 4) && got == seq) {
+			echoed++;
+			last_ok = seq;
+			continue;
+		}
+		lost++;
+		printf("seqstream: %u lost (%s), reopening\n", seq,
+		       n < 0 ? strerror(-n) : "bad reply");
+		close(fd);
+		fd = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	printf("seqstream: sent %lu echoed %lu lost %lu wrong %lu opens %lu last %u\n",
+	       sent, echoed, lost, wrong, opens, last_ok);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 6 && !strcmp(argv[1], "as"))
@@ -492,10 +591,13 @@ int main(int argc, char **argv)
 		return cmd_sock(argv[2], argv[3]);
 	if (argc >= 3 && !strcmp(argv[1], "pending"))
 		return cmd_pending(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "seqstream"))
+		return cmd_seqstream(argv[2], argv[3]);
 	fprintf(stderr, "usage: ampt echo DEV N | bench DEV SIZE N [read] | stream DEV SIZE N WINDOW |\n"
 		"       ttybench TTY N |\n"
 		"       ept-create CTRL NAME SRC DST |\n"
 		"       ept-destroy DEV | ctl DEV ping|stats|fault KIND | pending DEV |\n"
-		"       sock PATH JSON | watch DEV MS | as UID GID[,GID...] -- CMD...\n");
+		"       sock PATH JSON | watch DEV MS | as UID GID[,GID...] -- CMD... |\n"
+		"       seqstream NAME STOPFILE\n");
 	return 2;
 }
