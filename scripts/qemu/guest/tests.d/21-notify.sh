@@ -9,7 +9,12 @@
 # read through rtd_amp_boot) around 200 echoes, nothing else running.
 # A count, not a time: Linux kicks exactly when the flag is clear
 # (virtqueue_kick_prepare_split), so the check is exact up to stray
-# doorbells (a second allowed per 20 echoes).
+# doorbells (a second allowed per 20 echoes). There may be fewer than one
+# per echo: an SGI Linux sends while the previous one is still pending in
+# the GIC (the firmware took the message early, with its vCPU descheduled
+# by the host) is one interrupt for both (6.12, 2026-12-02: 193 for 200
+# echoes on the loaded build machine), so below it only asks that the
+# counter moved.
 notify_n=200
 start_fw
 fw_counter() { sed -n "s/^$1: //p" "$D/rtd_amp_boot"; }
@@ -20,7 +25,7 @@ sgis=$((sg1 - sg0)) spis=$((sp1 - sp0))
 per() { awk -v a="$1" -v n="$notify_n" 'BEGIN { printf "%.2f", a / n }'; }
 notify_ok() {
 	matches "$r" '^bench 16 B: p50 [0-9]+ us, .*content checked' &&
-		[ "$sgis" -ge $notify_n ] && [ $((sgis * 20)) -le $((notify_n * 21)) ]
+		[ "$sgis" -ge 1 ] && [ $((sgis * 20)) -le $((notify_n * 21)) ]
 }
 check "notify: $notify_n echoes intact, at most 1.05 doorbells to the firmware per echo (RX refills do not kick)" \
 	"bench '$r'; firmware got $sgis SGIs, raised $spis SPIs" notify_ok
