@@ -52,9 +52,8 @@ ampt stream "$(raw_dev)" 496 1000 16
 step "shutdown"
 if [ -n "$daemon_pid" ]; then
 	stop_daemon
-	echo "rtd-ampd exited $daemon_rc (SIGTERM: it stops what it started)"
-else
-	stop_fw
+	echo "rtd-ampd exited $daemon_rc (SIGTERM; stop_on_exit = false: the firmware runs on)"
 fi
+stop_fw
 echo "kernel state: $(cat "$R/state")"
 echo "demo: done"

@@ -347,8 +347,9 @@ if [ -x /bin/rtd-ampd ]; then
 	r=$(app ampt echo "$new" 20)
 	check "crash: the application reconnects and talks again" "$r" [ "$r" = "echo: 20/20 ok" ]
 	stop_daemon
-	check "daemon: SIGTERM stops the firmware and the daemon exits 0" \
-		"state $(cat $R/state), exit $daemon_rc" sh -c "[ $daemon_rc = 0 ] && [ \"\$(cat $R/state)\" = offline ]"
+	check "daemon: SIGTERM leaves the firmware running (stop_on_exit = false) and the daemon exits 0" \
+		"state $(cat $R/state), exit $daemon_rc" sh -c "[ $daemon_rc = 0 ] && [ \"\$(cat $R/state)\" = running ]"
+	stop_fw
 
 	# bad firmware through the daemon: its check refuses it before the kernel sees it
 	for b in $BAD; do

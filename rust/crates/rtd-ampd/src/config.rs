@@ -122,6 +122,12 @@ pub struct Remoteproc {
     /// `[remoteproc.health]`; no health pings when absent.
     #[serde(default)]
     pub health: Option<Health>,
+    /// Stop the firmware when the daemon exits (SIGTERM, `systemctl stop`).
+    /// Default false: the firmware keeps running and the next daemon adopts
+    /// it, so a daemon restart or package upgrade does not bounce the core
+    /// (docs/daemon-cli.md, "Adoption and stop_on_exit").
+    #[serde(default)]
+    pub stop_on_exit: bool,
 }
 
 fn yes() -> bool {

@@ -13,8 +13,6 @@ use tracing::{error, info, warn};
 
 /// Events kept per processor.
 const HISTORY: usize = 32;
-/// How long a stop may take before the daemon gives up waiting.
-const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a start may stay `offline` before it counts as failed.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -116,7 +114,9 @@ impl Supervisor {
             self.refresh(i);
             if self.procs[i].cfg.autostart {
                 self.procs[i].wanted = true;
-                self.start(i, "autostart");
+                if !self.adopt(i) {
+                    self.start(i, "autostart");
+                }
             }
         }
         let summary = self.summary();
@@ -253,6 +253,68 @@ impl Supervisor {
         }
     }
 
+    /// At daemon start: takes over a processor that already executes the
+    /// configured firmware (a previous daemon's, or one Linux attached to)
+    /// without restarting it. Returns whether it did.
+    fn adopt(&mut self, i: usize) -> bool {
+        let cfg = self.procs[i].cfg.clone();
+        let Ok(dev) = self.hw.find(&cfg.name) else {
+            return false;
+        };
+        let Ok(state) = self.hw.state(&dev) else {
+            return false;
+        };
+        // Running another firmware than the configured one: the config
+        // changed, so the configured one is started (a restart). Attached
+        // or detached: Linux did not load it and the kernel shows the name
+        // `unknown` (remoteproc_sysfs.c firmware_show), so it is adopted.
+        if state == KState::Running {
+            match self.hw.firmware(&dev) {
+                Ok(fw) if fw == cfg.firmware => {}
+                Ok(fw) => {
+                    info!(remoteproc = %cfg.name, running = %fw, configured = %cfg.firmware, "running another firmware: restarting with the configured one");
+                    return false;
+                }
+                Err(_) => return false,
+            }
+        }
+        let outcome = match self.hw.adopt(&dev) {
+            Ok(Some(o)) => o,
+            Ok(None) => return false,
+            Err(e) => {
+                warn!(remoteproc = %cfg.name, error = %e, "could not adopt; starting it");
+                return false;
+            }
+        };
+        // Settings only: neither write disturbs a running core.
+        if let Err(e) = self.apply_settings(&dev, &cfg) {
+            warn!(remoteproc = %cfg.name, error = %e, "settings not applied to the adopted processor");
+            self.procs[i].last_error = Some(e.to_string());
+        }
+        let detail = format!("{state}: {}", outcome.as_str());
+        info!(remoteproc = %cfg.name, %detail, "adopted the running firmware");
+        let p = &mut self.procs[i];
+        p.device = Some(dev);
+        p.channels_checked = false;
+        p.health_failures = 0;
+        p.next_ping = p
+            .cfg
+            .health
+            .as_ref()
+            .map(|h| Instant::now() + Duration::from_millis(h.interval_ms));
+        self.set_phase(i, Phase::Starting);
+        self.event(i, "adopted", None, detail);
+        true
+    }
+
+    fn apply_settings(&self, dev: &str, cfg: &crate::config::Remoteproc) -> Result<(), HwError> {
+        self.hw.set_recovery(dev, cfg.kernel_recovery)?;
+        if let Some(mode) = &cfg.coredump {
+            self.hw.set_coredump(dev, mode)?;
+        }
+        Ok(())
+    }
+
     fn try_start(&mut self, i: usize) -> Result<(), HwError> {
         let cfg = self.procs[i].cfg.clone();
         let dev = self.hw.find(&cfg.name)?;
@@ -260,12 +322,8 @@ impl Supervisor {
         let state = self.hw.state(&dev)?;
         if state.is_up() {
             self.hw.stop(&dev)?;
-            self.wait_offline(&dev)?;
         }
-        self.hw.set_recovery(&dev, cfg.kernel_recovery)?;
-        if let Some(mode) = &cfg.coredump {
-            self.hw.set_coredump(&dev, mode)?;
-        }
+        self.apply_settings(&dev, &cfg)?;
         if cfg.check_firmware {
             // The file the kernel loads, not firmware_dir.join(name): an
             // absolute name would replace the directory there.
@@ -296,25 +354,6 @@ impl Supervisor {
         Ok(())
     }
 
-    fn wait_offline(&self, dev: &str) -> Result<(), HwError> {
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        loop {
-            match self.hw.state(dev) {
-                Ok(KState::Offline) => return Ok(()),
-                Ok(_) | Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10))
-                }
-                Ok(s) => {
-                    return Err(HwError::Host(amp_host::Error::Timeout {
-                        what: format!("{dev} to stop (it is {s})"),
-                        after: STOP_TIMEOUT,
-                    }))
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
     fn stop(&mut self, i: usize, why: &str) -> Result<(), HwError> {
         let p = &mut self.procs[i];
         p.wanted = false;
@@ -322,11 +361,7 @@ impl Supervisor {
         p.next_ping = None;
         let name = p.cfg.name.clone();
         let dev = self.hw.find(&name)?;
-        let state = self.hw.state(&dev)?;
-        if state != KState::Offline {
-            self.hw.stop(&dev)?;
-            self.wait_offline(&dev)?;
-        }
+        self.hw.stop(&dev)?;
         info!(remoteproc = %name, reason = why, "stopped");
         self.set_phase(i, Phase::Stopped);
         self.event(i, "stopped", None, why.to_owned());
@@ -600,17 +635,24 @@ impl Supervisor {
         }
     }
 
+    /// At exit: stops the processors whose `stop_on_exit` is set; the
+    /// others keep running for the next daemon to adopt.
     fn shutdown(&mut self) {
         for i in 0..self.procs.len() {
-            if matches!(
+            if !matches!(
                 self.procs[i].phase,
                 Phase::Starting | Phase::Running | Phase::Backoff
             ) {
-                if let Err(e) = self.stop(i, "daemon shutdown") {
-                    error!(remoteproc = %self.procs[i].cfg.name, error = %e, "stop at shutdown failed");
-                }
+                continue;
+            }
+            if !self.procs[i].cfg.stop_on_exit {
+                info!(remoteproc = %self.procs[i].cfg.name, "left running (stop_on_exit = false)");
+                continue;
+            }
+            if let Err(e) = self.stop(i, "daemon shutdown") {
+                error!(remoteproc = %self.procs[i].cfg.name, error = %e, "stop at shutdown failed");
             }
         }
-        info!("all supervised processors stopped");
+        info!("daemon shutdown done");
     }
 }

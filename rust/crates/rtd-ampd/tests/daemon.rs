@@ -93,7 +93,11 @@ fn crash_loop_backs_off_then_gives_up() {
     assert_eq!(k.state(), "running");
     tx.send(Msg::Shutdown).unwrap();
     handle.join().unwrap();
-    assert_eq!(k.state(), "offline", "shutdown stops the processor");
+    assert_eq!(
+        k.state(),
+        "running",
+        "stop_on_exit = false: shutdown leaves it running"
+    );
 }
 
 #[test]
@@ -278,14 +282,19 @@ fn bad_config_file_exits_2_with_line_and_column() {
     );
 }
 
-#[test]
-fn sigterm_stops_processors_and_removes_the_socket() {
-    let k = FakeKernel::new();
+/// Runs the daemon binary on `k` with `extra` config lines until it reports
+/// the processor `Running`, then sends it `sig` and waits for it. Returns
+/// the last status seen before the signal and how the daemon exited.
+fn run_daemon_until(
+    k: &FakeKernel,
+    extra: &str,
+    sig: nix::sys::signal::Signal,
+) -> (ProcStatus, std::process::ExitStatus) {
     let cfg_path = k.root().join("rtd-ampd.toml");
     std::fs::write(
         &cfg_path,
         format!(
-            "[daemon]\nsocket = \"{}/run/s.sock\"\npoll_interval_ms = 5\n[[remoteproc]]\nname = \"rtd-amp\"\nfirmware = \"fw.elf\"\ncheck_firmware = false\n",
+            "[daemon]\nsocket = \"{}/run/s.sock\"\npoll_interval_ms = 5\n[[remoteproc]]\nname = \"rtd-amp\"\nfirmware = \"rproc-rtd-amp-fw\"\ncheck_firmware = false\n{extra}\n",
             k.root().display()
         ),
     )
@@ -299,19 +308,77 @@ fn sigterm_stops_processors_and_removes_the_socket() {
         .spawn()
         .unwrap();
     let socket = k.root().join("run/s.sock");
-    wait_for("running", || {
+    let st = wait_for("running", || {
         let r = request(&socket, &Request::Status { name: None }).ok()?;
-        (r.status[0].phase == Phase::Running).then_some(())
+        let s = r.status.into_iter().next()?;
+        (s.phase == Phase::Running).then_some(s)
     });
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{status:?}");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
+    (st, child.wait().unwrap())
+}
+
+#[test]
+fn sigterm_leaves_the_firmware_running_and_removes_the_socket() {
+    use nix::sys::signal::Signal;
+    let k = FakeKernel::new();
+    let (st, exit) = run_daemon_until(&k, "", Signal::SIGTERM);
+    assert!(exit.success(), "{exit:?}");
+    assert_eq!(st.events.last().unwrap().kind, "started");
+    assert_eq!(k.state(), "running", "stop_on_exit defaults to false");
+    assert!(!k.root().join("run/s.sock").exists());
+    assert_eq!(k.stops.load(Ordering::SeqCst), 0);
+
+    // The next daemon adopts it: no stop, no start.
+    let (st, exit) = run_daemon_until(&k, "", Signal::SIGKILL);
+    assert!(!exit.success());
+    assert_eq!(st.events.last().unwrap().kind, "adopted", "{st:?}");
+    // And after a SIGKILL, once more.
+    let (st, _) = run_daemon_until(&k, "", Signal::SIGTERM);
+    assert_eq!(st.events.last().unwrap().kind, "adopted", "{st:?}");
+    assert_eq!(k.starts.load(Ordering::SeqCst), 1, "only the first boot");
+    assert_eq!(k.stops.load(Ordering::SeqCst), 0);
+    assert_eq!(k.state(), "running");
+}
+
+#[test]
+fn stop_on_exit_stops_the_firmware_at_sigterm() {
+    use nix::sys::signal::Signal;
+    let k = FakeKernel::new();
+    let (_, exit) = run_daemon_until(&k, "stop_on_exit = true", Signal::SIGTERM);
+    assert!(exit.success(), "{exit:?}");
     assert_eq!(k.state(), "offline");
-    assert!(!socket.exists());
+    assert_eq!(k.stops.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn another_firmware_running_is_restarted_not_adopted() {
+    use nix::sys::signal::Signal;
+    let k = FakeKernel::new();
+    // Running what the config does not name (the config changed).
+    k.put("running");
+    common::set(
+        &common::rproc_dir(k.root()).join("firmware"),
+        "old-fw.elf\n",
+    );
+    let (st, _) = run_daemon_until(&k, "", Signal::SIGTERM);
+    assert_eq!(st.events.last().unwrap().kind, "started", "{st:?}");
+    assert_eq!(k.stops.load(Ordering::SeqCst), 1);
+    assert_eq!(k.starts.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        common::read(&common::rproc_dir(k.root()).join("firmware")),
+        "rproc-rtd-amp-fw"
+    );
+}
+
+#[test]
+fn a_detached_processor_is_attached_not_restarted() {
+    use nix::sys::signal::Signal;
+    let k = FakeKernel::new();
+    k.put("detached");
+    let (st, _) = run_daemon_until(&k, "", Signal::SIGTERM);
+    assert_eq!(st.events.last().unwrap().kind, "adopted", "{st:?}");
+    assert_eq!(k.state(), "attached");
+    assert_eq!(k.stops.load(Ordering::SeqCst), 0);
 }
 
 /// The daemon checks the file the kernel will load (amp-host's

@@ -189,6 +189,10 @@ boot1() {
 	local dropin=/run/systemd/system/$UNIT.d
 	mkdir -p "$dropin"
 	printf '[Service]\nProtectKernelTunables=yes\n' >"$dropin/zz-twin.conf"
+	# The daemon leaves the firmware running (stop_on_exit = false) and the
+	# next one would adopt it: stop it, so the sandboxed daemon must start it.
+	systemctl stop $UNIT
+	[ "$(cat $R/state)" = offline ] || echo stop >$R/state
 	systemctl daemon-reload
 	systemctl restart $UNIT
 	sleep 3
@@ -229,17 +233,20 @@ boot1() {
 	newpid=$(prop $UNIT MainPID)
 	check "restart: systemctl restart gives a new active daemon" "MainPID $pid -> $newpid, $(systemctl is-active $UNIT)" \
 		test "$newpid" != "$pid" -a "$(systemctl is-active $UNIT)" = active
-	check "restart: the old daemon stopped the firmware on SIGTERM and exited 0" \
+	check "restart: the old daemon left the firmware running on SIGTERM (stop_on_exit = false) and exited 0" \
 		"$(journalctl -b _PID="$pid" -o cat --no-pager | tail -n 5 | tr '\n' ' ')" \
-		sh -c "journalctl -b _PID=$pid -o cat --no-pager | grep -q '^stopped' && journalctl -b _PID=$pid -o cat --no-pager | grep -q 'rtd-ampd stopped'"
-	check "restart: the new daemon started the firmware and it answers" "$(cat $R/state)" \
+		sh -c "journalctl -b _PID=$pid -o cat --no-pager | grep -q 'left running' && journalctl -b _PID=$pid -o cat --no-pager | grep -q 'rtd-ampd stopped'"
+	check "restart: the new daemon adopted the running firmware (not restarted)" \
+		"$(journalctl -b _PID="$newpid" -o cat --no-pager | head -n 5 | tr '\n' ' ')" \
+		sh -c "journalctl -b _PID=$newpid -o cat --no-pager | grep -q 'adopted the running firmware'"
+	check "restart: the adopted firmware answers" "$(cat $R/state)" \
 		wait_for 30 "$SELF" serving
 	systemctl stop $UNIT
 	check "stop: systemctl stop leaves the unit inactive (not failed), Result=success" \
 		"$(systemctl is-active $UNIT), Result=$(prop $UNIT Result), status $(prop $UNIT ExecMainStatus)" \
 		test "$(systemctl is-active $UNIT)" = inactive -a "$(prop $UNIT Result)" = success -a "$(prop $UNIT ExecMainStatus)" = 0
-	check "stop: the firmware is stopped (offline) and the socket removed" "state $(cat $R/state), socket $(ls $SOCK 2>&1)" \
-		test "$(cat $R/state)" = offline -a ! -e $SOCK
+	check "stop: the firmware keeps running (stop_on_exit = false) and the socket is removed" "state $(cat $R/state), socket $(ls $SOCK 2>&1)" \
+		test "$(cat $R/state)" = running -a ! -e $SOCK
 	systemctl start $UNIT
 	check "start: systemctl start brings the firmware back" "$(systemctl is-active $UNIT), state $(cat $R/state)" \
 		wait_for 30 "$SELF" serving
@@ -259,9 +266,9 @@ boot2() {
 	local prev
 	prev=$(journalctl -b -1 -o cat --no-pager 2>/dev/null)
 	check "reboot: the previous boot's journal is there" "journalctl -b -1 is empty" test -n "$prev"
-	check "reboot: rtd-ampd stopped the firmware on the way down" \
+	check "reboot: rtd-ampd exited cleanly on the way down, leaving the firmware to the kernel (stop_on_exit = false)" \
 		"$(journalctl -b -1 -u $UNIT -o cat --no-pager | tail -n 5 | tr '\n' ' ')" \
-		sh -c "journalctl -b -1 -u $UNIT -o cat --no-pager | tail -n 8 | grep -q '^stopped' && journalctl -b -1 -u $UNIT -o cat --no-pager | tail -n 8 | grep -q 'rtd-ampd stopped'"
+		sh -c "journalctl -b -1 -u $UNIT -o cat --no-pager | tail -n 8 | grep -q 'left running' && journalctl -b -1 -u $UNIT -o cat --no-pager | tail -n 8 | grep -q 'rtd-ampd stopped'"
 	check "reboot: nothing timed out or was killed on the way down" \
 		"$(echo "$prev" | grep -Ei 'timed out|killing|SIGKILL|watchdog' | tail -n 3 | tr '\n' ' ')" \
 		sh -c "journalctl -b -1 -o cat --no-pager | grep -qx 'suite: rebooting' && ! journalctl -b -1 -o cat --no-pager | sed -n '/^suite: rebooting\$/,\$p' | grep -Eqi 'timed out|killing process|sigkill'"
