@@ -282,6 +282,12 @@ qa_build_guest() {
 	prodfw=${AMP_PRODUCTION_FIRMWARE_ELF:-$("$REPO_ROOT/scripts/build-firmware" qemu-virt production | tail -n1)}
 	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -o "$out/ampt" "$QA_GUEST/ampt.c"
 	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -o "$out/ampbulk" "$QA_GUEST/ampbulk.c"
+	# The echo through librtdamp (tests.d/20-perf.sh): the C API as an
+	# application links it, static.
+	local capi
+	capi=$("$REPO_ROOT/scripts/build-capi-aarch64" | tail -n1)
+	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -I "$REPO_ROOT/rust/crates/amp-capi/include" \
+		-o "$out/ampcapi" "$QA_GUEST/ampcapi.c" "$capi" -lpthread -ldl -lm
 	if [ -n "${AMP_HOST_TOOLS_DIR:-}" ]; then
 		# Prebuilt static aarch64 rtd-ampd and ampctl (e.g. from an earlier
 		# scripts/build-host-aarch64 while cargo is busy elsewhere).
@@ -315,6 +321,7 @@ qa_build_guest() {
 	cp "$(qa_sign_dir)"/trusted/fw-signing.{der,pem} "$root/etc/rtd-amp/"
 	cp "$out/ampt" "$root/bin/ampt"
 	cp "$out/ampbulk" "$root/bin/ampbulk"
+	cp "$out/ampcapi" "$root/bin/ampcapi"
 	if [ ${#tools[@]} -eq 2 ] && [ -x "${tools[0]}" ] && [ -x "${tools[1]}" ]; then
 		cp "${tools[0]}" "$root/bin/rtd-ampd"
 		cp "${tools[1]}" "$root/bin/ampctl"

@@ -97,8 +97,20 @@ static const struct mbox_chan_ops rtd_amp_mbox_ops = {
 
 /*
  * Threaded: the client runs the virtio callbacks, which take mutexes, so
- * the doorbell is delivered from process context.
+ * the doorbell is delivered from process context. The hard handler only
+ * wakes the thread, and the line is not IRQF_ONESHOT: the SPI is edge
+ * triggered (the binding; the firmware sets it pending in GICD_ISPENDR,
+ * a latch the acknowledge clears) and a doorbell carries no data, so one
+ * that comes while the thread runs just runs it once more. This spares
+ * masking and unmasking the SPI in the distributor on every doorbell
+ * (two GICD writes, each waiting for GICD_CTLR.RWP; docs/benchmarks.md,
+ * "Round-trip breakdown").
  */
+static irqreturn_t rtd_amp_mbox_rx_irq(int irq, void *data)
+{
+	return IRQ_WAKE_THREAD;
+}
+
 static irqreturn_t rtd_amp_mbox_rx_thread(int irq, void *data)
 {
 	struct rtd_amp_mbox *mb = data;
@@ -148,8 +160,8 @@ static int rtd_amp_mbox_probe(struct platform_device *pdev)
 	if (irq < 0)
 		return irq;
 	mb->irq = irq;
-	ret = devm_request_threaded_irq(dev, irq, NULL, rtd_amp_mbox_rx_thread,
-					IRQF_ONESHOT | IRQF_NO_AUTOEN,
+	ret = devm_request_threaded_irq(dev, irq, rtd_amp_mbox_rx_irq,
+					rtd_amp_mbox_rx_thread, IRQF_NO_AUTOEN,
 					dev_name(dev), mb);
 	if (ret)
 		return dev_err_probe(dev, ret, "cannot request rx irq %d\n", irq);

@@ -2,7 +2,8 @@
 # Where an echo's time goes (docs/benchmarks.md, "Round-trip breakdown"):
 # in one boot, the bare doorbell round trip (the debug driver's ping), the
 # firmware's own service time (its generic-timer stamps in the control
-# page), RPMsg echoes through /dev/rpmsgN and the tty, and the host CPU the
+# page), RPMsg echoes through /dev/rpmsgN (bare system calls, and through
+# librtdamp) and the tty, and the host CPU the
 # idle firmware's vCPU burns (sampled by the host runner between the
 # PERF-IDLE markers). Figures only: medians of several runs with their p99;
 # the cases check that each measurement ran and returned intact data,
@@ -87,10 +88,13 @@ check "perf: 10 doorbell pings answered, and counted by the firmware in its cont
 #   e16rd   16 B echoes, one blocking read() a reply, pinned
 #   e496    496 B echoes, poll() then read(), unpinned
 #   e496rd  496 B echoes, blocking read(), pinned
+#   c16     16 B echoes through librtdamp (ampcapi: rtdamp_send/recv with
+#           timeouts: a non-blocking write(), poll() then read()), pinned
+#   c16blk  the same with timeout -1 (write(), one blocking read()), pinned
 # A run appends its p50 and p99 (us) to /tmp/perf/V.p50 and V.p99; echo
 # runs add the firmware's service-time histogram over the run to V.hist.
 pin="taskset -c ${irq_cpu:-0}"
-variants="e16 e16pin e16rd e496 e496rd"
+variants="e16 e16pin e16rd e496 e496rd c16 c16blk"
 [ $db_ok = yes ] && variants="db dbpin $variants"
 rm -rf /tmp/perf && mkdir -p /tmp/perf
 for v in $variants; do svc_hist | sed 's/[0-9][0-9]*/0/g' >"/tmp/perf/$v.hist"; done
@@ -110,6 +114,20 @@ for i in $(seq $perf_runs); do
 			b=$(echo "$r" | sed -n 's/.* p99_ns=\([0-9]*\) .*/\1/p')
 			a=$(us "$a") b=$(us "$b")
 			;;
+		c16*)
+			mode=""
+			[ "$v" = c16blk ] && mode=block
+			h0=$(svc_hist)
+			# shellcheck disable=SC2086 # $mode: empty or one word
+			r=$($pin ampcapi bench "$(raw_dev)" 16 200 $mode) || bad="$bad $v run $i: $r;"
+			h1=$(svc_hist)
+			hist_add "$(cat "/tmp/perf/$v.hist")" "$h0" "$h1" >"/tmp/perf/$v.new"
+			mv "/tmp/perf/$v.new" "/tmp/perf/$v.hist"
+			matches "$r" '^capibench 16 B: p50 [0-9]+ us, p99 [0-9]+ us, .*content checked' ||
+				bad="$bad $v run $i: '$r';"
+			a=$(echo "$r" | sed -n 's/.*p50 \([0-9]*\) us.*/\1/p')
+			b=$(echo "$r" | sed -n 's/.*p99 \([0-9]*\) us.*/\1/p')
+			;;
 		*)
 			case $v in e16*) size=16 ;; *) size=496 ;; esac
 			case $v in *rd) how="read" ;; *) how="poll" ;; esac
@@ -127,7 +145,7 @@ for i in $(seq $perf_runs); do
 		echo "$b" >>"/tmp/perf/$v.p99"
 	done
 done
-check "perf: $perf_runs rounds of doorbell pings and echoes (16 B, 496 B; poll+read and blocking read), every reply intact" \
+check "perf: $perf_runs rounds of doorbell pings and echoes (16 B, 496 B; poll+read and blocking read; librtdamp), every reply intact" \
 	"${bad:-lost pings $lost}" sh -c "[ -z \"$bad\" ] && [ $lost -lt 5 ]"
 # fig V: "p50 X us, p99 Y us" of variant V (medians over the rounds).
 fig() { echo "p50 $(med </tmp/perf/"$1".p50) us, p99 $(med </tmp/perf/"$1".p99) us"; }
@@ -146,11 +164,13 @@ echo "FIGURE: RPMsg echo 16 B, poll+read, pinned to cpu${irq_cpu:-0}: $(fig e16p
 echo "FIGURE: RPMsg echo 16 B, after (one blocking read a reply, pinned): $(fig e16rd); $(svc e16rd)"
 echo "FIGURE: RPMsg echo 496 B, before (poll+read, unpinned): $(fig e496); $(svc e496)"
 echo "FIGURE: RPMsg echo 496 B, after (blocking read, pinned): $(fig e496rd); $(svc e496rd)"
+echo "FIGURE: RPMsg echo 16 B through librtdamp (ampcapi: rtdamp_send/rtdamp_recv, 5 s timeouts: non-blocking write, poll then read), pinned to cpu${irq_cpu:-0}: $(fig c16); $(svc c16)"
+echo "FIGURE: RPMsg echo 16 B through librtdamp, timeout -1 (write, blocking read), pinned: $(fig c16blk); $(svc c16blk)"
 if [ $db_ok = yes ]; then
 	ratio() { # ratio ECHO DOORBELL: p50 over p50
 		awk -v e="$(med </tmp/perf/"$1".p50)" -v d="$(med </tmp/perf/"$2".p50)" 'BEGIN { printf "%.1f", e / d }'
 	}
-	echo "FIGURE: RPMsg echo 16 B p50 / doorbell p50 in the same boot (goal <= 3): before (unpinned, poll+read) $(ratio e16 db), after (pinned, blocking read) $(ratio e16rd dbpin)"
+	echo "FIGURE: RPMsg echo 16 B p50 / doorbell p50 in the same boot (goal <= 3): before (unpinned, poll+read) $(ratio e16 db), after (pinned, blocking read) $(ratio e16rd dbpin), librtdamp pinned with timeouts $(ratio c16 dbpin), blocking $(ratio c16blk dbpin)"
 fi
 svc_count=$(sed -n 's/^svc_count: //p' "$D/rtd_amp_ctrl")
 svc_sum=$(sed -n 's/^svc_sum_ns: //p' "$D/rtd_amp_ctrl")
