@@ -116,11 +116,7 @@ pub unsafe extern "C" fn rtdamp_endpoint_open(
         if out.is_null() {
             return invalid("out is NULL");
         }
-        let Some(index) = ctrl
-            .trim_start_matches("/dev/")
-            .strip_prefix("rpmsg_ctrl")
-            .and_then(|n| n.parse().ok())
-        else {
+        let Ok(index) = amp_host::control::parse_ctrl_name(ctrl) else {
             return invalid("ctrl must be rpmsg_ctrlN");
         };
         let sys = sys();

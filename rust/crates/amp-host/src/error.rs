@@ -72,6 +72,10 @@ pub enum Error {
     /// No such RPMsg device or channel.
     #[error("{0}")]
     NotFound(String),
+    /// The firmware's control service answered with an error or something
+    /// unexpected.
+    #[error("control service: {0}")]
+    Control(String),
     /// The firmware check failed.
     #[error(transparent)]
     Check(#[from] crate::fwcheck::CheckError),
@@ -99,6 +103,7 @@ impl Error {
             Error::MessageTooLong(_) => Some(libc_errno::EMSGSIZE),
             Error::Timeout { .. } => Some(libc_errno::ETIMEDOUT),
             Error::Parse { .. } | Error::Check(_) => Some(libc_errno::EINVAL),
+            Error::Control(_) => Some(libc_errno::EPROTO),
             Error::Bulk { source, .. } => Some(match source {
                 BulkError::TooLong { .. } => libc_errno::EMSGSIZE,
                 BulkError::Empty | BulkError::Full => libc_errno::EAGAIN,

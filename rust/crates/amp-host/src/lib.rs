@@ -7,6 +7,9 @@
 //! * [`rpmsg`]: the announced channels, the control device
 //!   (`/dev/rpmsg_ctrlN`: create/destroy endpoints), endpoint I/O with
 //!   timeouts (pollable file descriptors), the tty channel.
+//! * [`control`]: the firmware's control service: the rpmsg control
+//!   device of a remote processor (found through sysfs), a client for
+//!   ping, version and stats.
 //! * [`bulk`]: the bulk channel (`/dev/rtd-amp-bulkN`): zero-copy records
 //!   in the shared rings, back-pressure, doorbells.
 //! * [`fwcheck`]: check a firmware ELF against the device tree's
@@ -20,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod bulk;
+pub mod control;
 /// The protocol core the bulk API's types come from (`Shm`, the ring roles),
 /// for applications and tests that need them directly.
 pub use amp_proto;

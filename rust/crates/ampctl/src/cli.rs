@@ -27,7 +27,7 @@ pub struct Cli {
         global = true,
         env = "RTD_AMPD_SOCKET",
         value_name = "PATH",
-        default_value = rtd_ampd::config::DEFAULT_SOCKET
+        default_value = rtd_ampd_protocol::DEFAULT_SOCKET
     )]
     pub socket: PathBuf,
     /// What to do.
@@ -55,9 +55,10 @@ pub struct Target {
 /// Where to open an endpoint to the firmware.
 #[derive(Args, Debug, Clone)]
 pub struct Channel {
-    /// rpmsg control device to create the endpoint on.
-    #[arg(long, default_value = "rpmsg_ctrl0", value_name = "DEV")]
-    pub ctrl: String,
+    /// rpmsg control device to create the endpoint on (default: the one of
+    /// the remote processor, found through sysfs).
+    #[arg(long, value_name = "DEV")]
+    pub ctrl: Option<String>,
     /// Firmware address to talk to.
     #[arg(long, value_name = "ADDR")]
     pub dst: Option<u32>,
@@ -235,9 +236,10 @@ pub enum Command {
     Selftest {
         #[command(flatten)]
         target: Target,
-        /// rpmsg control device to reach the firmware's control service on.
-        #[arg(long, default_value = "rpmsg_ctrl0", value_name = "DEV")]
-        ctrl: String,
+        /// rpmsg control device to reach the firmware's control service on
+        /// (default: the one of the remote processor, found through sysfs).
+        #[arg(long, value_name = "DEV")]
+        ctrl: Option<String>,
         /// Shorter runs (200 timer interrupts, 16 pattern trips, 100 raw
         /// doorbells) for a quick look.
         #[arg(long)]
@@ -314,9 +316,10 @@ pub enum EndpointCmd {
         /// Endpoint name (up to 31 bytes).
         #[arg(long, default_value = "ampctl")]
         name: String,
-        /// rpmsg control device.
-        #[arg(long, default_value = "rpmsg_ctrl0", value_name = "DEV")]
-        ctrl: String,
+        /// rpmsg control device (default: the one of the remote processor,
+        /// found through sysfs).
+        #[arg(long, value_name = "DEV")]
+        ctrl: Option<String>,
         /// Local address (default: any).
         #[arg(long, value_name = "ADDR")]
         src: Option<u32>,

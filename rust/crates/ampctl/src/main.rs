@@ -5,7 +5,8 @@ mod cli;
 mod selftest;
 mod stats;
 
-use amp_control::{FaultKind, Request, Response, MAX_MESSAGE_LEN};
+use amp_control::{FaultKind, Request, Response};
+use amp_host::control::{self, Client};
 use amp_host::fwcheck::{FirmwareSearch, SigConfig};
 use amp_host::fwsig;
 use amp_host::lifecycle::Lifecycle;
@@ -15,7 +16,7 @@ use amp_host::Sys;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{CommandFactory, Parser};
 use cli::{Channel, Cli, Command, CoredumpCmd, EndpointCmd, GenerateCmd, Target};
-use rtd_ampd::protocol::{ProcStatus, Reply, Request as DaemonRequest};
+use rtd_ampd_protocol::{ProcStatus, Reply, Request as DaemonRequest};
 use serde::Serialize;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -198,7 +199,7 @@ fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
             ctrl,
             quick,
             json,
-        } => run_selftest(ctx, &target, &ctrl, quick, json.json),
+        } => run_selftest(ctx, &target, ctrl.as_deref(), quick, json.json),
         Command::Endpoint { action } => match action {
             EndpointCmd::Create {
                 name,
@@ -207,7 +208,7 @@ fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
                 dst,
                 json,
             } => {
-                let c = open_ctrl(ctx, &ctrl)?;
+                let c = open_ctrl(ctx, ctrl.as_deref())?;
                 let path =
                     c.create_endpoint(&name, src.unwrap_or(ADDR_ANY), dst, Duration::from_secs(2))?;
                 if json.json {
@@ -343,7 +344,7 @@ fn list(ctx: &Ctx, json: bool) -> Result<()> {
 /// The daemon's status list, or None when no daemon answers.
 fn daemon_status(ctx: &Ctx) -> Option<Vec<ProcStatus>> {
     let reply =
-        rtd_ampd::server::request(&ctx.socket, &DaemonRequest::Status { name: None }).ok()?;
+        rtd_ampd_protocol::request(&ctx.socket, &DaemonRequest::Status { name: None }).ok()?;
     reply.ok.then_some(reply.status)
 }
 
@@ -357,7 +358,7 @@ fn daemon_name(ctx: &Ctx, r: &Remoteproc) -> Option<String> {
 }
 
 fn via_daemon(ctx: &Ctx, req: DaemonRequest) -> Result<()> {
-    let reply: Reply = rtd_ampd::server::request(&ctx.socket, &req)
+    let reply: Reply = rtd_ampd_protocol::request(&ctx.socket, &req)
         .with_context(|| format!("talking to rtd-ampd on {}", ctx.socket.display()))?;
     if !reply.ok {
         bail!("rtd-ampd: {}", reply.error.unwrap_or_default());
@@ -598,23 +599,30 @@ fn dev_path(ctx: &Ctx, dev: &str) -> PathBuf {
     }
 }
 
-fn open_ctrl(ctx: &Ctx, ctrl: &str) -> Result<Ctrl> {
-    let name = ctrl.trim_start_matches("/dev/");
-    let index: u32 = name
-        .strip_prefix("rpmsg_ctrl")
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| anyhow!("--ctrl {ctrl:?}: expected rpmsg_ctrlN"))?;
-    Ctrl::open(&ctx.sys, index).context(
-        "opening the rpmsg control device (is the firmware running? `ampctl status`; is rpmsg_ctrl loaded?)",
-    )
+/// `--ctrl DEV`, or the control device of the remote processor (the only
+/// one), found through its sysfs parent chain: never by index.
+fn open_ctrl(ctx: &Ctx, ctrl: Option<&str>) -> Result<Ctrl> {
+    const HINT: &str = "opening the rpmsg control device (is the firmware running? `ampctl status`; is rpmsg_ctrl loaded?)";
+    match ctrl {
+        Some(name) => {
+            let index =
+                control::parse_ctrl_name(name).with_context(|| format!("--ctrl {name:?}"))?;
+            Ok(Ctrl::open(&ctx.sys, index).context(HINT)?)
+        }
+        None => {
+            let r = resolve(ctx, &Target { rproc: None })?;
+            Ok(control::open_ctrl_of(&ctx.sys, &r).context(HINT)?)
+        }
+    }
 }
 
-/// A temporary endpoint towards the firmware, destroyed on drop.
-struct TempEndpoint(Option<Endpoint>);
+/// A temporary endpoint towards the firmware (a control-service client),
+/// destroyed on drop.
+struct TempEndpoint(Option<Client>);
 
 impl TempEndpoint {
     fn open(ctx: &Ctx, ch: &Channel, default_dst: u32) -> Result<TempEndpoint> {
-        let c = open_ctrl(ctx, &ch.ctrl)?;
+        let c = open_ctrl(ctx, ch.ctrl.as_deref())?;
         let dst = ch.dst.unwrap_or(default_dst);
         let path = c.create_endpoint(
             "ampctl",
@@ -622,45 +630,22 @@ impl TempEndpoint {
             dst,
             Duration::from_secs(2),
         )?;
-        Ok(TempEndpoint(Some(Endpoint::open(&path)?)))
+        Ok(TempEndpoint(Some(Client::on(Endpoint::open(&path)?))))
+    }
+
+    fn client(&mut self) -> &mut Client {
+        self.0.as_mut().expect("open until drop")
     }
 
     fn ep(&mut self) -> &mut Endpoint {
-        self.0.as_mut().expect("open until drop")
+        self.client().endpoint()
     }
 }
 
 impl Drop for TempEndpoint {
     fn drop(&mut self) {
-        if let Some(ep) = self.0.take() {
-            let _ = ep.destroy();
-        }
-    }
-}
-
-/// Sends a control request, waits for the response with the same tag.
-fn call(
-    ep: &mut Endpoint,
-    req: Request,
-    tag: u32,
-    timeout: Duration,
-) -> Result<(Response, Duration)> {
-    let mut buf = [0u8; 512];
-    let n = req.encode(tag, &mut buf[..MAX_MESSAGE_LEN])?;
-    let start = Instant::now();
-    ep.send(&buf[..n])?;
-    loop {
-        let left = timeout.saturating_sub(start.elapsed());
-        let got = ep
-            .recv(&mut buf, Some(left))
-            .context("waiting for the control service to answer")?;
-        let (t, resp) =
-            Response::decode(&buf[..got]).context("bad answer from the control service")?;
-        if t == tag && resp.answers(req.opcode()) {
-            if let Response::Error { code, .. } = resp {
-                bail!("the firmware refused the request: {code}");
-            }
-            return Ok((resp, start.elapsed()));
+        if let Some(c) = self.0.take() {
+            let _ = c.close();
         }
     }
 }
@@ -671,7 +656,7 @@ fn ping(ctx: &Ctx, ch: &Channel, count: u32, info: bool, json: bool) -> Result<(
     let mut rtts = Vec::new();
     for i in 0..count {
         let nonce = 0xA3F0_0000_0000_0000 | u64::from(i);
-        let (resp, rtt) = call(t.ep(), Request::Ping { nonce }, i + 1, timeout)?;
+        let (resp, rtt) = t.client().call(Request::Ping { nonce }, timeout)?;
         if resp != (Response::Pong { nonce }) {
             bail!("pong carries the wrong nonce: {resp:?}");
         }
@@ -682,8 +667,8 @@ fn ping(ctx: &Ctx, ch: &Channel, count: u32, info: bool, json: bool) -> Result<(
     }
     let mut out = serde_json::json!({ "rtt_us": rtts });
     if info {
-        let (v, _) = call(t.ep(), Request::Version, count + 1, timeout)?;
-        let (s, _) = call(t.ep(), Request::Stats, count + 2, timeout)?;
+        let (v, _) = t.client().call(Request::Version, timeout)?;
+        let (s, _) = t.client().call(Request::Stats, timeout)?;
         if let (Response::Version(v), Response::Stats(s)) = (v, s) {
             out["version"] = serde_json::json!({
                 "protocol": v.protocol, "firmware": v.firmware_str(), "board": v.board_str()
@@ -713,16 +698,14 @@ fn ping(ctx: &Ctx, ch: &Channel, count: u32, info: bool, json: bool) -> Result<(
 
 fn fault(ctx: &Ctx, ch: &Channel, kind: FaultKind) -> Result<()> {
     let mut t = TempEndpoint::open(ctx, ch, amp_control::CONTROL_ADDR)?;
-    match call(
-        t.ep(),
+    match t.client().call(
         Request::Fault { kind },
-        1,
         Duration::from_millis(ch.timeout_ms),
     ) {
         Ok(_) => println!(
             "fault {kind} acknowledged; the remote processor is crashing (see `ampctl status`)"
         ),
-        Err(e) if e.to_string().contains("refused") => return Err(e),
+        Err(e) if e.to_string().contains("refused") => return Err(e.into()),
         Err(_) => println!("fault {kind} sent (no acknowledgement: the channel went down first)"),
     }
     Ok(())
@@ -772,17 +755,21 @@ fn bench(ctx: &Ctx, ch: &Channel, count: u32, size: usize, json: bool) -> Result
 /// The control service for the self-test: one temporary endpoint.
 struct Link {
     ep: TempEndpoint,
-    tag: u32,
 }
 
 impl selftest::Control for Link {
     fn call(&mut self, req: Request, timeout: Duration) -> Result<Response> {
-        self.tag = self.tag.wrapping_add(1);
-        call(self.ep.ep(), req, self.tag, timeout).map(|(r, _)| r)
+        Ok(self.ep.client().call(req, timeout).map(|(r, _)| r)?)
     }
 }
 
-fn run_selftest(ctx: &Ctx, target: &Target, ctrl: &str, quick: bool, json: bool) -> Result<()> {
+fn run_selftest(
+    ctx: &Ctx,
+    target: &Target,
+    ctrl: Option<&str>,
+    quick: bool,
+    json: bool,
+) -> Result<()> {
     let rproc = resolve(ctx, target).ok();
     let env = selftest::Env {
         root: &ctx.root,
@@ -795,14 +782,14 @@ fn run_selftest(ctx: &Ctx, target: &Target, ctrl: &str, quick: bool, json: bool)
         opts.doorbells = 100;
     }
     let ch = Channel {
-        ctrl: ctrl.to_string(),
+        ctrl: ctrl.map(str::to_string),
         dst: None,
         src: None,
         timeout_ms: 1000,
     };
     let mut control = || -> Result<Box<dyn selftest::Control>> {
         let ep = TempEndpoint::open(ctx, &ch, amp_control::CONTROL_ADDR)?;
-        Ok(Box::new(Link { ep, tag: 0 }))
+        Ok(Box::new(Link { ep }))
     };
     let report = selftest::run(&env, rproc.as_ref(), &mut control, opts);
     if json {

@@ -9,9 +9,8 @@ use std::time::Duration;
 
 /// Default configuration file.
 pub const DEFAULT_PATH: &str = "/etc/rtd-ampd.toml";
-/// Default control socket (in the daemon's runtime directory, which
-/// systemd creates for its user: `RuntimeDirectory=rtd-ampd`).
-pub const DEFAULT_SOCKET: &str = "/run/rtd-ampd/rtd-ampd.sock";
+/// Default control socket (from the protocol crate).
+pub use rtd_ampd_protocol::DEFAULT_SOCKET;
 
 /// Whole configuration file.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -206,8 +205,10 @@ pub struct Health {
     pub failures: u32,
     /// Firmware address of the control service.
     pub address: u32,
-    /// rpmsg control device to create the endpoint on (`rpmsg_ctrl0`).
-    pub ctrl_device: String,
+    /// rpmsg control device to create the endpoint on (`rpmsg_ctrlN`);
+    /// default: the one below the remote processor in sysfs (indices follow
+    /// probe order, so naming one is only for unusual setups).
+    pub ctrl_device: Option<String>,
 }
 
 impl Default for Health {
@@ -217,7 +218,7 @@ impl Default for Health {
             timeout_ms: 1000,
             failures: 3,
             address: amp_control::CONTROL_ADDR,
-            ctrl_device: "rpmsg_ctrl0".into(),
+            ctrl_device: None,
         }
     }
 }

@@ -2,14 +2,14 @@
 //! the RPMsg channel list, the firmware check, and a control-service
 //! endpoint for health pings.
 
-use amp_control::{Request, Response, MAX_MESSAGE_LEN};
+use amp_host::control::{self, Client};
 use amp_host::lifecycle::{Lifecycle, Outcome};
 use amp_host::remoteproc::{Coredump, Recovery, Remoteproc};
-use amp_host::rpmsg::{Ctrl, Endpoint, ADDR_ANY};
+use amp_host::rpmsg::Ctrl;
 use amp_host::Sys;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use amp_host::remoteproc::State as KState;
 
@@ -31,9 +31,6 @@ pub enum HwError {
         /// Why.
         source: amp_host::fwcheck::CheckError,
     },
-    /// The control service answered something unexpected.
-    #[error("control service: {0}")]
-    Protocol(String),
 }
 
 impl HwError {
@@ -46,8 +43,7 @@ impl HwError {
 /// Access to the remoteprocs and RPMsg devices under a root.
 pub struct Hw {
     sys: Sys,
-    ping_ep: Mutex<Option<Endpoint>>,
-    tag: Mutex<u32>,
+    ping_ep: Mutex<Option<Client>>,
 }
 
 impl Hw {
@@ -65,7 +61,6 @@ impl Hw {
         Hw {
             sys,
             ping_ep: Mutex::new(None),
-            tag: Mutex::new(0),
         }
     }
 
@@ -184,61 +179,39 @@ impl Hw {
             .unwrap_or_else(|e| e.into_inner())
             .take()
         {
-            let _ = ep.destroy();
+            let _ = ep.close();
         }
     }
 
-    /// Pings the control service at `addr` through an endpoint on `ctrl`
-    /// (`rpmsg_ctrl0`), created on first use and kept. Returns the round trip.
-    pub fn ping(&self, ctrl: &str, addr: u32, timeout: Duration) -> Result<Duration, HwError> {
+    /// Pings the control service at `addr` of processor `dev` through an
+    /// endpoint of the daemon's own, created on first use and kept, on
+    /// `ctrl` (`rpmsg_ctrlN`) or, when `None`, on the control device below
+    /// the processor in sysfs. Returns the round trip.
+    pub fn ping(
+        &self,
+        dev: &str,
+        ctrl: Option<&str>,
+        addr: u32,
+        timeout: Duration,
+    ) -> Result<Duration, HwError> {
         let mut guard = self.ping_ep.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
-            let index = ctrl
-                .trim_start_matches("/dev/")
-                .trim_start_matches("rpmsg_ctrl")
-                .parse()
-                .unwrap_or(0);
-            let c = Ctrl::open(&self.sys, index)?;
-            let path = c.create_endpoint("rtd-ampd", ADDR_ANY, addr, timeout)?;
-            *guard = Some(Endpoint::open(&path)?);
+            let c = match ctrl {
+                Some(name) => Ctrl::open(&self.sys, control::parse_ctrl_name(name)?)?,
+                None => control::open_ctrl_of(&self.sys, &self.rproc(dev)?)?,
+            };
+            *guard = Some(Client::open(&c, "rtd-ampd", addr, timeout)?);
         }
-        let tag = {
-            let mut t = self.tag.lock().unwrap_or_else(|e| e.into_inner());
-            *t = t.wrapping_add(1);
-            *t
-        };
-        let result = ping_once(guard.as_mut().expect("endpoint just opened"), tag, timeout);
+        let result = guard
+            .as_mut()
+            .expect("client just opened")
+            .ping(timeout)
+            .map_err(HwError::from);
         if result.is_err() {
-            if let Some(ep) = guard.take() {
-                let _ = ep.destroy();
+            if let Some(c) = guard.take() {
+                let _ = c.close();
             }
         }
         result
-    }
-}
-
-fn ping_once(ep: &mut Endpoint, tag: u32, timeout: Duration) -> Result<Duration, HwError> {
-    let nonce = u64::from(tag) ^ 0x5254_4441_4d50_0000;
-    let mut buf = [0u8; 512];
-    let n = Request::Ping { nonce }
-        .encode(tag, &mut buf[..MAX_MESSAGE_LEN])
-        .map_err(|e| HwError::Protocol(e.to_string()))?;
-    let start = Instant::now();
-    ep.send(&buf[..n])?;
-    loop {
-        let left = timeout.saturating_sub(start.elapsed());
-        let got = ep.recv(&mut buf, Some(left))?;
-        match Response::decode(&buf[..got]) {
-            Ok((t, Response::Pong { nonce: v })) if t == tag && v == nonce => {
-                return Ok(start.elapsed())
-            }
-            Ok((t, Response::Error { code, .. })) if t == tag => {
-                return Err(HwError::Protocol(format!(
-                    "ping answered with error: {code}"
-                )))
-            }
-            // A stale answer to an earlier ping: keep waiting.
-            _ => continue,
-        }
     }
 }

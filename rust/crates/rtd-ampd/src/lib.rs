@@ -3,13 +3,15 @@
 //! service), restarts them within a policy, stops them on shutdown and
 //! answers `ampctl` on a unix control socket.
 //!
-//! The library part is what the binary and the tests share; `ampctl` uses
-//! [`protocol`] and [`server::request`] to talk to a running daemon.
+//! The library part is what the binary and the tests share. Clients
+//! (`ampctl`) use the `rtd-ampd-protocol` crate, re-exported as
+//! [`protocol`], and do not link the daemon.
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod hw;
-pub mod protocol;
+/// The control socket protocol (its own crate, `rtd-ampd-protocol`).
+pub use rtd_ampd_protocol as protocol;
 pub mod server;
 pub mod supervisor;
 

@@ -478,23 +478,8 @@ fn client(
     }
 }
 
-/// Sends one request to a daemon and returns its reply (used by `ampctl`).
-pub fn request(socket: &Path, req: &Request) -> std::io::Result<Reply> {
-    let stream = UnixStream::connect(socket)?;
-    let mut out = stream.try_clone()?;
-    let mut line = serde_json::to_string(req).map_err(std::io::Error::other)?;
-    line.push('\n');
-    // A refused connection gets its one error line and is closed, maybe
-    // before this write: read the reply anyway.
-    let sent = out.write_all(line.as_bytes());
-    let mut reply = String::new();
-    BufReader::new(stream).read_line(&mut reply)?;
-    if reply.is_empty() {
-        sent?;
-    }
-    serde_json::from_str(&reply)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-}
+/// The client side, from the protocol crate.
+pub use rtd_ampd_protocol::request;
 
 #[cfg(test)]
 mod tests {

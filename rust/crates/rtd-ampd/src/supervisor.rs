@@ -535,8 +535,10 @@ impl Supervisor {
             return;
         }
         self.procs[i].next_ping = Some(now + Duration::from_millis(h.interval_ms));
+        let dev = self.procs[i].device.clone().unwrap_or_default();
         match self.hw.ping(
-            &h.ctrl_device,
+            &dev,
+            h.ctrl_device.as_deref(),
             h.address,
             Duration::from_millis(h.timeout_ms),
         ) {

@@ -1,11 +1,40 @@
-//! The control socket protocol: one JSON object per line each way.
+//! The control socket protocol of `rtd-ampd`: one JSON object per line each
+//! way, and the client side of it. A crate of its own so that `ampctl` (and
+//! any other client) talks to the daemon without linking it.
 //!
 //! Request: `{"cmd":"status"}`, `{"cmd":"start","name":"rtd-amp"}`,
 //! `{"cmd":"stop","name":"rtd-amp"}`, `{"cmd":"restart","name":"rtd-amp"}`.
 //! `name` may be omitted for status (all processors). Reply:
 //! `{"ok":true,"status":[...]}` or `{"ok":false,"error":"..."}`.
 
+#![warn(missing_docs)]
+
 use serde::{Deserialize, Serialize};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+/// Default control socket (in the daemon's runtime directory, which
+/// systemd creates for its user: `RuntimeDirectory=rtd-ampd`).
+pub const DEFAULT_SOCKET: &str = "/run/rtd-ampd/rtd-ampd.sock";
+
+/// Sends one request to a daemon and returns its reply.
+pub fn request(socket: &Path, req: &Request) -> std::io::Result<Reply> {
+    let stream = UnixStream::connect(socket)?;
+    let mut out = stream.try_clone()?;
+    let mut line = serde_json::to_string(req).map_err(std::io::Error::other)?;
+    line.push('\n');
+    // A refused connection gets its one error line and is closed, maybe
+    // before this write: read the reply anyway.
+    let sent = out.write_all(line.as_bytes());
+    let mut reply = String::new();
+    BufReader::new(stream).read_line(&mut reply)?;
+    if reply.is_empty() {
+        sent?;
+    }
+    serde_json::from_str(&reply)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
 
 /// A request line.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
