@@ -1,6 +1,9 @@
 //! The hardware itself: boot code, exception vectors, system registers,
 //! MMIO, cache maintenance, PSCI. This is the runtime's only `unsafe`
-//! module besides amp-proto's `shmem` and three spots in `runtime`.
+//! module besides amp-proto's `shmem` and three spots in `runtime`; the
+//! registers it reads and the timer go through `aarch64-cpu`, PSCI through
+//! `smccc` (docs/firmware.md, "Crates the runtime uses"), without `unsafe`
+//! here.
 //!
 //! # Invariants
 //!
@@ -36,6 +39,11 @@
 //! on `aarch64-unknown-none`), so no frame steps over a guard page.
 
 use core::arch::{asm, global_asm};
+
+use aarch64_cpu::registers::{
+    Readable, Writeable, CNTFRQ_EL0, CNTPCT_EL0, CNTP_CTL_EL0, CNTP_CVAL_EL0, ELR_EL1, ESR_EL1,
+    FAR_EL1, MPIDR_EL1, SPSR_EL1,
+};
 
 use crate::board::{Board, Conduit};
 use crate::mmu::Image;
@@ -177,26 +185,54 @@ pub const FRAME_BYTES: u64 = 96;
 /// handler).
 pub const NESTED: u64 = 0x100;
 
-macro_rules! sysreg_read {
-    ($name:ident, $reg:literal) => {
-        #[doc = concat!("Reads `", $reg, "`.")]
-        #[inline(always)]
-        pub fn $name() -> u64 {
-            let v: u64;
-            // SAFETY: reading this register has no side effect at EL1.
-            unsafe { asm!(concat!("mrs {}, ", $reg), out(reg) v, options(nomem, nostack)) };
-            v
-        }
-    };
+// The registers the runtime reads and the timer it arms, through
+// aarch64-cpu (docs/firmware.md, "Crates the runtime uses"): named
+// registers and fields, no unsafe; the same `mrs`/`msr` instructions. The
+// GIC's ICC_* registers, cache maintenance by address and the MMU switch
+// below stay in `asm!` (aarch64-cpu has no ICC_* registers, and the MMU
+// switch is one sequence with its barriers).
+
+/// Reads `MPIDR_EL1`.
+#[inline(always)]
+pub fn mpidr() -> u64 {
+    MPIDR_EL1.get()
 }
 
-sysreg_read!(mpidr, "mpidr_el1");
-sysreg_read!(esr, "esr_el1");
-sysreg_read!(elr, "elr_el1");
-sysreg_read!(far, "far_el1");
-sysreg_read!(spsr, "spsr_el1");
-sysreg_read!(cntpct, "cntpct_el0");
-sysreg_read!(cntfrq, "cntfrq_el0");
+/// Reads `ESR_EL1`.
+#[inline(always)]
+pub fn esr() -> u64 {
+    ESR_EL1.get()
+}
+
+/// Reads `ELR_EL1`.
+#[inline(always)]
+pub fn elr() -> u64 {
+    ELR_EL1.get()
+}
+
+/// Reads `FAR_EL1`.
+#[inline(always)]
+pub fn far() -> u64 {
+    FAR_EL1.get()
+}
+
+/// Reads `SPSR_EL1`.
+#[inline(always)]
+pub fn spsr() -> u64 {
+    SPSR_EL1.get()
+}
+
+/// Reads `CNTPCT_EL0`.
+#[inline(always)]
+pub fn cntpct() -> u64 {
+    CNTPCT_EL0.get()
+}
+
+/// Reads `CNTFRQ_EL0`.
+#[inline(always)]
+pub fn cntfrq() -> u64 {
+    CNTFRQ_EL0.get()
+}
 
 /// Turns the MMU and caches on with `ttbr0` as the level-1 table.
 ///
@@ -363,25 +399,17 @@ pub fn wait_for_event() {
 /// `CNTHCTL_EL2.EL1PCEN` when entered at EL2; entered at EL1, BL31 must
 /// have (on silicon: unproven, the self-test's `timer-latency` shows it).
 pub fn timer_arm(cval: u64) {
-    // SAFETY: this core's own timer; its interrupt is only taken by the
-    // self-test's polling loop (PSTATE.I stays set).
-    unsafe {
-        asm!(
-            "msr cntp_cval_el0, {c}",
-            "mov {t}, #1",
-            "msr cntp_ctl_el0, {t}",
-            "isb",
-            c = in(reg) cval,
-            t = out(reg) _,
-            options(nostack),
-        );
-    }
+    // This core's own timer; its interrupt is only taken by the self-test's
+    // polling loop (PSTATE.I stays set).
+    CNTP_CVAL_EL0.set(cval);
+    CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::SET + CNTP_CTL_EL0::IMASK::CLEAR);
+    aarch64_cpu::asm::barrier::isb(aarch64_cpu::asm::barrier::SY);
 }
 
 /// Disables the EL1 physical timer (its interrupt line drops).
 pub fn timer_off() {
-    // SAFETY: as timer_arm.
-    unsafe { asm!("msr cntp_ctl_el0, xzr", "isb", options(nostack)) };
+    CNTP_CTL_EL0.set(0);
+    aarch64_cpu::asm::barrier::isb(aarch64_cpu::asm::barrier::SY);
 }
 
 /// Sets the GIC CPU interface's priority mask (`ICC_PMR_EL1`, Arm IHI 0069
@@ -400,15 +428,15 @@ pub fn barrier() {
 
 /// PSCI `CPU_OFF`: does not return when it works.
 pub fn psci_cpu_off(board: &Board) -> i64 {
-    let mut x0: u64 = 0x8400_0002;
-    // SAFETY: a PSCI call; the caller has nothing left to do on this core.
-    unsafe {
-        match board.conduit {
-            Conduit::Hvc => asm!("hvc #0", inout("x0") x0, options(nostack)),
-            Conduit::Smc => asm!("smc #0", inout("x0") x0, options(nostack)),
-        }
-    }
-    x0 as i64
+    use smccc::Call;
+    // The smccc crate declares x0-x7 as changed by the call (SMCCC v1.4);
+    // CPU_OFF returns only an error code, in w0 (PSCI, Arm DEN0022, CPU_OFF).
+    let id = smccc::psci::PSCI_CPU_OFF;
+    let r = match board.conduit {
+        Conduit::Hvc => smccc::Hvc::call32(id, [0; 7]),
+        Conduit::Smc => smccc::Smc::call32(id, [0; 7]),
+    };
+    i64::from(r[0] as i32)
 }
 
 /// The image's parts, from the linker script's symbols.
