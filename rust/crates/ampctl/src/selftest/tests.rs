@@ -171,7 +171,11 @@ struct FakeFw {
     reachable: bool,
     corrupt_shm: bool,
     lost_timer: u32,
-    sgis: u64,
+    /// Control calls answered (one doorbell each way per call).
+    calls: u64,
+    /// The firmware counts one SGI per this many calls: the GIC merges an
+    /// SGI into one still pending (0: no SGI ever arrives).
+    sgi_every: u64,
     now: u64,
     /// The PSCI conduit the firmware reports (amp_control::CONDUIT_*).
     conduit: u32,
@@ -182,20 +186,21 @@ const FW: FakeFw = FakeFw {
     reachable: true,
     corrupt_shm: false,
     lost_timer: 0,
-    sgis: 0,
+    calls: 0,
+    sgi_every: 1,
     now: 5_000_000,
     conduit: amp_control::CONDUIT_HVC,
 };
 
 impl Control for FakeFw {
     fn call(&mut self, req: Request, _timeout: Duration) -> Result<Response> {
-        self.sgis += 1;
+        self.calls += 1;
         Ok(match req {
             Request::Ping { nonce } => {
                 if let Some(p) = self.interrupts {
                     put(
                         p,
-                        format!(" 20:         {}          0          0     GICv3 152 Edge      mailbox-0\n", 1000 + self.sgis),
+                        format!(" 20:         {}          0          0     GICv3 152 Edge      mailbox-0\n", 1000 + self.calls),
                     );
                 }
                 Response::Pong { nonce }
@@ -209,8 +214,8 @@ impl Control for FakeFw {
                 entry_cntpct: 1_040_000,
                 now_cntpct: self.now,
                 window: 0x7000_0000,
-                sgis_received: self.sgis,
-                spis_raised: self.sgis,
+                sgis_received: self.calls.checked_div(self.sgi_every).unwrap_or(0),
+                spis_raised: self.calls,
             }),
             Request::SelftestShm { seed, pattern } => {
                 let mut p = pattern;
@@ -573,6 +578,21 @@ fn firmware_built_for_another_conduit() {
     assert_eq!(status(&r, "fw-conduit"), Status::Fail);
     // The rest of the run goes on.
     assert_eq!(status(&r, "doorbell-count"), Status::Pass);
+}
+
+#[test]
+fn merged_sgis_pass_but_no_sgi_fails() {
+    // One counted SGI per two pings: the GIC merged an SGI into one still
+    // pending while the firmware was already serving its ring. Every ping
+    // was answered, so the doorbell works.
+    let r = Fix::new(OK).run(FakeFw { sgi_every: 2, ..FW });
+    assert_eq!(status(&r, "doorbell-count"), Status::Pass);
+    // No SGI counted at all: the firmware answers without Linux's doorbell
+    // reaching it (it polls), which the board must not rely on.
+    let r = Fix::new(OK).run(FakeFw { sgi_every: 0, ..FW });
+    let c = get(&r, "doorbell-count");
+    assert_eq!(c.status, Status::Fail);
+    assert!(c.value.contains("firmware received 0 SGIs"), "{}", c.value);
 }
 
 #[test]
