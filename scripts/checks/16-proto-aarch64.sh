@@ -41,9 +41,9 @@ table=$(aarch64-linux-gnu-readelf -SW "$elf" | sed -n 's/^ *\[ *[0-9]*\] //p' |
 		END { printf "  %-14s %6d\n", "total", t }')
 printf '%s\n' "$table"
 # A ceiling, so that growth fails here (docs/benchmarks.md, "Device
-# core"): the size reached, 4 359 B, plus a little. Issue 15 asks for
-# 4 096 B at most, which is not reached yet.
-limit=4400
+# core"): the size reached, 4 059 B, rounded up to 64 B, which is also
+# the most issue 15 allows (4 096 B; its goal, 3 200 B, is not reached).
+limit=4096
 total=$(printf '%s\n' "$table" | awk '$1 == "total" { print $2 }')
 [ "$total" -le "$limit" ] ||
 	die "the device-role core is $total bytes, over its $limit-byte ceiling"

@@ -142,8 +142,9 @@ pub enum RpmsgError {
         /// Length.
         len: usize,
     },
-    /// A buffer whose length or direction does not fit RPMsg.
-    #[error("buffer {head}: length {len} or flags {flags:#x} unusable for RPMsg")]
+    /// A buffer whose length, direction or address (not 8-byte aligned)
+    /// does not fit RPMsg.
+    #[error("buffer {head}: length {len}, flags {flags:#x} or address unusable for RPMsg")]
     BadBuffer {
         /// Descriptor head.
         head: u16,
@@ -213,14 +214,25 @@ fn write_hdr(buf: &Shm<'_>, src: u32, dst: u32, len: usize) {
     // flags 0. Aligned stores when the buffer is (Linux's are), where a
     // 16-byte copy to a pointer of unknown alignment goes byte by byte on
     // a strict-alignment target.
-    buf.write_u64(0, u64::from(dst) << 32 | u64::from(src));
-    buf.write_u64(8, (len as u64 & 0xffff) << 32);
+    buf.write_u64_aligned(0, u64::from(dst) << 32 | u64::from(src));
+    buf.write_u64_aligned(8, (len as u64 & 0xffff) << 32);
 }
 
 /// The header's `src`, `dst` and `len`.
 fn read_hdr(buf: &Shm<'_>) -> (u32, u32, u16) {
-    let (w, v) = (buf.read_u64(0), buf.read_u64(8));
+    let (w, v) = (buf.read_u64_aligned(0), buf.read_u64_aligned(8));
     (w as u32, (w >> 32) as u32, (v >> 32) as u16)
+}
+
+/// Whether a buffer's bus address (from a descriptor, untrusted) is 8-byte
+/// aligned. The device role refuses any other: its header and name-service
+/// accesses are aligned 8-byte words without a byte-by-byte fallback.
+/// Linux never posts one: `rpmsg_probe` in drivers/rpmsg/virtio_rpmsg_bus.c
+/// takes all buffers from one `dma_alloc_coherent` block (page aligned) in
+/// `buf_size` (512-byte) steps (`rbufs = bufs_va`, `sbufs = bufs_va +
+/// total_buf_space / 2`, `cpu_addr = vrp->rbufs + i * vrp->buf_size`).
+fn buf_aligned(addr: u64) -> bool {
+    addr % 8 == 0
 }
 
 // ------------------------------------------------------------ device role
@@ -265,7 +277,7 @@ fn write_ns(p: Shm<'_>, name: &str, addr: u32, flags: u32) -> usize {
     for i in 0..RPMSG_NAME_SIZE {
         p.write_u8(i, name.as_bytes().get(i).copied().unwrap_or(0));
     }
-    p.write_u64(RPMSG_NAME_SIZE, u64::from(flags) << 32 | u64::from(addr));
+    p.write_u64_aligned(RPMSG_NAME_SIZE, u64::from(flags) << 32 | u64::from(addr));
     NS_MSG_LEN
 }
 
@@ -341,13 +353,16 @@ impl<'a> Sender<'_, 'a> {
         let buf = self.tx.pop_avail()?.ok_or(RpmsgError::NoBuffer)?;
         let d = buf.desc;
         let usable = (d.len as usize).min(RPMSG_BUF_SIZE);
-        if d.flags & VRING_DESC_F_WRITE == 0 || usable < RPMSG_HDR_LEN + max_len {
+        let aligned = buf_aligned(d.addr);
+        if !aligned || d.flags & VRING_DESC_F_WRITE == 0 || usable < RPMSG_HDR_LEN + max_len {
             // Only a broken driver posts such a buffer. It must still go
             // back, or the ring leaks it: as an empty message to address 0,
             // which Linux drops with a warning for lack of a recipient.
             // A buffer too short (or not writable) for even a header is
-            // never written: it stays with us, lost to a broken driver.
-            let room = d.flags & VRING_DESC_F_WRITE != 0 && d.len as usize >= RPMSG_HDR_LEN;
+            // never written, nor is a misaligned one (`buf_aligned`): it
+            // stays with us, lost to a broken driver.
+            let room =
+                aligned && d.flags & VRING_DESC_F_WRITE != 0 && d.len as usize >= RPMSG_HDR_LEN;
             if let Some(shm) = self.mem.map(d.addr, RPMSG_HDR_LEN).filter(|_| room) {
                 write_hdr(&shm, 0, 0, 0);
                 self.tx.push_used(buf.head, RPMSG_HDR_LEN as u32);
@@ -761,7 +776,11 @@ impl<'a, const EPS: usize> RpmsgDevice<'a, EPS> {
             let d = buf.desc;
             let len = (d.len as usize).min(RPMSG_BUF_SIZE);
             let msg = match mem.map(d.addr, len) {
-                Some(shm) if len >= RPMSG_HDR_LEN && d.flags & VRING_DESC_F_WRITE == 0 => {
+                Some(shm)
+                    if len >= RPMSG_HDR_LEN
+                        && d.flags & VRING_DESC_F_WRITE == 0
+                        && buf_aligned(d.addr) =>
+                {
                     let (src, dst, hlen) = read_hdr(&shm);
                     let known = eps.iter().any(|e| e.is(dst));
                     // `None` when `hlen` runs past the buffer.

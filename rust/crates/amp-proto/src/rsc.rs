@@ -750,20 +750,30 @@ pub struct LiveVdev<'a> {
 impl<'a> LiveVdev<'a> {
     /// Finds the `n`-th vdev entry of the table in `table`. Only the header,
     /// offsets and that entry's fixed part are checked; run [`parse`] on a
-    /// snapshot first when the table is untrusted.
+    /// snapshot first when the table is untrusted. A table not 4-byte
+    /// aligned is not found and an entry at an offset that is not a
+    /// multiple of 4 is skipped ([`parse`] refuses both as
+    /// `MisalignedOffset`; [`TableBuilder`] never makes one): every word is
+    /// then read with an aligned access, no byte-by-byte fallback.
     pub fn find(table: Shm<'a>, n: usize) -> Option<Self> {
-        if table.len() < HDR_LEN || table.read_u32(0) != RSC_TABLE_VERSION {
+        if table.addr() % 4 != 0
+            || table.len() < HDR_LEN
+            || table.read_u32_aligned(0) != RSC_TABLE_VERSION
+        {
             return None;
         }
-        let num = (table.read_u32(4) as usize).min(MAX_ENTRIES);
+        let num = (table.read_u32_aligned(4) as usize).min(MAX_ENTRIES);
         if header_len(num) > table.len() {
             return None;
         }
         let mut seen = 0;
         for i in 0..num {
-            let off = table.read_u32(HDR_LEN + 4 * i) as usize;
+            let off = table.read_u32_aligned(HDR_LEN + 4 * i) as usize;
             let body = off.checked_add(TYPE_LEN)?;
-            if table.window(off, TYPE_LEN + VDEV_LEN).is_none() || table.read_u32(off) != RSC_VDEV {
+            if off % 4 != 0
+                || table.window(off, TYPE_LEN + VDEV_LEN).is_none()
+                || table.read_u32_aligned(off) != RSC_VDEV
+            {
                 continue;
             }
             if seen == n {
@@ -782,19 +792,19 @@ impl<'a> LiveVdev<'a> {
 
     /// Virtio device id.
     pub fn id(&self) -> u32 {
-        self.shm.read_u32(self.body)
+        self.shm.read_u32_aligned(self.body)
     }
     /// Offered features.
     pub fn dfeatures(&self) -> u32 {
-        self.shm.read_u32(self.body + 8)
+        self.shm.read_u32_aligned(self.body + 8)
     }
     /// Accepted features (Linux writes them before DRIVER_OK).
     pub fn gfeatures(&self) -> u32 {
-        self.shm.read_u32(self.body + 12)
+        self.shm.read_u32_aligned(self.body + 12)
     }
     /// Writes the accepted features (driver role).
     pub fn set_gfeatures(&self, f: u32) {
-        self.shm.write_u32(self.body + 12, f)
+        self.shm.write_u32_aligned(self.body + 12, f)
     }
     /// Virtio status byte.
     pub fn status(&self) -> u8 {
@@ -815,10 +825,10 @@ impl<'a> LiveVdev<'a> {
         (i < self.vrings).then(|| {
             let o = self.body + VDEV_LEN + i * VRING_LEN;
             VringSpec {
-                da: self.shm.read_u32(o),
-                align: self.shm.read_u32(o + 4),
-                num: self.shm.read_u32(o + 8),
-                notifyid: self.shm.read_u32(o + 12),
+                da: self.shm.read_u32_aligned(o),
+                align: self.shm.read_u32_aligned(o + 4),
+                num: self.shm.read_u32_aligned(o + 8),
+                notifyid: self.shm.read_u32_aligned(o + 12),
             }
         })
     }
@@ -826,7 +836,7 @@ impl<'a> LiveVdev<'a> {
     pub fn set_vring(&self, i: usize, da: u32, notifyid: u32) {
         assert!(i < self.vrings, "vring {i} out of range");
         let o = self.body + VDEV_LEN + i * VRING_LEN;
-        self.shm.write_u32(o, da);
-        self.shm.write_u32(o + 12, notifyid);
+        self.shm.write_u32_aligned(o, da);
+        self.shm.write_u32_aligned(o + 12, notifyid);
     }
 }

@@ -210,6 +210,59 @@ le_accessors! {
     u64, read_u64, write_u64;
 }
 
+/// Accessors for offsets the caller has already proven naturally aligned
+/// (the device role: vrings are checked 16-byte aligned when attached, and
+/// RPMsg buffers whose bus address is not 8-byte aligned are refused before
+/// they are mapped, see `rpmsg`). They have no byte-by-byte fallback, which
+/// keeps the device role small; a misaligned offset is a bug of the caller
+/// and panics like an out-of-bounds one.
+macro_rules! aligned_accessors {
+    ($($ty:ty, $read:ident, $write:ident;)*) => {
+        impl Shm<'_> {
+            $(
+                #[doc = concat!("Reads a little-endian `", stringify!($ty),
+                    "` (volatile) at a naturally aligned address; panics if it is not.")]
+                pub fn $read(&self, off: usize) -> $ty {
+                    let p = self.aligned_ptr(off, core::mem::size_of::<$ty>());
+                    // SAFETY: in bounds and naturally aligned (aligned_ptr).
+                    <$ty>::from_le(unsafe { p.cast::<$ty>().read_volatile() })
+                }
+
+                #[doc = concat!("Writes a little-endian `", stringify!($ty),
+                    "` (volatile) at a naturally aligned address; panics if it is not.")]
+                pub fn $write(&self, off: usize, v: $ty) {
+                    let p = self.aligned_ptr(off, core::mem::size_of::<$ty>());
+                    // SAFETY: in bounds and naturally aligned (aligned_ptr).
+                    unsafe { p.cast::<$ty>().write_volatile(v.to_le()) }
+                }
+            )*
+        }
+    };
+}
+
+aligned_accessors! {
+    u32, read_u32_aligned, write_u32_aligned;
+    u64, read_u64_aligned, write_u64_aligned;
+}
+
+impl Shm<'_> {
+    /// `ptr(off, size)`, and `size`-aligned (a power of two), or a panic.
+    fn aligned_ptr(&self, off: usize, size: usize) -> *mut u8 {
+        match off.checked_add(size) {
+            Some(end) if end <= self.len && (self.addr() + off) & (size - 1) == 0 => {}
+            _ => self.misaligned(off, size),
+        }
+        // SAFETY: off + size <= len (just checked), so within the region.
+        unsafe { self.base.as_ptr().add(off) }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn misaligned(&self, off: usize, size: usize) -> ! {
+        panic!("shared-memory access {off:#x}+{size} outside {self:?} or not {size}-byte aligned")
+    }
+}
+
 impl Shm<'_> {
     fn atomic_u16(&self, off: usize) -> &AtomicU16 {
         let p = self.ptr(off, 2);

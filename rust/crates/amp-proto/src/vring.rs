@@ -228,9 +228,9 @@ fn read_desc(ring: &Shm<'_>, l: &VringLayout, i: u16) -> Desc {
     let o = l.desc(i);
     // Two 8-byte reads: `len`, `flags` and `next` are the second
     // little-endian word's 32 + 16 + 16 bits.
-    let w = ring.read_u64(o + 8);
+    let w = ring.read_u64_aligned(o + 8);
     Desc {
-        addr: ring.read_u64(o),
+        addr: ring.read_u64_aligned(o),
         len: w as u32,
         flags: (w >> 32) as u16,
         next: (w >> 48) as u16,
@@ -334,32 +334,35 @@ impl<'a> DeviceQueue<'a> {
         // wedge the ring; the caller reports an error and goes on.
         self.last_avail = self.last_avail.wrapping_add(1);
         let head = self.ring.load_u16_acquire(self.layout.avail_ring(slot));
-        if head >= num {
-            return Err(VringError::BadDescriptor {
-                index: head.into(),
-                num,
-            });
-        }
-        let desc = read_desc(&self.ring, &self.layout, head);
-        let chain_len = self.walk(head, desc.flags, desc.next)?;
+        let (chain_len, w) = self.walk(head)?;
+        // The first descriptor as `walk` validated it: its second word is
+        // not read again.
         Ok(Some(AvailBuf {
             head,
-            desc,
+            desc: Desc {
+                addr: self.ring.read_u64_aligned(self.layout.desc(head)),
+                len: w as u32,
+                flags: (w >> 32) as u16,
+                next: (w >> 48) as u16,
+            },
             chain_len,
         }))
     }
 
-    /// Follows the chain from `head` (whose flags and next are given):
-    /// its length, or why it is unusable.
-    fn walk(&self, head: u16, mut flags: u16, mut next: u16) -> Result<u16, VringError> {
+    /// Follows the chain from `head`, checking `head` itself first (one
+    /// index check for the head and every link): its length and the head
+    /// descriptor's second word (len, flags, next), or why it is unusable.
+    fn walk(&self, head: u16) -> Result<(u16, u64), VringError> {
         let num = self.layout.num;
-        let mut count = 1u16;
+        let (mut flags, mut next) = (VRING_DESC_F_NEXT, head);
+        let mut count = 0u16;
+        let mut first = 0;
         loop {
             if flags & VRING_DESC_F_INDIRECT != 0 {
                 return Err(VringError::Indirect(head));
             }
             if flags & VRING_DESC_F_NEXT == 0 {
-                return Ok(count);
+                return Ok((count, first));
             }
             if next >= num {
                 return Err(VringError::BadDescriptor {
@@ -372,7 +375,10 @@ impl<'a> DeviceQueue<'a> {
             }
             count += 1;
             // Only flags and next: the second word of the descriptor.
-            let w = self.ring.read_u64(self.layout.desc(next) + 8);
+            let w = self.ring.read_u64_aligned(self.layout.desc(next) + 8);
+            if count == 1 {
+                first = w;
+            }
             (flags, next) = ((w >> 32) as u16, (w >> 48) as u16);
         }
     }
@@ -394,8 +400,8 @@ impl<'a> DeviceQueue<'a> {
     pub fn push_used(&mut self, head: u16, len: u32) {
         let slot = self.used_idx & (self.layout.num - 1);
         let o = self.layout.used_ring(slot);
-        self.ring.write_u32(o, head.into());
-        self.ring.write_u32(o + 4, len);
+        self.ring.write_u32_aligned(o, head.into());
+        self.ring.write_u32_aligned(o + 4, len);
         self.used_idx = self.used_idx.wrapping_add(1);
         self.ring
             .store_u16_release(self.layout.used_idx(), self.used_idx);

@@ -309,3 +309,34 @@ fn empty_table_is_valid() {
     let b = TableBuilder::<16>::new(0).finish();
     assert!(parse(&b).unwrap().is_empty());
 }
+
+/// `LiveVdev::find` reads every word with an aligned access, so it refuses
+/// what `parse` refuses as `MisalignedOffset`: a table that is not 4-byte
+/// aligned is not found, and an entry at an offset that is not a multiple
+/// of 4 is skipped (here the only vdev: nothing is found).
+#[test]
+fn live_vdev_refuses_misaligned_table_and_offsets() {
+    let region = OwnedRegion::new(LEN + 8);
+    let shm = region.shm();
+    shm.write_bytes(0, &BUILT);
+    let table = shm.window(0, LEN).unwrap();
+    assert!(LiveVdev::find(table, 0).is_some());
+    // The same bytes two bytes further on: not 4-byte aligned.
+    shm.write_bytes(2, &BUILT);
+    assert!(LiveVdev::find(shm.window(2, LEN).unwrap(), 0).is_none());
+    // Back in place, then the vdev entry (index 2, at 0x84: see
+    // built_table_matches_hand_dump) moved to 0x86 with its offset.
+    shm.write_bytes(0, &BUILT);
+    shm.write_bytes(0x86, &BUILT[0x84..]);
+    shm.write_u32(16 + 4 * 2, 0x86);
+    let mut moved = vec![0u8; LEN + 2];
+    shm.read_bytes(0, &mut moved);
+    assert!(matches!(
+        rsc::parse(&moved),
+        Err(RscError::MisalignedOffset {
+            index: 2,
+            offset: 0x86
+        })
+    ));
+    assert!(LiveVdev::find(shm.window(0, LEN + 2).unwrap(), 0).is_none());
+}
