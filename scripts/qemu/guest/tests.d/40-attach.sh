@@ -25,18 +25,7 @@ reload_both() {
 	. /lib.sh
 	return $rc
 }
-# fw_uptime: the firmware's own uptime (ms), from its control service
-# (rtd-amp-ctrl at 1026) through an endpoint of the current rpmsg_ctrl.
-fw_uptime() {
-	c=$(find /dev -maxdepth 1 -name 'rpmsg_ctrl*' | sort | tail -n1)
-	ampt ept-create "$c" amp-up 0x2100 1026 >/dev/null 2>&1
-	d=$(wait_for dev_named amp-up >/dev/null && dev_named amp-up)
-	[ -n "$d" ] || return 1
-	ampt ctl "$d" stats | sed -n 's/.*uptime_ms \([0-9]*\).*/\1/p'
-	ampt ept-destroy "$d" >/dev/null 2>&1
-}
 poke() { echo "$1 $2" >"$D/rtd_amp_ctrl_poke"; }
-ms_now() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 # continued UP0 UP1 T0 T1: the firmware's uptime grew by the time Linux
 # saw pass (less 500 ms of measuring); a restarted firmware (up0 >= 1 s)
 # cannot pass.

@@ -8,32 +8,20 @@
 # near 0 and cannot pass. Then with stop_on_exit = true SIGTERM stops it.
 # Leaves the firmware stopped.
 
-# d45_up: the firmware's uptime in ms, from its control service (1026)
-# through an endpoint of our own.
-d45_up() {
-	c=$(find /dev -maxdepth 1 -name 'rpmsg_ctrl*' | sort | tail -n1)
-	ampt ept-create "$c" amp-d45 0x2145 1026 >/dev/null 2>&1
-	e=$(wait_for dev_named amp-d45 >/dev/null && dev_named amp-d45)
-	[ -n "$e" ] || return 1
-	ampt ctl "$e" stats | sed -n 's/.*uptime_ms \([0-9]*\).*/\1/p'
-	ampt ept-destroy "$e" >/dev/null 2>&1
-}
-d45_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
-
 if [ -x /bin/rtd-ampd ]; then
 	stop_fw
 	start_daemon /etc/rtd-ampd.toml
 	wait_for daemon_phase running && wait_for have_raw
-	u0=$(d45_up)
-	t0=$(d45_ms)
+	u0=$(fw_uptime)
+	t0=$(ms_now)
 	kill -KILL "$daemon_pid"
 	wait "$daemon_pid" 2>/dev/null
 	daemon_pid=
 	s1=$(cat "$R/state")
 	start_daemon /etc/rtd-ampd.toml
 	wait_for daemon_phase running && wait_for have_raw
-	u1=$(d45_up)
-	t1=$(d45_ms)
+	u1=$(fw_uptime)
+	t1=$(ms_now)
 	check "daemon: killed with SIGKILL and restarted, it adopts the firmware: uptime continued" \
 		"state after the kill $s1, uptime $u0 -> $u1 ms over $((t1 - t0)) ms, daemon: $(daemon_status)" \
 		sh -c ". /lib.sh; [ '$s1' = running ] && daemon_has_event adopted && { [ -n '$u0' ] && [ -n '$u1' ] && [ \$(($u1 - $u0)) -ge \$(($t1 - $t0 - 500)) ]; }"
@@ -43,8 +31,8 @@ if [ -x /bin/rtd-ampd ]; then
 	rc2=$daemon_rc
 	start_daemon /etc/rtd-ampd.toml
 	wait_for daemon_phase running && wait_for have_raw
-	u2=$(d45_up)
-	t2=$(d45_ms)
+	u2=$(fw_uptime)
+	t2=$(ms_now)
 	check "daemon: SIGTERM (stop_on_exit = false) leaves the firmware running, the next daemon adopts it: uptime continued" \
 		"exit $rc2, state after SIGTERM $s2, uptime $u1 -> $u2 ms over $((t2 - t1)) ms, daemon: $(daemon_status)" \
 		sh -c ". /lib.sh; [ '$rc2' = 0 ] && [ '$s2' = running ] && daemon_has_event adopted && [ -n '$u1' ] && [ -n '$u2' ] && [ \$(($u2 - $u1)) -ge \$(($t2 - $t1 - 500)) ]"
