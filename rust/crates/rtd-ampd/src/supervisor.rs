@@ -221,16 +221,8 @@ impl Supervisor {
         match self.try_start(i) {
             Ok(()) => {
                 info!(remoteproc = %name, reason = why, "started");
-                let p = &mut self.procs[i];
-                p.channels_checked = false;
-                p.health_failures = 0;
-                p.restart_at = None;
-                p.next_ping = p
-                    .cfg
-                    .health
-                    .as_ref()
-                    .map(|h| Instant::now() + Duration::from_millis(h.interval_ms));
-                self.set_phase(i, Phase::Starting);
+                self.procs[i].restart_at = None;
+                self.begin_serving(i);
                 self.event(i, "started", None, why.to_owned());
             }
             Err(e) => {
@@ -293,8 +285,17 @@ impl Supervisor {
         }
         let detail = format!("{state}: {}", outcome.as_str());
         info!(remoteproc = %cfg.name, %detail, "adopted the running firmware");
+        self.procs[i].device = Some(dev);
+        self.begin_serving(i);
+        self.event(i, "adopted", None, detail);
+        true
+    }
+
+    /// Processor `i` now runs a firmware this daemon serves (started or
+    /// adopted): its channels are to be checked again, its health count
+    /// starts from zero and its first health ping is one interval away.
+    fn begin_serving(&mut self, i: usize) {
         let p = &mut self.procs[i];
-        p.device = Some(dev);
         p.channels_checked = false;
         p.health_failures = 0;
         p.next_ping = p
@@ -303,8 +304,6 @@ impl Supervisor {
             .as_ref()
             .map(|h| Instant::now() + Duration::from_millis(h.interval_ms));
         self.set_phase(i, Phase::Starting);
-        self.event(i, "adopted", None, detail);
-        true
     }
 
     fn apply_settings(&self, dev: &str, cfg: &crate::config::Remoteproc) -> Result<(), HwError> {
