@@ -130,6 +130,27 @@ pub enum Command {
         #[arg(long)]
         direct: bool,
     },
+    /// Attach Linux to a processor that runs without it (kernel state
+    /// detached: started by the boot loader, or detached earlier); the
+    /// firmware is neither reloaded nor restarted.
+    Attach {
+        #[command(flatten)]
+        target: Target,
+        /// Write sysfs directly even when rtd-ampd runs.
+        #[arg(long)]
+        direct: bool,
+    },
+    /// Let go of an attached processor: the firmware keeps running without
+    /// Linux (kernel state detached) until an attach. The kernel detaches
+    /// only a processor it attached to, not one it booted.
+    Detach {
+        #[command(flatten)]
+        target: Target,
+        /// Write sysfs directly even when rtd-ampd runs (the daemon then
+        /// still supervises it).
+        #[arg(long)]
+        direct: bool,
+    },
     /// Show the firmware name, or set it (the processor must be offline).
     Firmware {
         #[command(flatten)]

@@ -93,6 +93,28 @@ fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
             }
             start_direct(ctx, &r, None, true)
         }
+        Command::Attach { target, direct } => {
+            let r = resolve(ctx, &target)?;
+            if !direct {
+                if let Some(name) = daemon_name(ctx, &r) {
+                    return via_daemon(ctx, DaemonRequest::Attach { name });
+                }
+            }
+            let outcome = Lifecycle::new(&r).with_timeout(STATE_TIMEOUT).attach()?;
+            println!("{}: {} ({})", r.device(), r.state()?, outcome.as_str());
+            Ok(())
+        }
+        Command::Detach { target, direct } => {
+            let r = resolve(ctx, &target)?;
+            if !direct {
+                if let Some(name) = daemon_name(ctx, &r) {
+                    return via_daemon(ctx, DaemonRequest::Detach { name });
+                }
+            }
+            let outcome = Lifecycle::new(&r).with_timeout(STATE_TIMEOUT).detach()?;
+            println!("{}: {} ({})", r.device(), r.state()?, outcome.as_str());
+            Ok(())
+        }
         Command::Firmware { target, set, json } => {
             let r = resolve(ctx, &target)?;
             if let Some(name) = set {

@@ -61,6 +61,18 @@ pub enum Request {
         /// Processor name.
         name: String,
     },
+    /// Attach Linux to a processor that runs without it (kernel state
+    /// `detached`) and supervise it; resets its restart count.
+    Attach {
+        /// Processor name.
+        name: String,
+    },
+    /// Let go of an attached processor, which keeps running, and stop
+    /// supervising it until the next attach or start.
+    Detach {
+        /// Processor name.
+        name: String,
+    },
 }
 
 impl Request {
@@ -77,6 +89,8 @@ impl Request {
             Request::Start { .. } => "start",
             Request::Stop { .. } => "stop",
             Request::Restart { .. } => "restart",
+            Request::Attach { .. } => "attach",
+            Request::Detach { .. } => "detach",
         }
     }
 }
@@ -131,6 +145,9 @@ pub enum Phase {
     Failed,
     /// The remoteproc device is missing.
     Absent,
+    /// Detached on request: the firmware runs without Linux, unsupervised
+    /// until an attach or start.
+    Detached,
 }
 
 impl std::fmt::Display for Phase {
@@ -142,6 +159,7 @@ impl std::fmt::Display for Phase {
             Phase::Backoff => "backoff",
             Phase::Failed => "failed",
             Phase::Absent => "absent",
+            Phase::Detached => "detached",
         };
         f.write_str(s)
     }
@@ -215,5 +233,27 @@ mod tests {
         );
         assert!(serde_json::from_str::<Request>(r#"{"cmd":"explode"}"#).is_err());
         assert!(serde_json::from_str::<Request>(r#"{"cmd":"stop"}"#).is_err());
+        for (line, req) in [
+            (
+                r#"{"cmd":"attach","name":"rtd-amp"}"#,
+                Request::Attach {
+                    name: "rtd-amp".into(),
+                },
+            ),
+            (
+                r#"{"cmd":"detach","name":"rtd-amp"}"#,
+                Request::Detach {
+                    name: "rtd-amp".into(),
+                },
+            ),
+        ] {
+            assert_eq!(serde_json::from_str::<Request>(line).unwrap(), req);
+            assert_eq!(serde_json::to_string(&req).unwrap(), line);
+            assert!(!req.is_read_only());
+        }
+        assert_eq!(
+            serde_json::to_string(&Phase::Detached).unwrap(),
+            r#""detached""#
+        );
     }
 }

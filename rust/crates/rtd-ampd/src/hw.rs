@@ -95,6 +95,22 @@ impl Hw {
         Ok(Lifecycle::new(&r).with_timeout(STEP_TIMEOUT).shutdown()?)
     }
 
+    /// Attaches Linux to a processor that runs without it (`detached` →
+    /// `attached`); nothing when it already executes.
+    pub fn attach(&self, dev: &str) -> Result<Outcome, HwError> {
+        let r = self.rproc(dev)?;
+        self.drop_endpoint();
+        Ok(Lifecycle::new(&r).with_timeout(STEP_TIMEOUT).attach()?)
+    }
+
+    /// Lets go of an attached processor, which keeps running (`attached`
+    /// → `detached`).
+    pub fn detach(&self, dev: &str) -> Result<Outcome, HwError> {
+        let r = self.rproc(dev)?;
+        self.drop_endpoint();
+        Ok(Lifecycle::new(&r).with_timeout(STEP_TIMEOUT).detach()?)
+    }
+
     /// Takes over a processor that executes without restarting it
     /// (attaches a detached one); `None` when nothing executes.
     pub fn adopt(&self, dev: &str) -> Result<Option<Outcome>, HwError> {

@@ -367,6 +367,46 @@ impl Supervisor {
         Ok(())
     }
 
+    /// Attaches Linux to the processor running without it and supervises
+    /// it from now on (restart count reset, channels checked again).
+    fn attach(&mut self, i: usize) -> Result<(), HwError> {
+        let cfg = self.procs[i].cfg.clone();
+        let dev = self.hw.find(&cfg.name)?;
+        self.procs[i].device = Some(dev.clone());
+        let outcome = self.hw.attach(&dev)?;
+        // Settings only: neither write disturbs a running core.
+        if let Err(e) = self.apply_settings(&dev, &cfg) {
+            warn!(remoteproc = %cfg.name, error = %e, "settings not applied to the attached processor");
+        }
+        info!(remoteproc = %cfg.name, outcome = outcome.as_str(), "attach requested over the control socket");
+        let p = &mut self.procs[i];
+        p.wanted = true;
+        p.restarts = 0;
+        p.restart_at = None;
+        p.last_error = None;
+        self.refresh(i);
+        self.begin_serving(i);
+        self.event(i, "attached", None, outcome.as_str().to_owned());
+        Ok(())
+    }
+
+    /// Lets go of the attached processor, which keeps running, and stops
+    /// supervising it (nothing restarts a core Linux does not own).
+    fn detach(&mut self, i: usize) -> Result<(), HwError> {
+        let name = self.procs[i].cfg.name.clone();
+        let dev = self.hw.find(&name)?;
+        let outcome = self.hw.detach(&dev)?;
+        let p = &mut self.procs[i];
+        p.wanted = false;
+        p.restart_at = None;
+        p.next_ping = None;
+        info!(remoteproc = %name, outcome = outcome.as_str(), "detached on request");
+        self.refresh(i);
+        self.set_phase(i, Phase::Detached);
+        self.event(i, "detached", None, outcome.as_str().to_owned());
+        Ok(())
+    }
+
     /// Something went wrong with a processor the daemon wants running:
     /// schedule a restart within policy, or give up.
     fn failure(&mut self, i: usize, kind: &str) {
@@ -423,7 +463,7 @@ impl Supervisor {
         }
         let Some(state) = state else { return };
         match self.procs[i].phase {
-            Phase::Stopped | Phase::Failed | Phase::Absent => {}
+            Phase::Stopped | Phase::Failed | Phase::Absent | Phase::Detached => {}
             Phase::Backoff => {
                 if self.procs[i].restart_at.is_some_and(|t| now >= t) {
                     self.start(i, "restart");
@@ -610,6 +650,26 @@ impl Supervisor {
                 match self.stop(i, "requested") {
                     Ok(()) => Reply::ok(vec![self.status(i)]),
                     Err(e) => Reply::error(format!("could not stop {name}: {e}")),
+                }
+            }
+            Request::Attach { name } => {
+                let i = match self.index(&name) {
+                    Ok(i) => i,
+                    Err(e) => return Reply::error(e),
+                };
+                match self.attach(i) {
+                    Ok(()) => Reply::ok(vec![self.status(i)]),
+                    Err(e) => Reply::error(format!("could not attach {name}: {e}")),
+                }
+            }
+            Request::Detach { name } => {
+                let i = match self.index(&name) {
+                    Ok(i) => i,
+                    Err(e) => return Reply::error(e),
+                };
+                match self.detach(i) {
+                    Ok(()) => Reply::ok(vec![self.status(i)]),
+                    Err(e) => Reply::error(format!("could not detach {name}: {e}")),
                 }
             }
         }

@@ -89,6 +89,17 @@ impl FakeKernel {
                         "start" if last == "detached" => {
                             set(&state, "attached\n");
                         }
+                        // `detach` leaves an attached processor running
+                        // without Linux; the kernel refuses it otherwise
+                        // (-EINVAL: the state stays).
+                        "detach" => {
+                            let next = if last == "attached" {
+                                "detached"
+                            } else {
+                                &last
+                            };
+                            set(&state, &format!("{next}\n"));
+                        }
                         "start" => {
                             starts.fetch_add(1, Ordering::SeqCst);
                             let crash = crash_next
