@@ -14,6 +14,8 @@
 //!   in the shared rings, back-pressure, doorbells.
 //! * [`fwcheck`]: check a firmware ELF against the device tree's
 //!   reserved memory before it is started.
+//! * [`fwinstall`]: install a firmware under `/lib/firmware/updates/`
+//!   atomically, keeping the previous one for a rollback.
 //! * [`fwsig`]: verify its detached signature (`<firmware>.p7s`) as the
 //!   kernel driver does.
 //! * [`Error`]: kernel errnos turned into messages that say what to do.
@@ -29,6 +31,7 @@ pub mod control;
 pub use amp_proto;
 pub mod error;
 pub mod fwcheck;
+pub mod fwinstall;
 pub mod fwsig;
 pub mod lifecycle;
 pub mod remoteproc;
