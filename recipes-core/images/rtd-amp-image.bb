@@ -31,3 +31,8 @@ TOOLCHAIN_HOST_TASK += "nativesdk-rust-bin-toolchain nativesdk-rtd-amp-sign-fw"
 WKS_FILE:stark = "${@bb.utils.contains('MACHINE_FEATURES', 'overlayfs-root', 'avengers-overlayfs.wks', 'rtd-amp-sdcard.wks', d)}"
 IMAGE_BOOT_FILES:append:stark = " rtd-amp/rtd1619b-amp.dtbo;overlays/rtd1619b-amp.dtbo"
 do_image_wic[depends] += "rtd-amp-overlays:do_deploy"
+# Firmware before Linux (opt-in, RTD_AMP_UBOOT_START = "1"; docs/kernel.md
+# "Boot flows"): the flat firmware image U-Boot loads, deployed by the
+# U-Boot bbappend (u-boot-rtd-amp-start.inc).
+IMAGE_BOOT_FILES:append:stark = " ${@'rtd-amp-fw.bin' if d.getVar('RTD_AMP_UBOOT_START') == '1' else ''}"
+do_image_wic[depends] += "${@'virtual/bootloader:do_deploy' if d.getVar('RTD_AMP_UBOOT_START') == '1' else ''}"
