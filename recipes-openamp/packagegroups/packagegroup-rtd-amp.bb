@@ -9,12 +9,15 @@ SECTION = "base"
 # The firmware and the overlays differ per machine.
 PACKAGE_ARCH = "${MACHINE_ARCH}"
 
-inherit packagegroup features_check
+inherit packagegroup features_check rtd_amp_fw_select
 
 # The kernel configuration the drivers need comes with the feature.
 REQUIRED_DISTRO_FEATURES = "rtd-amp"
 
+# The default firmware (and the signing certificate), and the one the
+# daemon starts (RTD_AMP_FIRMWARE, rtd_amp_fw_select.bbclass).
 RDEPENDS:${PN} = "\
+    ${RTD_AMP_FIRMWARE_PROVIDER} \
     librtdamp \
     rtd-amp-firmware \
     rtd-amp-modules \

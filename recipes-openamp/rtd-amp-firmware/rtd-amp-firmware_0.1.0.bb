@@ -17,28 +17,15 @@ LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda
 # crates.io packages of rust/firmware/Cargo.lock (crate://, generated).
 require rtd-amp-firmware-crates.inc
 
-# The firmware workspace and the no_std crates it shares with the host
-# (their Cargo.toml inherit fields from rust/Cargo.toml).
+# The firmware workspace (rtd_amp_fw_app.bbclass adds the runtime, the
+# no_std crates it shares with the host and the install and signing steps).
 RTD_AMP_SRC_PATHS = "\
-    rust/Cargo.toml \
-    rust/crates/amp-control \
-    rust/crates/amp-ctrl-page \
-    rust/crates/amp-proto \
     rust/firmware/Cargo.lock \
-    rust/firmware/Cargo.toml \
     rust/firmware/rtd-amp-fw \
-    rust/firmware/rtd-amp-rt \
     ?rust/firmware/.cargo \
-    scripts/install-target \
-    scripts/rtd-amp-sign-fw \
 "
 
 S = "${RTD_AMP_SRCDIR}/rust/firmware"
-
-inherit rtd_amp_src rtd_amp_rust_baremetal rtd_amp_firmware rtd_amp_fw_sign
-
-RTD_AMP_CARGO_LOCK = "${S}/Cargo.lock"
-RUST_BAREMETAL_MANIFEST = "${S}/Cargo.toml"
 
 # Board variant: memory window, GIC addresses, PSCI conduit, remote MPIDR.
 # The QEMU twin's machine configuration sets "qemu-virt".
@@ -49,19 +36,22 @@ RTD_AMP_FW_BOARD ??= "rtd1619b"
 # answers FAULT "not supported".
 RTD_AMP_FW_DEBUG_FEATURES = "${@bb.utils.contains('DISTRO_FEATURES', 'rtd-amp-debug', 'fault-injection', '', d)}"
 RTD_AMP_FW_FEATURES ??= "board-${RTD_AMP_FW_BOARD} ${RTD_AMP_FW_DEBUG_FEATURES}"
-RUST_BAREMETAL_CARGO_ARGS = "-p rtd-amp-fw --no-default-features --features '${RTD_AMP_FW_FEATURES}'"
+# The application crate of the firmware workspace, which finds the runtime
+# by path; installed as rtd-amp/rtd-amp-fw.elf.
+RTD_AMP_FW_NAME = "rtd-amp-fw"
+RTD_AMP_FW_BIN = "rtd-amp-fw"
+RTD_AMP_FW_CARGO_ARGS = "-p rtd-amp-fw"
+RTD_AMP_FW_PATCH_RUNTIME = "0"
 
-RTD_AMP_FIRMWARE_DIR = "rtd-amp"
-RTD_AMP_FIRMWARE_FILES = "${RUST_BAREMETAL_TARGET}/${RUST_BAREMETAL_PROFILE}/rtd-amp-fw:rtd-amp-fw.elf"
+inherit rtd_amp_fw_app
 
 # With the rtd-amp DISTRO_FEATURE the firmware is signed
 # (rtd_amp_fw_sign.bbclass): rtd-amp-fw.elf.p7s beside it, and the
 # certificate the kernel driver carries installed for rtd-ampd and ampctl
 # (/etc/rtd-amp/fw-signing.pem, their default trusted certificate).
 do_install() {
-    rtd_amp_firmware_install
+    rtd_amp_fw_app_do_install
     if [ -n "${RTD_AMP_FW_SIGNING_CERT_FILE}" ]; then
-        rtd_amp_fw_sign ${D}${RTD_AMP_FIRMWARE_INSTALL_DIR}/rtd-amp-fw.elf
         install -d ${D}${sysconfdir}/rtd-amp
         install -m 0644 ${RTD_AMP_FW_SIGNING_CERT_FILE} ${D}${sysconfdir}/rtd-amp/fw-signing.pem
     fi
@@ -69,6 +59,3 @@ do_install() {
 do_install[vardepsexclude] += "RTD_AMP_FW_SIGNING_CERT_FILE"
 
 FILES:${PN} += "${sysconfdir}/rtd-amp"
-
-# The firmware runs on the AArch64 core of these systems only.
-COMPATIBLE_HOST = "aarch64.*-linux"

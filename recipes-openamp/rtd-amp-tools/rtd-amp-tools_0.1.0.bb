@@ -36,7 +36,7 @@ S = "${RTD_AMP_SRCDIR}/rust"
 # meta-rust-bin's toolchain (oe-core scarthgap's Rust 1.75 is older than
 # the workspace's rust-version), with oe-core style crate:// lists so that
 # cargo never reaches the network (rtd_amp_cargo_vendor).
-inherit rtd_amp_src cargo_bin rtd_amp_cargo_vendor systemd update-rc.d useradd
+inherit rtd_amp_src cargo_bin rtd_amp_cargo_vendor rtd_amp_fw_select systemd update-rc.d useradd
 
 RTD_AMP_CARGO_LOCK = "${S}/Cargo.lock"
 CARGO_MANIFEST_PATH = "${S}/Cargo.toml"
@@ -65,7 +65,8 @@ do_install() {
         RTD_AMP_GROUP=${RTD_AMP_GROUP} RTD_AMP_ADMIN_GROUP=${RTD_AMP_ADMIN_GROUP} \
         RTD_AMP_USER=${RTD_AMP_USER} PV=${PV} SOVERSION=${RTDAMP_SOVERSION} \
         BUILDDIR=${CARGO_BINDIR} SRCDIR=${S} FILESDIR=${WORKDIR} \
-        WITH_LIB=yes PATCHELF=patchelf
+        WITH_LIB=yes PATCHELF=patchelf \
+        FIRMWARE_NAME=${RTD_AMP_FIRMWARE_FILE} FIRMWARE_CHANNELS="${RTD_AMP_FIRMWARE_CHANNELS}"
 }
 
 PACKAGES =+ "librtdamp ${PN}-daemon ${PN}-cli"
@@ -85,7 +86,10 @@ FILES:${PN}-staticdev += "${libdir}/librtdamp.a"
 CONFFILES:${PN}-daemon += "${sysconfdir}/default/rtd-ampd ${sysconfdir}/rtd-ampd.toml"
 ALLOW_EMPTY:${PN} = "1"
 RDEPENDS:${PN} = "${PN}-cli ${PN}-daemon librtdamp"
-RDEPENDS:${PN}-daemon = "rtd-amp-firmware"
+# The firmware its configuration starts (RTD_AMP_FIRMWARE,
+# rtd_amp_fw_select.bbclass), and rtd-amp-firmware for the signing
+# certificate it trusts (/etc/rtd-amp/fw-signing.pem).
+RDEPENDS:${PN}-daemon = "${RTD_AMP_FIRMWARE_PROVIDER} rtd-amp-firmware"
 RRECOMMENDS:${PN}-daemon = "kernel-module-rtd-amp-mbox kernel-module-rtd-amp-rproc"
 
 SYSTEMD_PACKAGES = "${PN}-daemon"
