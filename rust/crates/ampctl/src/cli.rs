@@ -175,6 +175,15 @@ pub enum Command {
         #[command(flatten)]
         json: Json,
     },
+    /// Deploy a firmware: check it as the kernel will, install it under
+    /// /lib/firmware/updates/ atomically, restart the processor (through
+    /// rtd-ampd when it runs), health-check it (channels announced, control
+    /// ping answered) and roll back to the previous firmware when it fails.
+    /// Exit status: 0 deployed, 1 error (nothing changed), 3 refused by the
+    /// check (nothing changed), 4 rolled back (the previous firmware serves),
+    /// 5 rollback failed. Needs root (the firmware directory) and, with a
+    /// daemon, its admin role.
+    Deploy(crate::deploy::DeployArgs),
     /// Print the firmware's trace buffer (debugfs trace0).
     Trace {
         #[command(flatten)]

@@ -2,6 +2,7 @@
 
 mod bulk;
 mod cli;
+mod deploy;
 mod selftest;
 mod stats;
 
@@ -42,6 +43,10 @@ fn main() -> ExitCode {
     };
     match run(&ctx, cli.command) {
         Ok(()) => ExitCode::SUCCESS,
+        // `deploy` printed its report; its status says what happened.
+        Err(e) if e.is::<deploy::Exit>() => {
+            ExitCode::from(e.downcast_ref::<deploy::Exit>().map_or(1, |x| x.0))
+        }
         Err(e) => {
             eprintln!("ampctl: {e:#}");
             ExitCode::FAILURE
@@ -298,6 +303,7 @@ fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
             Ok(())
         }
         Command::Generate { what } => generate(what),
+        Command::Deploy(args) => deploy::run_cli(ctx, args),
     }
 }
 
