@@ -20,6 +20,7 @@ SRC_URI = "\
     file://rtd_amp_dbg.h \
     file://rtd_amp_fw_certs.sh \
     file://rtd_amp_mbox.c \
+    file://rtd_amp_pm.c \
     file://rtd_amp_rproc.c \
     file://rtd_amp_selftest.c \
     file://rtd_amp_selftest.h \

@@ -37,6 +37,7 @@
 #include <linux/remoteproc.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/suspend.h>
 #include <linux/verification.h>
 #include <clocksource/arm_arch_timer.h>
 #include <linux/virtio_ids.h>
@@ -69,6 +70,10 @@ struct rtd_amp_rproc {
 	u32 stop_timeout_ms;
 	u32 crash_seq;
 	bool sig_required_dt;
+	/* rtd_amp_pm.c: the suspend policy and notifier. */
+	bool refuse_suspend;
+	bool boot_on_resume;
+	struct notifier_block pm_nb;
 	struct hlist_node cpuhp;
 	struct rtd_amp_boot boot;
 	struct rtd_amp_bulk *bulk;	/* rtd_amp_bulk.c; NULL: no bulk region */
@@ -1272,6 +1277,7 @@ static int rtd_amp_rproc_load(struct rproc *rproc, const struct firmware *fw)
 }
 
 #include "rtd_amp_attach.c"
+#include "rtd_amp_pm.c"
 
 static const struct rproc_ops rtd_amp_rproc_ops = {
 	.prepare = rtd_amp_rproc_prepare,
@@ -1496,6 +1502,9 @@ static int rtd_amp_rproc_probe(struct platform_device *pdev)
 	ret = devm_add_action(dev, rtd_amp_leave, ddata);
 	if (ret)
 		return ret;
+	ret = rtd_amp_pm_probe(ddata);
+	if (ret)
+		return ret;
 	/* Removed with the rest of remoteprocN's debugfs directory. */
 	if (!IS_ERR_OR_NULL(rproc->dbg_dir)) {
 		debugfs_create_file("rtd_amp_ctrl", 0400, rproc->dbg_dir, ddata,
@@ -1525,6 +1534,7 @@ static struct platform_driver rtd_amp_rproc_driver = {
 	.driver = {
 		.name = "rtd-amp-rproc",
 		.of_match_table = rtd_amp_rproc_of_match,
+		.pm = pm_sleep_ptr(&rtd_amp_pm_ops),
 	},
 };
 
