@@ -121,5 +121,25 @@
 #define CTRL_RSC_MIN_SIZE	16
 /* Largest resource table the driver accepts when attaching. */
 #define CTRL_RSC_MAX_SIZE	0x1000
+/* Resource-table entry type (vendor range 128..=512) of the stop/crash contract. */
+#define CTRL_RSC_CONTRACT_TYPE	170
+/* Bytes of the contract entry's body (the type word not included). */
+#define CTRL_CONTRACT_LEN	16
+/* "RAMC" (LE): the entry is an rtd-amp contract, not another vendor's. */
+#define CTRL_CONTRACT_MAGIC_VALUE	0x434d4152
+/* Stop/crash contract version this firmware and driver speak. */
+#define CTRL_CONTRACT_VERSION	1
+/* Flag: the firmware serves the stop request from an interrupt. */
+#define CTRL_CONTRACT_F_STOP_IRQ	1
+/* Every flag contract version 1 defines; other bits must be zero. */
+#define CTRL_CONTRACT_FLAGS_KNOWN	1
+/* u32: CTRL_CONTRACT_MAGIC_VALUE (offsets from the body's start). */
+#define CTRL_CONTRACT_OFF_MAGIC	0
+/* u32: CTRL_CONTRACT_VERSION the firmware implements. */
+#define CTRL_CONTRACT_OFF_VERSION	4
+/* u32: the control-page CTRL_LAYOUT_VERSION the firmware writes. */
+#define CTRL_CONTRACT_OFF_CTRL_VERSION	8
+/* u32: CTRL_CONTRACT_F_* flags. */
+#define CTRL_CONTRACT_OFF_FLAGS	12
 
 #endif /* __RTD_AMP_CTRL_H */

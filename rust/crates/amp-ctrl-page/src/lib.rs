@@ -180,6 +180,151 @@ layout! {
     RSC_MIN_SIZE: u32 = 16;
     /// Largest resource table the driver accepts when attaching.
     RSC_MAX_SIZE: u32 = 0x1000;
+
+    /// Resource-table entry type (vendor range 128..=512) of the stop/crash contract.
+    ///
+    /// `RSC_VENDOR_START..=RSC_VENDOR_END` of Linux's
+    /// include/linux/remoteproc.h. Its body (after the type word) follows.
+    RSC_CONTRACT_TYPE: u32 = 0xAA;
+    /// Bytes of the contract entry's body (the type word not included).
+    CONTRACT_LEN: usize = 16;
+    /// "RAMC" (LE): the entry is an rtd-amp contract, not another vendor's.
+    CONTRACT_MAGIC_VALUE: u32 = 0x434D_4152;
+    /// Stop/crash contract version this firmware and driver speak.
+    CONTRACT_VERSION: u32 = 1;
+    /// Flag: the firmware serves the stop request from an interrupt.
+    CONTRACT_F_STOP_IRQ: u32 = 1;
+    /// Every flag contract version 1 defines; other bits must be zero.
+    CONTRACT_FLAGS_KNOWN: u32 = 1;
+    /// u32: [`CONTRACT_MAGIC_VALUE`] (offsets from the body's start).
+    CONTRACT_OFF_MAGIC: usize = 0x00;
+    /// u32: [`CONTRACT_VERSION`] the firmware implements.
+    CONTRACT_OFF_VERSION: usize = 0x04;
+    /// u32: the control-page [`LAYOUT_VERSION`] the firmware writes.
+    CONTRACT_OFF_CTRL_VERSION: usize = 0x08;
+    /// u32: [`CONTRACT_F_*`] flags.
+    CONTRACT_OFF_FLAGS: usize = 0x0C;
+}
+
+const _: () = assert!(
+    RSC_CONTRACT_TYPE >= 128
+        && RSC_CONTRACT_TYPE <= 512
+        && CONTRACT_OFF_FLAGS + 4 == CONTRACT_LEN
+        && CONTRACT_LEN % 4 == 0
+        && CONTRACT_F_STOP_IRQ & !CONTRACT_FLAGS_KNOWN == 0
+);
+
+/// The contract entry's body (after its type word) as a firmware publishes
+/// it: magic, [`CONTRACT_VERSION`], [`LAYOUT_VERSION`], `flags`.
+pub const fn contract_body(flags: u32) -> [u8; CONTRACT_LEN] {
+    let mut b = [0u8; CONTRACT_LEN];
+    let words = [
+        (CONTRACT_OFF_MAGIC, CONTRACT_MAGIC_VALUE),
+        (CONTRACT_OFF_VERSION, CONTRACT_VERSION),
+        (CONTRACT_OFF_CTRL_VERSION, LAYOUT_VERSION),
+        (CONTRACT_OFF_FLAGS, flags),
+    ];
+    let mut i = 0;
+    while i < words.len() {
+        let (at, v) = words[i];
+        let le = v.to_le_bytes();
+        let mut j = 0;
+        while j < 4 {
+            b[at + j] = le[j];
+            j += 1;
+        }
+        i += 1;
+    }
+    b
+}
+
+/// Why a contract entry is refused (the driver's `rsc-contract` rule).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContractRefusal {
+    /// The table has no entry of type [`RSC_CONTRACT_TYPE`].
+    Missing,
+    /// A second contract entry.
+    Duplicate,
+    /// The entry's body is shorter than [`CONTRACT_LEN`] (bytes left).
+    Short(usize),
+    /// The magic is not [`CONTRACT_MAGIC_VALUE`].
+    Magic(u32),
+    /// A contract version this driver does not implement.
+    Version(u32),
+    /// A control-page layout other than [`LAYOUT_VERSION`].
+    CtrlVersion(u32),
+    /// Flag bits outside [`CONTRACT_FLAGS_KNOWN`].
+    Flags(u32),
+}
+
+impl fmt::Display for ContractRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ContractRefusal::Missing => write!(
+                f,
+                "no stop/crash contract entry (type {RSC_CONTRACT_TYPE}): not an rtd-amp firmware, or one that may never power its core off"
+            ),
+            ContractRefusal::Duplicate => write!(f, "a second stop/crash contract entry"),
+            ContractRefusal::Short(n) => write!(
+                f,
+                "contract entry body needs {CONTRACT_LEN} bytes, {n} remain"
+            ),
+            ContractRefusal::Magic(m) => write!(
+                f,
+                "contract entry magic {m:#x} != {CONTRACT_MAGIC_VALUE:#x}"
+            ),
+            ContractRefusal::Version(v) => write!(
+                f,
+                "stop/crash contract version {v}, this driver implements {CONTRACT_VERSION}"
+            ),
+            ContractRefusal::CtrlVersion(v) => write!(
+                f,
+                "contract entry: control page version {v}, this driver speaks {LAYOUT_VERSION}"
+            ),
+            ContractRefusal::Flags(x) => write!(
+                f,
+                "contract entry flags {x:#x}: unknown bits {:#x}",
+                x & !CONTRACT_FLAGS_KNOWN
+            ),
+        }
+    }
+}
+
+/// The contract a firmware declares, read from a valid entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Contract {
+    /// [`CONTRACT_VERSION`].
+    pub version: u32,
+    /// `CONTRACT_F_*` flags.
+    pub flags: u32,
+}
+
+/// The rules of one contract entry, `body` being the bytes from the end of
+/// its type word to the end of the table. The order of the checks is the
+/// driver's (`rtd_amp_check_contract()`), so both report the same first
+/// failure.
+pub fn check_contract(body: &[u8]) -> Result<Contract, ContractRefusal> {
+    if body.len() < CONTRACT_LEN {
+        return Err(ContractRefusal::Short(body.len()));
+    }
+    let w = |at: usize| u32::from_le_bytes([body[at], body[at + 1], body[at + 2], body[at + 3]]);
+    let magic = w(CONTRACT_OFF_MAGIC);
+    if magic != CONTRACT_MAGIC_VALUE {
+        return Err(ContractRefusal::Magic(magic));
+    }
+    let version = w(CONTRACT_OFF_VERSION);
+    if version != CONTRACT_VERSION {
+        return Err(ContractRefusal::Version(version));
+    }
+    let ctrl = w(CONTRACT_OFF_CTRL_VERSION);
+    if ctrl != LAYOUT_VERSION {
+        return Err(ContractRefusal::CtrlVersion(ctrl));
+    }
+    let flags = w(CONTRACT_OFF_FLAGS);
+    if flags & !CONTRACT_FLAGS_KNOWN != 0 {
+        return Err(ContractRefusal::Flags(flags));
+    }
+    Ok(Contract { version, flags })
 }
 
 // The blocks do not run into each other (the field-by-field check is a
@@ -515,6 +660,73 @@ mod tests {
         assert_eq!(&MAGIC_VALUE.to_le_bytes(), b"RAMP");
         assert_eq!(&STOP_VALUE.to_be_bytes(), b"STOP");
         assert_eq!(&ST_MAGIC_VALUE.to_le_bytes(), b"STMP");
+    }
+
+    #[test]
+    fn contract_entry_bytes() {
+        // Byte for byte what a Zephyr/OpenAMP firmware must put after the
+        // type word 0xAA (docs/kernel.md, "The stop/crash contract").
+        assert_eq!(
+            contract_body(CONTRACT_F_STOP_IRQ),
+            [b'R', b'A', b'M', b'C', 1, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0]
+        );
+        assert_eq!(RSC_CONTRACT_TYPE, 170);
+        assert_eq!(
+            [
+                CONTRACT_OFF_MAGIC,
+                CONTRACT_OFF_VERSION,
+                CONTRACT_OFF_CTRL_VERSION,
+                CONTRACT_OFF_FLAGS,
+                CONTRACT_LEN
+            ],
+            [0, 4, 8, 12, 16]
+        );
+        assert_eq!(
+            check_contract(&contract_body(1)),
+            Ok(Contract {
+                version: 1,
+                flags: 1
+            })
+        );
+        assert_eq!(
+            check_contract(&contract_body(0)),
+            Ok(Contract {
+                version: 1,
+                flags: 0
+            })
+        );
+    }
+
+    #[test]
+    fn every_contract_rule_refuses_a_bad_entry() {
+        let good = contract_body(1);
+        assert_eq!(check_contract(&good[..15]), Err(ContractRefusal::Short(15)));
+        assert_eq!(check_contract(&[]), Err(ContractRefusal::Short(0)));
+        let cases = [
+            (
+                CONTRACT_OFF_MAGIC,
+                0x434D_4153,
+                ContractRefusal::Magic(0x434D_4153),
+            ),
+            (CONTRACT_OFF_VERSION, 0, ContractRefusal::Version(0)),
+            (CONTRACT_OFF_VERSION, 2, ContractRefusal::Version(2)),
+            (
+                CONTRACT_OFF_CTRL_VERSION,
+                1,
+                ContractRefusal::CtrlVersion(1),
+            ),
+            (CONTRACT_OFF_FLAGS, 3, ContractRefusal::Flags(3)),
+            (CONTRACT_OFF_FLAGS, 1 << 31, ContractRefusal::Flags(1 << 31)),
+        ];
+        for (at, v, want) in cases {
+            let mut b = good;
+            b[at..at + 4].copy_from_slice(&u32::to_le_bytes(v));
+            assert_eq!(check_contract(&b), Err(want), "{at:#x} = {v:#x}");
+        }
+        // A longer remainder (the rest of the table) is fine.
+        let mut long = [0u8; 40];
+        long[..16].copy_from_slice(&good);
+        assert!(check_contract(&long).is_ok());
     }
 
     #[test]

@@ -174,6 +174,12 @@ pub const fn vdev_entry_len(vrings: usize, config_len: usize) -> usize {
     (TYPE_LEN + VDEV_LEN + VRING_LEN * vrings + config_len + 3) & !3
 }
 
+/// Bytes of a vendor entry (type word included) with a `body_len`-byte
+/// body (a multiple of 4, so the next entry stays aligned).
+pub const fn vendor_entry_len(body_len: usize) -> usize {
+    TYPE_LEN + body_len
+}
+
 // ---------------------------------------------------------------- builder
 
 /// A vring of a vdev entry, as the firmware declares it.
@@ -329,6 +335,28 @@ impl<const LEN: usize> TableBuilder<LEN> {
             put_u32(&mut s.buf, vo + 4, v.align);
             put_u32(&mut s.buf, vo + 8, v.num);
             put_u32(&mut s.buf, vo + 12, v.notifyid);
+            i += 1;
+        }
+        s
+    }
+
+    /// Adds a vendor-specific entry (type in `RSC_VENDOR_START..=
+    /// RSC_VENDOR_END`, which Linux hands to the driver's `handle_rsc`):
+    /// the type word, then `body` (a multiple of 4 bytes), e.g. the
+    /// rtd-amp stop/crash contract of `amp-ctrl-page`.
+    pub const fn vendor(self, kind: u32, body: &[u8]) -> Self {
+        assert!(
+            kind >= RSC_VENDOR_START && kind <= RSC_VENDOR_END,
+            "a vendor type is in 128..=512"
+        );
+        assert!(
+            body.len() % 4 == 0,
+            "a vendor body is a multiple of 4 bytes"
+        );
+        let (mut s, o) = self.begin(kind, vendor_entry_len(body.len()));
+        let mut i = 0;
+        while i < body.len() {
+            s.buf[o + i] = body[i];
             i += 1;
         }
         s

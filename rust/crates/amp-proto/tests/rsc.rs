@@ -340,3 +340,22 @@ fn live_vdev_refuses_misaligned_table_and_offsets() {
     ));
     assert!(LiveVdev::find(shm.window(0, LEN + 2).unwrap(), 0).is_none());
 }
+
+/// A vendor entry: the type word, then the body byte for byte, offsets and
+/// alignment kept, reported by `parse` as a vendor resource.
+#[test]
+fn vendor_entry_is_type_word_then_body() {
+    const VLEN: usize = rsc::header_len(2) + TRACE_ENTRY_LEN + rsc::vendor_entry_len(8);
+    let b = TableBuilder::<VLEN>::new(2)
+        .trace(0x703F_0000, 0x4000, "trace0")
+        .vendor(0xAA, &[1, 2, 3, 4, 5, 6, 7, 8])
+        .finish();
+    assert_eq!(VLEN, 24 + 48 + 12);
+    // offset[1] points right after the trace entry.
+    assert_eq!(&b[20..24], &72u32.to_le_bytes());
+    assert_eq!(&b[72..], &hex("aa000000 01020304 05060708")[..]);
+    let t = parse(&b).unwrap();
+    let (_, e) = t.entries().nth(1).unwrap();
+    assert_eq!(e, Entry::Unknown { kind: 0xAA });
+    assert!(e.is_vendor());
+}
