@@ -326,12 +326,12 @@ qa_build_guest() {
 		cp "${tools[0]}" "$root/bin/rtd-ampd"
 		cp "${tools[1]}" "$root/bin/ampctl"
 	fi
-	cp "$QA_GUEST"/{init,tests.sh,demo.sh,lib.sh,selftest-faults.sh,gdb.sh,bootstage.sh} "$root/"
+	cp "$QA_GUEST"/{init,tests.sh,demo.sh,lib.sh,selftest-faults.sh,gdb.sh,bootstage.sh,soak.sh} "$root/"
 	mkdir -p "$root/tests.d"
 	for a in "$QA_GUEST"/tests.d/*.sh; do
 		if [ -e "$a" ]; then cp "$a" "$root/tests.d/"; fi
 	done
-	chmod +x "$root"/{init,tests.sh,demo.sh,selftest-faults.sh,gdb.sh,bootstage.sh}
+	chmod +x "$root"/{init,tests.sh,demo.sh,selftest-faults.sh,gdb.sh,bootstage.sh,soak.sh}
 	dk_version "$series" >"$root/etc/amp-kernel"
 	# The daemon's configuration as the layer installs it (/etc/rtd-ampd.toml,
 	# the socket's roles given to the groups, as scripts/install-target does).

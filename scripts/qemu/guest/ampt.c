@@ -495,75 +495,105 @@ static int find_named(const char *name, char *path, size_t len)
 }
 
 /*
- * seqstream NAME STOPFILE: sequence-numbered echoes (one in flight) through
- * the endpoint named NAME until STOPFILE exists, following it across
- * detach/attach and driver reloads: when the device goes away or stops
- * answering (2 s), the message in flight is counted lost and the stream
- * reopens the endpoint's new device. An echo carrying any number but the
- * one in flight (a replay, a duplicate) is counted, never accepted.
+ * seqstream NAME STOPFILE [COUNT [WINDOW]]: sequence-numbered echoes
+ * ("SEQ#" and a 32-bit number, 1, 2, ...), up to WINDOW (default 1, at
+ * most 64) in flight, through the endpoint named NAME, following it across
+ * detach/attach, crashes and driver reloads. It stops after COUNT echoed
+ * numbers (0: no limit), or once STOPFILE exists and what is in flight has
+ * been answered (given up after 10 s without a device: then counted lost).
+ *
+ * Resend by sequence (docs/kernel.md, "Messages across detach and
+ * attach"): when the device goes away or stops answering (2 s), the
+ * numbers sent and not yet echoed are sent again, same numbers, on the
+ * endpoint's new device. Linux discards what its endpoint had not
+ * delivered when the virtio device is reset (a request written into the
+ * ring after the reset, an echo not yet read), so without the resend each
+ * detach costs the message in flight. Every echo is accounted: the next
+ * expected number is accepted, a number already echoed is a duplicate (a
+ * replay of an old ring by the firmware shows as one), any other is wrong
+ * (a gap or a reordering). Prints one line:
+ *   seqstream: sent S echoed E lost L wrong W dup D resent R opens O last N
+ * (sent counts writes, resends included; lost counts numbers never echoed).
  */
-static int cmd_seqstream(const char *name, const char *stop)
+static int cmd_seqstream(const char *name, const char *stop, unsigned long count,
+			 unsigned int window)
 {
-	unsigned long sent = 0, echoed = 0, lost = 0, wrong = 0, opens = 0;
-	uint32_t seq = 0, last_ok = 0;
+	unsigned long sent = 0, echoed = 0, wrong = 0, dup = 0, resent = 0, opens = 0;
+	uint32_t expect = 1, next = 1;
+	double gone_since = 0;
 	char path[64];
 	int fd = -1;
 
-	while (access(stop, F_OK) != 0) {
+	if (window < 1 || window > 64)
+		window = 1;
+	for (;;) {
 		uint8_t out[8], in[MAX_PAYLOAD];
-		uint32_t got = 0;
+		int stopping = access(stop, F_OK) == 0 || (count && echoed >= count);
+		uint32_t got;
 		int n;
 
+		if (stopping && next == expect)
+			break;
 		if (fd < 0) {
-			if (find_named(name, path, sizeof(path))) {
+			if (find_named(name, path, sizeof(path)) ||
+			    (fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+				if (!gone_since)
+					gone_since = now_us();
+				if (stopping && now_us() - gone_since > 10e6)
+					break;
 				usleep(20000);
 				continue;
 			}
-			fd = open(path, O_RDWR | O_CLOEXEC);
-			if (fd < 0) {
-				usleep(20000);
-				continue;
-			}
+			gone_since = 0;
 			opens++;
+			/* What the old device never answered, sent again. */
+			resent += next - expect;
+			next = expect;
 		}
-		seq++;
-		memcpy(out, "SEQ#", 4);
-		memcpy(out + 4, &seq, 4);
-		if (write(fd, out, sizeof(out)) != sizeof(out)) {
-			/* Not sent: the number is used again. */
-			seq--;
-			close(fd);
-			fd = -1;
-			continue;
-		}
-		sent++;
-		for (;;) {
-			n = recv_msg(fd, in, 2000);
-			if (n != sizeof(out) || memcmp(in, "SEQ#", 4))
+		n = 0;
+		while (!stopping && next - expect < window &&
+		       (!count || next <= count)) {
+			memcpy(out, "SEQ#", 4);
+			memcpy(out + 4, &next, 4);
+			if (write(fd, out, sizeof(out)) != sizeof(out)) {
+				/* Not sent: that number goes out again. */
+				n = errno ? -errno : -EIO;
 				break;
+			}
+			sent++;
+			next++;
+		}
+		if (!n)
+			n = next == expect ? -EPIPE : recv_msg(fd, in, 2000);
+		if (n == sizeof(out) && !memcmp(in, "SEQ#", 4)) {
 			memcpy(&got, in + 4, 4);
-			if (got == seq)
-				break;
-			/* Anything but the number in flight. */
-			wrong++;
-			printf("seqstream: echo of %u while %u was in flight\n", got, seq);
-		}
-		if (n == sizeof(out) && !memcmp(in, "SEQ#", 4) && got == seq) {
-			echoed++;
-			last_ok = seq;
+			if (got == expect) {
+				echoed++;
+				expect++;
+			} else if (got < expect) {
+				dup++;
+				printf("seqstream: duplicate echo of %u (expected %u)\n", got, expect);
+			} else {
+				wrong++;
+				printf("seqstream: echo of %u while %u was expected\n", got, expect);
+			}
 			continue;
 		}
-		lost++;
-		printf("seqstream: %u lost (%s), reopening\n", seq,
-		       n < 0 ? strerror(-n) : "bad reply");
+		if (n >= 0) {
+			wrong++;
+			printf("seqstream: a reply that is no SEQ# echo (%d bytes)\n", n);
+			continue;
+		}
+		printf("seqstream: %u..%u unanswered (%s), reopening\n", expect, next - 1,
+		       strerror(-n));
 		close(fd);
 		fd = -1;
 	}
 	if (fd >= 0)
 		close(fd);
-	printf("seqstream: sent %lu echoed %lu lost %lu wrong %lu opens %lu last %u\n",
-	       sent, echoed, lost, wrong, opens, last_ok);
-	return 0;
+	printf("seqstream: sent %lu echoed %lu lost %u wrong %lu dup %lu resent %lu opens %lu last %u\n",
+	       sent, echoed, next - expect, wrong, dup, resent, opens, expect - 1);
+	return next == expect && !wrong && !dup ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -592,12 +622,13 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "pending"))
 		return cmd_pending(argv[2]);
 	if (argc >= 4 && !strcmp(argv[1], "seqstream"))
-		return cmd_seqstream(argv[2], argv[3]);
+		return cmd_seqstream(argv[2], argv[3], argc > 4 ? strtoul(argv[4], 0, 0) : 0,
+				     argc > 5 ? atoi(argv[5]) : 1);
 	fprintf(stderr, "usage: ampt echo DEV N | bench DEV SIZE N [read] | stream DEV SIZE N WINDOW |\n"
 		"       ttybench TTY N |\n"
 		"       ept-create CTRL NAME SRC DST |\n"
 		"       ept-destroy DEV | ctl DEV ping|stats|fault KIND | pending DEV |\n"
 		"       sock PATH JSON | watch DEV MS | as UID GID[,GID...] -- CMD... |\n"
-		"       seqstream NAME STOPFILE\n");
+		"       seqstream NAME STOPFILE [COUNT [WINDOW]]\n");
 	return 2;
 }

@@ -110,6 +110,34 @@ daemon_status() { ampt sock "$SOCK" '{"cmd":"status"}'; }
 daemon_phase() { daemon_status | grep -q "\"phase\":\"$1\""; }
 daemon_has_event() { daemon_status | grep -q "\"kind\":\"$1\""; }
 
+# free_kb: free memory (kB) once the page cache and slab caches are dropped:
+# the buddy allocator's free pages plus the pages parked on the per-CPU free
+# lists. MemFree and MemAvailable leave the latter out, and on 6.1 with 1 GiB
+# those lists swing by several MiB between two reads (measured: MemAvailable
+# -3.2..+1.7 MiB over 10-cycle blocks while this sum moved by 148 kB in 60
+# cycles), which made a leak check on MemAvailable fail without any leak.
+free_kb() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	# Debian's arm64 kernels use 4 KiB pages.
+	awk '/nr_free_pages/ {p += $2} /^ +count:/ {p += $2} END {print p * 4}' /proc/zoneinfo
+}
+# meminfo: the kernel's own allocations, for the log beside free_kb.
+meminfo() { grep -E '^(Slab|SUnreclaim|VmallocUsed|Percpu|KernelStack|PageTables|Shmem):' /proc/meminfo | tr -s ' ' | tr '\n' ' '; }
+
+# reload_both [PARAM]: both modules unloaded and loaded again (tests.d/
+# 40-attach.sh, soak.sh); lib.sh then follows the new remoteprocN.
+# shellcheck disable=SC2120
+reload_both() {
+	rmmod rtd_amp_rproc && rmmod rtd_amp_mbox &&
+		insmod /lib/modules/rtd_amp_mbox.ko &&
+		insmod /lib/modules/rtd_amp_rproc.ko "$@" &&
+		wait_for sh -c 'ls /sys/class/remoteproc | grep -q .'
+	rc=$?
+	# shellcheck source=scripts/qemu/guest/lib.sh
+	. /lib.sh
+	return $rc
+}
 # The suites' case helpers (tests.sh, its tests.d parts, selftest-faults.sh;
 # each script sets pass=0 fail=0 itself: re-sourcing this file, as tests.sh
 # does after reloading the driver, must not reset them).

@@ -54,18 +54,6 @@ check "cpu guard: onlining cpu3 refused while the firmware runs, firmware unharm
 	sh -c "[ $onl = no ] && [ '$r' = 'echo: 10/10 ok' ]"
 
 # --- stop/start cycles
-# free_kb: free memory (kB) once the page cache and slab caches are dropped:
-# the buddy allocator's free pages plus the pages parked on the per-CPU free
-# lists. MemFree and MemAvailable leave the latter out, and on 6.1 with 1 GiB
-# those lists swing by several MiB between two reads (measured: MemAvailable
-# -3.2..+1.7 MiB over 10-cycle blocks while this sum moved by 148 kB in 60
-# cycles), which made a leak check on MemAvailable fail without any leak.
-free_kb() {
-	sync
-	echo 3 >/proc/sys/vm/drop_caches
-	# Debian's arm64 kernels use 4 KiB pages.
-	awk '/nr_free_pages/ {p += $2} /^ +count:/ {p += $2} END {print p * 4}' /proc/zoneinfo
-}
 # cycles FROM TO: stop/start, check the channel, nothing stale, 5 echoes.
 cycles() {
 	bad=
@@ -82,7 +70,6 @@ cycles() {
 # Two warm-up cycles first: the first starts allocate caches that stay.
 cycles 1 2
 mem0=$(free_kb)
-meminfo() { grep -E '^(Slab|SUnreclaim|VmallocUsed|Percpu|KernelStack|PageTables|Shmem):' /proc/meminfo | tr -s ' ' | tr '\n' ' '; }
 echo "  meminfo before: $(meminfo)"
 cycles 3 22
 check "stop/start: 20 cycles, channels back, no stale or replayed messages" "$bad" [ -z "$bad" ]
