@@ -1,6 +1,6 @@
 # Build, sign and install a firmware for the AMP remote core (CPU3) made
-# on the layer's runtime rtd-amp-rt: a Cargo project of your own (made from
-# templates/rtd-amp-firmware with cargo-generate), or the layer's default
+# on the layer's runtime rtd-amp-rt: a Cargo project of your own, or the
+# layer's default
 # firmware. docs/yocto.md, "Your own firmware". The recipe of a project is
 #
 #   SUMMARY = "My CPU3 firmware"
