@@ -4,12 +4,14 @@
 
 #[path = "../../rtd-ampd/tests/common/mod.rs"]
 mod common;
+mod support;
 
 use common::FakeKernel;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use support::daemon;
 
 fn ampctl(root: &Path, socket: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ampctl"))
@@ -94,29 +96,6 @@ fn direct_attach_and_detach_in_every_state() {
             assert_eq!(k.state(), st, "{cmd} changed {st}");
         }
     }
-}
-
-fn daemon(k: &FakeKernel) -> (PathBuf, impl FnOnce()) {
-    let socket = k.root().join("run/rtd-ampd.sock");
-    let cfg = rtd_ampd::config::Config::parse(
-        &format!(
-            "[daemon]\nsocket = \"{}\"\npoll_interval_ms = 5\n[[remoteproc]]\nname = \"rtd-amp\"\nfirmware = \"fw.elf\"\ncheck_firmware = false\nautostart = false\n",
-            socket.display()
-        ),
-        Path::new("t.toml"),
-    )
-    .unwrap();
-    let (tx, handle) = rtd_ampd::spawn(
-        cfg,
-        rtd_ampd::hw::Hw::under(k.root()),
-        Box::new(rtd_ampd::supervisor::NoNotify),
-    )
-    .unwrap();
-    common::wait_for("the socket", || socket.exists().then_some(()));
-    (socket, move || {
-        tx.send(rtd_ampd::supervisor::Msg::Shutdown).unwrap();
-        handle.join().unwrap();
-    })
 }
 
 fn daemon_phase(k: &FakeKernel, socket: &Path) -> String {

@@ -3,6 +3,7 @@
 
 #[path = "../../rtd-ampd/tests/common/mod.rs"]
 mod common;
+mod support;
 
 use common::FakeKernel;
 use std::path::Path;
@@ -277,21 +278,7 @@ fn send_and_recv_on_an_endpoint_device() {
 #[test]
 fn state_changes_go_through_a_running_daemon() {
     let k = FakeKernel::new();
-    let socket = k.root().join("run/rtd-ampd.sock");
-    let cfg = rtd_ampd::config::Config::parse(
-        &format!(
-            "[daemon]\nsocket = \"{}\"\npoll_interval_ms = 5\n[[remoteproc]]\nname = \"rtd-amp\"\nfirmware = \"fw.elf\"\ncheck_firmware = false\nautostart = false\n",
-            socket.display()
-        ),
-        Path::new("t.toml"),
-    )
-    .unwrap();
-    let (tx, handle) = rtd_ampd::spawn(
-        cfg,
-        rtd_ampd::hw::Hw::under(k.root()),
-        Box::new(rtd_ampd::supervisor::NoNotify),
-    )
-    .unwrap();
+    let (socket, shutdown) = support::daemon(&k);
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_ampctl"))
             .args(args)
@@ -311,8 +298,7 @@ fn state_changes_go_through_a_running_daemon() {
     assert!(o.status.success(), "{o:?}");
     assert!(text(&o).0.contains("rtd-amp: stopped"), "{o:?}");
     assert_eq!(k.state(), "offline");
-    tx.send(rtd_ampd::supervisor::Msg::Shutdown).unwrap();
-    handle.join().unwrap();
+    shutdown();
 }
 
 #[test]
