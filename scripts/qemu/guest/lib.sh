@@ -57,17 +57,28 @@ dev_named() {
 	[ -n "$found" ] && [ -e "$found" ] && echo "$found"
 }
 
-# fw_uptime: the firmware's own uptime (ms), from its control service
-# (rtd-amp-ctrl at 1026) through an endpoint of the newest rpmsg_ctrl.
-# A restarted firmware starts again near 0 (tests.d/40-attach.sh,
-# tests.d/45-daemon.sh: the uptime continued across attach and restarts).
-fw_uptime() {
+# fw_stats: the firmware's control-service STATS line (rtd-amp-ctrl at
+# 1026), through an endpoint of the newest rpmsg_ctrl.
+fw_stats() {
 	c=$(find /dev -maxdepth 1 -name 'rpmsg_ctrl*' | sort | tail -n1)
-	ampt ept-create "$c" amp-up 0x2100 1026 >/dev/null 2>&1
-	d=$(wait_for dev_named amp-up >/dev/null && dev_named amp-up)
+	ampt ept-create "$c" amp-stats 0x2100 1026 >/dev/null 2>&1
+	d=$(wait_for dev_named amp-stats >/dev/null && dev_named amp-stats)
 	[ -n "$d" ] || return 1
-	ampt ctl "$d" stats | sed -n 's/.*uptime_ms \([0-9]*\).*/\1/p'
+	ampt ctl "$d" stats
 	ampt ept-destroy "$d" >/dev/null 2>&1
+}
+# fw_uptime: the firmware's own uptime (ms). A restarted firmware starts
+# again near 0 (tests.d/40-attach.sh, tests.d/45-daemon.sh: the uptime
+# continued across attach and restarts).
+fw_uptime() {
+	stats_line=$(fw_stats) || return 1
+	echo "$stats_line" | sed -n 's/.*uptime_ms \([0-9]*\).*/\1/p'
+}
+# fw_messages: the firmware's count of the messages it took ("messages";
+# the STATS request itself included).
+fw_messages() {
+	stats_line=$(fw_stats) || return 1
+	echo "$stats_line" | sed -n 's/.*stats messages \([0-9]*\).*/\1/p'
 }
 # ms_now: Linux's uptime in ms, to set beside fw_uptime.
 ms_now() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }

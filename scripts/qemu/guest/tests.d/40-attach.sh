@@ -44,16 +44,6 @@ reattached() {
 # refused_with STATE DMESG REGEX: offline, and the line says why.
 refused_with() { [ "$1" = offline ] && matches "$2" "$3"; }
 
-# fw_messages: the firmware's count of the messages it took (control
-# service STATS, "messages"; the STATS request itself included).
-fw_messages() {
-	c=$(find /dev -maxdepth 1 -name 'rpmsg_ctrl*' | sort | tail -n1)
-	ampt ept-create "$c" amp-msgs 0x2101 1026 >/dev/null 2>&1
-	d=$(wait_for dev_named amp-msgs >/dev/null && dev_named amp-msgs)
-	[ -n "$d" ] || return 1
-	ampt ctl "$d" stats | sed -n 's/.*stats messages \([0-9]*\).*/\1/p'
-	ampt ept-destroy "$d" >/dev/null 2>&1
-}
 
 stop_fw
 start_fw
