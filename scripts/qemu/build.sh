@@ -280,6 +280,10 @@ qa_build_guest() {
 	# The production build (what an image ships), for the case that shows
 	# it refuses FAULT.
 	prodfw=${AMP_PRODUCTION_FIRMWARE_ELF:-$("$REPO_ROOT/scripts/build-firmware" qemu-virt production | tail -n1)}
+	# The runtime's second example application (tests.d/72-example.sh),
+	# signed with the others below.
+	local examplefw
+	examplefw=$("$REPO_ROOT/scripts/build-firmware" qemu-virt production rtd-amp-example | tail -n1)
 	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -o "$out/ampt" "$QA_GUEST/ampt.c"
 	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -o "$out/ampbulk" "$QA_GUEST/ampbulk.c"
 	# The echo through librtdamp (tests.d/20-perf.sh): the C API as an
@@ -313,6 +317,7 @@ qa_build_guest() {
 	cp "$out"/rtd-amp/rtd_amp_{mbox,rproc}.ko "$root/lib/modules/"
 	cp "$fw" "$root/lib/firmware/rtd-amp/rtd-amp-fw.elf"
 	cp "$prodfw" "$root/lib/firmware/rtd-amp/rtd-amp-fw-production.elf"
+	cp "$examplefw" "$root/lib/firmware/rtd-amp/rtd-amp-example.elf"
 	qa_bad_firmware "$fw" "$root/lib/firmware/rtd-amp"
 	# The self-test's fault case: a firmware that never stamps (signed below).
 	python3 "$REPO_ROOT/scripts/qemu/nostamp-fw.py" "$fw" "$root/lib/firmware/rtd-amp/selftest-nostamp.elf"

@@ -1,20 +1,8 @@
-//! Links the firmware at its board's AMP window (bare-metal builds only).
-use std::{env, fs, path::PathBuf};
-
+//! Links the firmware with the runtime's linker script (rtd-amp-rt's build
+//! script writes it for the board; bare-metal builds only).
 fn main() {
-    println!("cargo:rerun-if-changed=link.x.in");
     println!("cargo:rerun-if-changed=build.rs");
-    if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("none") {
-        return;
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("none") {
+        println!("cargo:rustc-link-arg-bins=-Tlink.x");
     }
-    let origin = if env::var_os("CARGO_FEATURE_BOARD_RTD1619B").is_some() {
-        "0x32000000"
-    } else {
-        "0x70000000"
-    };
-    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
-    let script = fs::read_to_string("link.x.in").expect("link.x.in");
-    fs::write(out.join("link.x"), script.replace("@ORIGIN@", origin)).expect("write link.x");
-    println!("cargo:rustc-link-search={}", out.display());
-    println!("cargo:rustc-link-arg-bins=-Tlink.x");
 }

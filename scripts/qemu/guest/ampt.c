@@ -376,6 +376,33 @@ static int cmd_ctl(const char *dev, const char *what, int kind)
 }
 
 /*
+ * ask DEV TEXT: one text request to a service, its one reply on stdout
+ * (the firmware applications' text services: tests.d/70-template.sh,
+ * 72-example.sh). The endpoint is closed when this returns, so the next
+ * ask can open it at once (rpmsg_char allows one open at a time; a shell
+ * `timeout` keeps its watcher holding the descriptor for up to a second).
+ */
+static int cmd_ask(const char *dev, const char *text)
+{
+	uint8_t in[MAX_PAYLOAD];
+	int fd = open_dev(dev), len = strlen(text), n;
+
+	if (write(fd, text, len) != len) {
+		printf("ask: write: %s\n", strerror(errno));
+		close(fd);
+		return 1;
+	}
+	n = recv_msg(fd, in, 5000);
+	close(fd);
+	if (n < 0) {
+		printf("ask: no reply (%s)\n", strerror(-n));
+		return 1;
+	}
+	fwrite(in, 1, n, stdout);
+	return 0;
+}
+
+/*
  * watch DEV MS: hold the endpoint open as an application would and report
  * what it sees when the channel goes away (crash, stop): poll events, then
  * the errno of read and write.
@@ -615,6 +642,8 @@ int main(int argc, char **argv)
 		return cmd_ept_destroy(argv[2]);
 	if (argc >= 4 && !strcmp(argv[1], "ctl"))
 		return cmd_ctl(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 0);
+	if (argc >= 4 && !strcmp(argv[1], "ask"))
+		return cmd_ask(argv[2], argv[3]);
 	if (argc >= 4 && !strcmp(argv[1], "watch"))
 		return cmd_watch(argv[2], atoi(argv[3]));
 	if (argc >= 4 && !strcmp(argv[1], "sock"))
@@ -627,7 +656,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: ampt echo DEV N | bench DEV SIZE N [read] | stream DEV SIZE N WINDOW |\n"
 		"       ttybench TTY N |\n"
 		"       ept-create CTRL NAME SRC DST |\n"
-		"       ept-destroy DEV | ctl DEV ping|stats|fault KIND | pending DEV |\n"
+		"       ept-destroy DEV | ctl DEV ping|stats|fault KIND | pending DEV | ask DEV TEXT |\n"
 		"       sock PATH JSON | watch DEV MS | as UID GID[,GID...] -- CMD... |\n"
 		"       seqstream NAME STOPFILE [COUNT [WINDOW]]\n");
 	return 2;

@@ -61,6 +61,12 @@ pub const SELFTEST_TIMER_RESULT_LEN: usize = 48;
 pub const TIMER_MAX_COUNT: u32 = 4096;
 /// Longest period between two of them, microseconds.
 pub const TIMER_MAX_PERIOD_US: u32 = 10_000;
+/// Body bytes of TASK (the task's index).
+pub const TASK_LEN: usize = 4;
+/// Body bytes of TASK_INFO.
+pub const TASK_INFO_LEN: usize = 64;
+/// Bytes of a task's name in TASK_INFO (NUL padded).
+pub const TASK_NAME_LEN: usize = 16;
 
 /// Opcodes. A response opcode is the request opcode with bit 7 set; ERROR
 /// answers any request.
@@ -79,6 +85,10 @@ pub mod op {
     pub const SELFTEST_SHM: u8 = 0x11;
     /// Request (self-test): a timer-interrupt latency run on the core.
     pub const SELFTEST_TIMER: u8 = 0x12;
+    /// Request: statistics of one periodic task of the firmware runtime.
+    pub const TASK: u8 = 0x20;
+    /// Response to TASK.
+    pub const TASK_INFO: u8 = 0xA0;
     /// Response to SELFTEST_INFO.
     pub const SELFTEST_INFO_RESULT: u8 = 0x90;
     /// Response to SELFTEST_SHM.
@@ -198,6 +208,20 @@ struct WireTimerResult {
 
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
+struct WireTaskInfo {
+    index: U32,
+    count: U32,
+    period_us: U32,
+    overruns: U32,
+    runs: U64,
+    worst_late_ns: U64,
+    last_late_ns: U64,
+    late_sum_ns: U64,
+    name: [u8; TASK_NAME_LEN],
+}
+
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
 struct WireError {
     code: U16,
     opcode: u8,
@@ -214,6 +238,7 @@ const _: () = {
     assert!(core::mem::size_of::<WireShmResult>() == SELFTEST_SHM_RESULT_LEN);
     assert!(core::mem::size_of::<WireTimer>() == SELFTEST_TIMER_LEN);
     assert!(core::mem::size_of::<WireTimerResult>() == SELFTEST_TIMER_RESULT_LEN);
+    assert!(core::mem::size_of::<WireTaskInfo>() == TASK_INFO_LEN);
     assert!(MAX_MESSAGE_LEN <= RPMSG_MAX_PAYLOAD);
 };
 
@@ -481,6 +506,39 @@ pub struct TimerLatency {
     pub max: u64,
 }
 
+/// Answer to TASK: one periodic task of the firmware runtime
+/// (`rtd-amp-rt`'s scheduler), its statistics since the firmware started.
+/// Lateness is from the task's deadline to the moment it started running.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TaskInfo {
+    /// The index asked for.
+    pub index: u32,
+    /// Tasks the firmware has; `index >= count`: every other field is zero.
+    pub count: u32,
+    /// Period in microseconds (0: a one-shot timer).
+    pub period_us: u32,
+    /// Periods missed: the task was still due a whole period after its
+    /// deadline, so runs were skipped to get back onto its grid.
+    pub overruns: u32,
+    /// Times the task ran.
+    pub runs: u64,
+    /// Worst lateness, nanoseconds.
+    pub worst_late_ns: u64,
+    /// Lateness of the last run, nanoseconds.
+    pub last_late_ns: u64,
+    /// Sum of the lateness of every run, nanoseconds (mean = sum / runs).
+    pub late_sum_ns: u64,
+    /// The task's name, NUL padded ([`field_text`] reads it).
+    pub name: [u8; TASK_NAME_LEN],
+}
+
+impl TaskInfo {
+    /// The name as text.
+    pub fn name_str(&self) -> &str {
+        field_text(&self.name)
+    }
+}
+
 /// What the firmware found in a SELFTEST_SHM request's pattern and what it
 /// wrote back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -575,6 +633,12 @@ pub enum Request {
         /// Microseconds between them (1..=[`TIMER_MAX_PERIOD_US`]).
         period_us: u32,
     },
+    /// TASK: the statistics of periodic task `index`, answered with
+    /// TASK_INFO (which also says how many tasks there are).
+    Task {
+        /// Which task (0-based).
+        index: u32,
+    },
 }
 
 /// A response, firmware to host.
@@ -604,6 +668,8 @@ pub enum Response {
     SelftestShm(ShmResult),
     /// Answer to SELFTEST_TIMER.
     SelftestTimer(TimerLatency),
+    /// Answer to TASK.
+    Task(TaskInfo),
     /// The request failed.
     Error {
         /// Why.
@@ -709,6 +775,8 @@ pub const fn body_len(opcode: u8) -> Option<usize> {
         op::SELFTEST_SHM_RESULT => Some(SELFTEST_SHM_RESULT_LEN),
         op::SELFTEST_TIMER => Some(SELFTEST_TIMER_LEN),
         op::SELFTEST_TIMER_RESULT => Some(SELFTEST_TIMER_RESULT_LEN),
+        op::TASK => Some(TASK_LEN),
+        op::TASK_INFO => Some(TASK_INFO_LEN),
         _ => None,
     }
 }
@@ -788,6 +856,7 @@ impl Request {
             Request::SelftestInfo => op::SELFTEST_INFO,
             Request::SelftestShm { .. } => op::SELFTEST_SHM,
             Request::SelftestTimer { .. } => op::SELFTEST_TIMER,
+            Request::Task { .. } => op::TASK,
         }
     }
 
@@ -835,6 +904,15 @@ impl Request {
                 }
                 .as_bytes(),
             ),
+            Request::Task { index } => write_message(
+                out,
+                op::TASK,
+                tag,
+                WireU32 {
+                    value: U32::new(index),
+                }
+                .as_bytes(),
+            ),
         }
     }
 
@@ -852,6 +930,7 @@ impl Request {
                 op::SELFTEST_INFO,
                 op::SELFTEST_SHM,
                 op::SELFTEST_TIMER,
+                op::TASK,
             ],
         )?;
         let request = match header.opcode {
@@ -861,6 +940,9 @@ impl Request {
             op::VERSION => Request::Version,
             op::STATS => Request::Stats,
             op::SELFTEST_INFO => Request::SelftestInfo,
+            op::TASK => Request::Task {
+                index: read_u32(body),
+            },
             op::SELFTEST_SHM => {
                 let w = WireShm::read_from_bytes(body).map_err(|_| ProtoError::BadLength {
                     opcode: op::SELFTEST_SHM,
@@ -908,6 +990,7 @@ impl Response {
             Response::SelftestInfo(_) => op::SELFTEST_INFO_RESULT,
             Response::SelftestShm(_) => op::SELFTEST_SHM_RESULT,
             Response::SelftestTimer(_) => op::SELFTEST_TIMER_RESULT,
+            Response::Task(_) => op::TASK_INFO,
             Response::Error { .. } => op::ERROR,
         }
     }
@@ -997,6 +1080,20 @@ impl Response {
                 };
                 write_message(out, op::SELFTEST_TIMER_RESULT, tag, wire.as_bytes())
             }
+            Response::Task(t) => {
+                let wire = WireTaskInfo {
+                    index: U32::new(t.index),
+                    count: U32::new(t.count),
+                    period_us: U32::new(t.period_us),
+                    overruns: U32::new(t.overruns),
+                    runs: U64::new(t.runs),
+                    worst_late_ns: U64::new(t.worst_late_ns),
+                    last_late_ns: U64::new(t.last_late_ns),
+                    late_sum_ns: U64::new(t.late_sum_ns),
+                    name: t.name,
+                };
+                write_message(out, op::TASK_INFO, tag, wire.as_bytes())
+            }
             Response::Error { code, opcode } => {
                 let wire = WireError {
                     code: U16::new(code.to_u16()),
@@ -1022,6 +1119,7 @@ impl Response {
                 op::SELFTEST_INFO_RESULT,
                 op::SELFTEST_SHM_RESULT,
                 op::SELFTEST_TIMER_RESULT,
+                op::TASK_INFO,
                 op::ERROR,
             ],
         )?;
@@ -1110,6 +1208,24 @@ impl Response {
                     max: w.max.get(),
                 })
             }
+            op::TASK_INFO => {
+                let w = WireTaskInfo::read_from_bytes(body).map_err(|_| ProtoError::BadLength {
+                    opcode: op::TASK_INFO,
+                    expected: TASK_INFO_LEN,
+                    found: body.len(),
+                })?;
+                Response::Task(TaskInfo {
+                    index: w.index.get(),
+                    count: w.count.get(),
+                    period_us: w.period_us.get(),
+                    overruns: w.overruns.get(),
+                    runs: w.runs.get(),
+                    worst_late_ns: w.worst_late_ns.get(),
+                    last_late_ns: w.last_late_ns.get(),
+                    late_sum_ns: w.late_sum_ns.get(),
+                    name: w.name,
+                })
+            }
             _ => {
                 let w = WireError::read_from_bytes(body).map_err(|_| ProtoError::BadLength {
                     opcode: op::ERROR,
@@ -1143,6 +1259,12 @@ pub trait Service {
     /// default): ERROR `Unsupported`.
     fn timer_latency(&self, count: u32, period_us: u32) -> Option<TimerLatency> {
         let _ = (count, period_us);
+        None
+    }
+    /// Answer to TASK for task `index` (the firmware runtime's periodic
+    /// tasks); `None` (the default): ERROR `Unsupported`.
+    fn task(&self, index: u32) -> Option<TaskInfo> {
+        let _ = index;
         None
     }
 }
@@ -1221,6 +1343,10 @@ pub fn serve<S: Service + ?Sized>(
                 None => unsupported(opcode),
             }
         }
+        Ok((_, Request::Task { index })) => match service.task(index) {
+            Some(t) => (Response::Task(t), None),
+            None => unsupported(opcode),
+        },
         Ok((_, Request::Fault { kind })) => {
             if service.faults_enabled() {
                 (Response::FaultAck { kind }, Some(kind))
@@ -1738,5 +1864,108 @@ mod tests {
             Some(FaultKind::DataAbort)
         );
         assert_eq!(FaultKind::from_name("nope"), None);
+    }
+
+    /// A firmware of the runtime with two periodic tasks.
+    struct TaskFw;
+    impl Service for TaskFw {
+        fn version(&self) -> VersionInfo {
+            Fw.version()
+        }
+        fn stats(&self) -> Stats {
+            Fw.stats()
+        }
+        fn faults_enabled(&self) -> bool {
+            false
+        }
+        fn task(&self, index: u32) -> Option<TaskInfo> {
+            let mut t = TaskInfo {
+                index,
+                count: 2,
+                ..TaskInfo::default()
+            };
+            if index == 1 {
+                t.period_us = 1000;
+                t.overruns = 3;
+                t.runs = 0x0102;
+                t.worst_late_ns = 0x0A0B;
+                t.last_late_ns = 7;
+                t.late_sum_ns = 0x0100_0000_0000;
+                t.name = text_field_n("tick");
+            }
+            Some(t)
+        }
+    }
+
+    fn text_field_n(s: &str) -> [u8; TASK_NAME_LEN] {
+        let mut f = [0u8; TASK_NAME_LEN];
+        f[..s.len()].copy_from_slice(s.as_bytes());
+        f
+    }
+
+    #[test]
+    fn task_bytes() {
+        let (b, n) = enc_req(Request::Task { index: 0x0102_0304 }, 9);
+        assert_eq!(&b[..n], &[1, 0x20, 4, 0, 9, 0, 0, 0, 4, 3, 2, 1]);
+        assert_eq!(
+            Request::decode(&b[..n]).unwrap(),
+            (9, Request::Task { index: 0x0102_0304 })
+        );
+        // Served by a firmware with tasks: TASK_INFO, 64 bytes, every field
+        // at its offset (docs/control-protocol.md, "TASK_INFO").
+        let (b, n) = enc_req(Request::Task { index: 1 }, 0x0A0B_0C0D);
+        let mut out = [0u8; MAX_MESSAGE_LEN];
+        let s = serve(&TaskFw, &b[..n], &mut out);
+        assert_eq!(s.fault, None);
+        let mut want = [0u8; HEADER_LEN + TASK_INFO_LEN];
+        let mut at = 0;
+        for part in [
+            &[1u8, 0xA0, 64, 0, 0x0D, 0x0C, 0x0B, 0x0A][..],
+            &[1, 0, 0, 0],                   // index
+            &[2, 0, 0, 0],                   // count
+            &[0xE8, 0x03, 0, 0],             // period_us 1000
+            &[3, 0, 0, 0],                   // overruns
+            &[2, 1, 0, 0, 0, 0, 0, 0],       // runs
+            &[0x0B, 0x0A, 0, 0, 0, 0, 0, 0], // worst_late_ns
+            &[7, 0, 0, 0, 0, 0, 0, 0],       // last_late_ns
+            &[0, 0, 0, 0, 0, 1, 0, 0],       // late_sum_ns
+            b"tick\0\0\0\0\0\0\0\0\0\0\0\0", // name
+        ] {
+            want[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        assert_eq!(at, want.len());
+        assert_eq!(&out[..s.len], &want[..]);
+        let (tag, r) = Response::decode(&out[..s.len]).unwrap();
+        assert_eq!(tag, 0x0A0B_0C0D);
+        let Response::Task(t) = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!((t.index, t.count, t.name_str()), (1, 2, "tick"));
+        assert!(r.answers(op::TASK));
+        assert_eq!(
+            Response::Task(t).encode(0x0A0B_0C0D, &mut [0u8; 80]),
+            Ok(72)
+        );
+        // A firmware without the runtime's scheduler: Unsupported.
+        let s = serve(&Fw, &b[..n], &mut out);
+        assert_eq!(
+            Response::decode(&out[..s.len]).unwrap().1,
+            Response::Error {
+                code: ErrorCode::Unsupported,
+                opcode: op::TASK
+            }
+        );
+        // Wrong body sizes are refused.
+        let mut short = b;
+        short[2] = 3;
+        assert!(matches!(
+            Request::decode(&short[..n - 1]),
+            Err(ProtoError::BadLength {
+                opcode: op::TASK,
+                expected: 4,
+                found: 3
+            })
+        ));
     }
 }

@@ -214,6 +214,14 @@ pub enum Command {
         #[command(flatten)]
         json: Json,
     },
+    /// Show the firmware's periodic tasks (rtd-amp-rt application API):
+    /// period, runs, overruns and lateness of each, from its control service.
+    Tasks {
+        #[command(flatten)]
+        channel: Channel,
+        #[command(flatten)]
+        json: Json,
+    },
     /// Make the firmware fault on purpose (tests crash handling and recovery).
     Fault {
         #[command(flatten)]

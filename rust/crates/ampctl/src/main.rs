@@ -5,6 +5,7 @@ mod cli;
 mod deploy;
 mod selftest;
 mod stats;
+mod tasks;
 
 use amp_control::{FaultKind, Request, Response};
 use amp_host::control::{self, Client};
@@ -184,6 +185,7 @@ fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
             info,
             json,
         } => ping(ctx, &channel, count, info, json.json),
+        Command::Tasks { channel, json } => show_tasks(ctx, &channel, json.json),
         Command::Fault { channel, kind } => fault(ctx, &channel, kind.into()),
         Command::Bench {
             channel,
@@ -720,6 +722,22 @@ fn ping(ctx: &Ctx, ch: &Channel, count: u32, info: bool, json: bool) -> Result<(
     }
     if json {
         print_json(&out)?;
+    }
+    Ok(())
+}
+
+fn show_tasks(ctx: &Ctx, ch: &Channel, json: bool) -> Result<()> {
+    let mut t = TempEndpoint::open(ctx, ch, amp_control::CONTROL_ADDR)?;
+    let timeout = Duration::from_millis(ch.timeout_ms);
+    let all = tasks::fetch(&mut |r| Ok(t.client().call(r, timeout)?.0))?;
+    if json {
+        return print_json(&tasks::json(&all));
+    }
+    if all.is_empty() {
+        println!("no periodic tasks");
+    }
+    for task in &all {
+        println!("{}", tasks::line(task));
     }
     Ok(())
 }

@@ -13,160 +13,94 @@
 
 pub mod bulk;
 
-use amp_control::{
-    FaultKind, SelftestInfo, Service, Stats, TimerLatency, VersionInfo, CONTROL_ADDR, ECHO_ADDR,
-    TTY_ADDR,
-};
+use amp_control::{FaultKind, Stats, CONTROL_ADDR, ECHO_ADDR, TTY_ADDR};
 use amp_proto::rpmsg::{Message, RpmsgError, Sender, RPMSG_MAX_PAYLOAD};
-use amp_proto::rsc::{self, ResourceTable, TableBuilder};
-use rtd_amp_rt::board::{layout, Board, BOARD};
+use rtd_amp_rt::control::Control;
 
-/// Descriptors per vring (Linux allocates 2 × num buffers of 512 bytes).
-pub const VRING_NUM: u32 = 64;
-/// Vring alignment.
-pub const VRING_ALIGN: u32 = 4096;
-/// Bytes of the resource table: carveout, trace, vdev with two vrings.
-pub const RSC_LEN: usize =
-    rsc::header_len(3) + rsc::CARVEOUT_ENTRY_LEN + rsc::TRACE_ENTRY_LEN + rsc::vdev_entry_len(2, 0);
+pub use rtd_amp_rt::control::{heapsort, timer_summary, SelftestHw};
+pub use rtd_amp_rt::table::{
+    resource_table, table, RESOURCE_TABLE_BYTES, RSC_LEN, VRING_ALIGN, VRING_NUM,
+};
 
-/// The resource table of a board's firmware.
-pub const fn resource_table(b: &Board) -> TableBuilder<RSC_LEN> {
-    let fw = b.window as u32;
-    TableBuilder::new(3)
-        .carveout(fw, fw, layout::FIRMWARE_SIZE as u32, 0, "firmware")
-        .trace(
-            b.at(layout::TRACE) as u32,
-            layout::TRACE_SIZE as u32,
-            "trace0",
-        )
-        .rpmsg_vdev(VRING_NUM, VRING_ALIGN)
-}
+/// The firmware's name and version (VERSION's text).
+pub const FIRMWARE: &str = concat!("rtd-amp-fw ", env!("CARGO_PKG_VERSION"));
 
-/// The table this build places in `.resource_table`.
-pub static RESOURCE_TABLE_BYTES: [u8; RSC_LEN] = resource_table(&BOARD).finish();
-
-/// Builds the `.resource_table` static.
-pub const fn table() -> ResourceTable<RSC_LEN> {
-    ResourceTable::from_bytes(resource_table(&BOARD).finish())
-}
-
-/// Channels announced at boot: (name, address).
+/// Channels announced at boot: (name, address); the runtime adds the
+/// control service, announced last.
 pub const CHANNELS: [(&str, u32); 3] = [
     ("rpmsg-raw", ECHO_ADDR),
     ("rpmsg-tty", TTY_ADDR),
     (amp_control::SERVICE_NAME, CONTROL_ADDR),
 ];
 
-/// The hardware side of the control service's self-test commands
-/// (`amp-control` 0x10..0x12), provided by the runtime on the core.
-pub trait SelftestHw {
-    /// SELFTEST_INFO: the boot stamp, the counter now, doorbell counters.
-    fn info(&self) -> SelftestInfo;
-    /// Generic-counter frequency (Hz).
-    fn cntfrq(&self) -> u64;
-    /// Fills `out` with timer-interrupt latencies `period` ticks apart (in
-    /// ticks, `u64::MAX` for one not measured); returns how many did not
-    /// come.
-    fn timer_latency(&self, period: u64, out: &mut [u64]) -> u32;
-}
-
-/// Sorts in place, ascending: a heapsort, a few hundred bytes of code where
-/// `core`'s `sort_unstable` costs about 2 KiB in the firmware image (4096
-/// samples at most, so O(n log n) without recursion or allocation is
-/// plenty).
-pub fn heapsort(v: &mut [u64]) {
-    fn sift_down(v: &mut [u64], mut root: usize, end: usize) {
-        loop {
-            let mut child = 2 * root + 1;
-            if child >= end {
-                return;
-            }
-            if child + 1 < end && v[child] < v[child + 1] {
-                child += 1;
-            }
-            if v[root] >= v[child] {
-                return;
-            }
-            v.swap(root, child);
-            root = child;
-        }
-    }
-    let n = v.len();
-    for start in (0..n / 2).rev() {
-        sift_down(v, start, n);
-    }
-    for end in (1..n).rev() {
-        v.swap(0, end);
-        sift_down(v, 0, end);
-    }
-}
-
-/// Summarises a latency run: the samples measured (not `u64::MAX`),
-/// sorted, as min/p50/p99/max.
-pub fn timer_summary(cntfrq: u64, samples: &mut [u64], lost: u32) -> TimerLatency {
-    heapsort(samples);
-    let got = &samples[..samples.partition_point(|&s| s != u64::MAX)];
-    let (min, p50, p99, max) = amp_control::percentiles(got);
-    TimerLatency {
-        count: got.len() as u32,
-        lost,
-        cntfrq,
-        min,
-        p50,
-        p99,
-        max,
-    }
-}
-
-/// What the control service reports.
-struct ControlView<'h> {
-    stats: Stats,
-    faults: bool,
-    hw: Option<&'h dyn SelftestHw>,
-}
-
-/// Samples of one latency run (in `.bss`: 32 KiB, not on the stack).
-static mut TIMER_SAMPLES: [u64; amp_control::TIMER_MAX_COUNT as usize] =
-    [0; amp_control::TIMER_MAX_COUNT as usize];
-
-impl Service for ControlView<'_> {
-    fn version(&self) -> VersionInfo {
-        VersionInfo::new(
-            concat!("rtd-amp-fw ", env!("CARGO_PKG_VERSION")),
-            BOARD.name,
-        )
-    }
-    fn stats(&self) -> Stats {
-        self.stats
-    }
-    fn faults_enabled(&self) -> bool {
-        self.faults
-    }
-    fn selftest_info(&self) -> Option<SelftestInfo> {
-        self.hw.map(|h| h.info())
-    }
-    fn timer_latency(&self, count: u32, period_us: u32) -> Option<TimerLatency> {
-        let hw = self.hw?;
-        let freq = hw.cntfrq();
-        let period = (freq / 1_000_000).max(1) * u64::from(period_us);
-        // SAFETY: the firmware is single-threaded (one core, no interrupt
-        // handlers) and this is the only reference to the samples, for the
-        // duration of this call; serve() never re-enters it.
-        let all = unsafe { &mut *core::ptr::addr_of_mut!(TIMER_SAMPLES) };
-        let samples = &mut all[..count.min(amp_control::TIMER_MAX_COUNT) as usize];
-        let lost = hw.timer_latency(period, samples);
-        Some(timer_summary(freq, samples, lost))
-    }
+/// The echo service: the message comes back unchanged, with one copy
+/// (from the received buffer into the reply's).
+pub fn echo(tx: &mut Sender<'_, '_>, msg: &Message<'_>) -> Result<(), RpmsgError> {
+    tx.try_send_with(msg.dst, msg.src, msg.len(), |p| {
+        p.copy_from(0, &msg.payload());
+        msg.len()
+    })
 }
 
 /// Prefix of every tty line.
 pub const TTY_PREFIX: &[u8] = b"fw: ";
 const TTY_LINE: usize = RPMSG_MAX_PAYLOAD - 4;
 
-/// State of the services.
+/// The tty service: collects bytes into lines and sends each line back
+/// as `fw: <line>` (a line longer than a message is cut into pieces).
+pub struct Tty {
+    line: [u8; TTY_LINE],
+    len: usize,
+}
+
+impl Default for Tty {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Tty {
+    /// No line under way.
+    pub const fn new() -> Self {
+        Tty {
+            line: [0; TTY_LINE],
+            len: 0,
+        }
+    }
+
+    /// Handles one message from `to`.
+    pub fn input(
+        &mut self,
+        tx: &mut Sender<'_, '_>,
+        to: u32,
+        msg: &Message<'_>,
+    ) -> Result<(), RpmsgError> {
+        let mut buf = [0u8; RPMSG_MAX_PAYLOAD];
+        let n = msg.copy_to(&mut buf);
+        for &c in &buf[..n] {
+            if self.len < TTY_LINE {
+                self.line[self.len] = c;
+                self.len += 1;
+            }
+            if c == b'\n' || self.len == TTY_LINE {
+                let line = &self.line[..self.len];
+                tx.try_send_with(msg.dst, to, TTY_PREFIX.len() + line.len(), |p| {
+                    p.write_bytes(0, TTY_PREFIX);
+                    p.write_bytes(TTY_PREFIX.len(), line);
+                    TTY_PREFIX.len() + line.len()
+                })?;
+                self.len = 0;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The three services of the default firmware with their counters, for
+/// host tests (the firmware itself runs them through the runtime's
+/// `App`: main.rs).
 pub struct Services {
-    tty: [u8; TTY_LINE],
-    tty_len: usize,
+    tty: Tty,
     /// Messages the services received.
     pub messages: u64,
     /// Payload bytes the services received.
@@ -188,8 +122,7 @@ impl Services {
     /// Fresh state.
     pub const fn new() -> Self {
         Services {
-            tty: [0; TTY_LINE],
-            tty_len: 0,
+            tty: Tty::new(),
             messages: 0,
             bytes: 0,
             errors: 0,
@@ -222,23 +155,12 @@ impl Services {
     ) -> Option<FaultKind> {
         self.messages += 1;
         self.bytes += msg.len() as u64;
-        let mut buf = [0u8; RPMSG_MAX_PAYLOAD];
         let (r, action) = match msg.dst {
-            // One copy: from the received buffer into the reply's.
-            ECHO_ADDR => (
-                tx.try_send_with(ECHO_ADDR, msg.src, msg.len(), |p| {
-                    p.copy_from(0, &msg.payload());
-                    msg.len()
-                }),
-                None,
-            ),
-            TTY_ADDR => {
-                let n = msg.copy_to(&mut buf);
-                (self.tty_input(tx, msg.src, &buf[..n]), None)
-            }
+            ECHO_ADDR => (echo(tx, msg), None),
+            TTY_ADDR => (self.tty.input(tx, msg.src, msg), None),
             CONTROL_ADDR => {
-                let n = msg.copy_to(&mut buf);
-                let view = ControlView {
+                let view = Control {
+                    firmware: FIRMWARE,
                     stats: Stats {
                         messages: self.messages,
                         bytes: self.bytes,
@@ -247,14 +169,9 @@ impl Services {
                     },
                     faults: self.fault_enabled,
                     hw,
+                    tasks: None,
                 };
-                let mut out = [0u8; amp_control::MAX_MESSAGE_LEN];
-                // serve asks for a fault only when faults are enabled.
-                let served = amp_control::serve(&view, &buf[..n], &mut out);
-                (
-                    tx.try_send(CONTROL_ADDR, msg.src, &out[..served.len]),
-                    served.fault,
-                )
+                view.reply(tx, msg)
             }
             _ => (Ok(()), None),
         };
@@ -265,38 +182,13 @@ impl Services {
         }
         action
     }
-
-    fn tty_input(
-        &mut self,
-        tx: &mut Sender<'_, '_>,
-        to: u32,
-        data: &[u8],
-    ) -> Result<(), RpmsgError> {
-        for &c in data {
-            if self.tty_len < TTY_LINE {
-                self.tty[self.tty_len] = c;
-                self.tty_len += 1;
-            }
-            if c == b'\n' || self.tty_len == TTY_LINE {
-                let line = &self.tty[..self.tty_len];
-                let tty = TTY_ADDR;
-                tx.try_send_with(tty, to, TTY_PREFIX.len() + line.len(), |p| {
-                    p.write_bytes(0, TTY_PREFIX);
-                    p.write_bytes(TTY_PREFIX.len(), line);
-                    TTY_PREFIX.len() + line.len()
-                })?;
-                self.tty_len = 0;
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use amp_proto::rsc::Entry;
-    use rtd_amp_rt::board::{QEMU_VIRT, RTD1619B};
+    use amp_proto::rsc::{self, Entry};
+    use rtd_amp_rt::board::{layout, QEMU_VIRT, RTD1619B};
 
     #[test]
     fn heapsort_sorts() {

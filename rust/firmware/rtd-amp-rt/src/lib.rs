@@ -21,18 +21,63 @@
 
 pub mod backtrace;
 pub mod board;
+pub mod control;
 pub mod ctrl;
 pub mod gic;
+pub mod irq;
 pub mod mmu;
+pub mod sched;
 pub mod selftest;
+pub mod table;
 pub mod trace;
 
+/// The protocol core's RPMsg types a service handler sees: the received
+/// message (its payload read in place, zero-copy) and the reply sender.
+pub mod rpmsg {
+    pub use amp_proto::rpmsg::{Message, RpmsgError, Sender, RPMSG_MAX_PAYLOAD};
+}
+
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+pub mod app;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod arch;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod runtime;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub use runtime::Runtime;
+
+/// Appends a formatted line to the trace buffer (`trace0` in Linux's
+/// debugfs, `ampctl trace`), like `format_args!`; a line longer than 160
+/// bytes is cut. When the buffer wraps, the newest lines are kept.
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+#[macro_export]
+macro_rules! log {
+    ($($arg:tt)*) => {
+        $crate::app::log_fmt(format_args!($($arg)*))
+    };
+}
+
+/// Declares a firmware: its `.resource_table` (the runtime's standard
+/// table, [`table`]) and the entry the runtime calls after boot, which
+/// hands `$main` a [`app::Firmware`]. `$main` registers its services,
+/// tasks and interrupts on an [`app::App`] and ends with
+/// `fw.run(app)`.
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+#[macro_export]
+macro_rules! entry {
+    ($main:path) => {
+        /// Linux copies the updated table here after loading the segments.
+        #[used]
+        #[link_section = ".resource_table"]
+        static RTD_AMP_RESOURCE_TABLE: $crate::table::Table = $crate::table::table();
+
+        #[no_mangle]
+        fn rtd_amp_main(rt: &'static mut $crate::Runtime) -> ! {
+            let main: fn($crate::app::Firmware) -> ! = $main;
+            main($crate::app::Firmware::new(rt, &RTD_AMP_RESOURCE_TABLE))
+        }
+    };
+}
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod selftest_hw;
 

@@ -132,6 +132,13 @@ impl Runtime {
     /// from Linux (control page 0x300) is answered here at once, before
     /// the rings are looked at.
     pub fn wait_for_doorbell(&self) {
+        self.wait_dispatch(&mut |_| {});
+    }
+
+    /// [`Runtime::wait_for_doorbell`], handing every other interrupt
+    /// acknowledged (the timer, the application's SPIs) to `on_irq`
+    /// before its end of interrupt.
+    pub(crate) fn wait_dispatch(&self, on_irq: &mut dyn FnMut(u32)) {
         WOKEN_AT.store(0, Ordering::Relaxed);
         arch::wait_for_interrupt();
         let mut rang = false;
@@ -140,11 +147,13 @@ impl Runtime {
             if id >= gic::SPECIAL_INTID {
                 break;
             }
-            arch::gic_eoi(id);
             if id == self.board.doorbell_sgi {
                 selftest::count_sgi(&ctrl_shm());
+                rang = true;
+            } else {
+                on_irq(id);
             }
-            rang = true;
+            arch::gic_eoi(id);
         }
         if let Some(seq) = self.ctrl.ping_pending() {
             self.ctrl.ack_ping(seq);

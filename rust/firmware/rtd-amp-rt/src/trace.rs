@@ -1,7 +1,9 @@
 //! The `RSC_TRACE` buffer Linux shows in debugfs (`trace0`). Linux prints
 //! the buffer up to its first NUL, so every write keeps one NUL after the
-//! newest line; when a line does not fit before the end, writing restarts
-//! at the beginning, which hides the older lines instead of tearing one.
+//! newest line. When a line does not fit before the end, the newest whole
+//! lines (up to half the buffer) move to the beginning and the line
+//! follows them: a wrap keeps the latest lines, drops the oldest, and
+//! never tears one.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -27,7 +29,8 @@ impl<'a> Trace<'a> {
     }
 
     /// Appends one line (a newline is added); returns the byte range written
-    /// (for cache maintenance), or `None` if the buffer is too small.
+    /// (for cache maintenance: after a wrap it starts at 0 and covers the
+    /// lines moved), or `None` if the buffer is too small.
     pub fn line(&self, text: &[u8]) -> Option<(usize, usize)> {
         let len = self.buf.len();
         if len < 3 {
@@ -35,15 +38,35 @@ impl<'a> Trace<'a> {
         }
         let text = &text[..text.len().min(len - 2)];
         let mut at = self.pos.load(Ordering::Relaxed);
+        let mut from = at;
         if at + text.len() + 2 > len {
-            at = 0;
+            at = self.keep_newest(at, (len / 2).min(len - text.len() - 2));
+            from = 0;
         }
         self.buf.write_bytes(at, text);
         self.buf.write_u8(at + text.len(), b'\n');
         self.buf.write_u8(at + text.len() + 1, 0);
         let end = at + text.len() + 1;
         self.pos.store(end, Ordering::Relaxed);
-        Some((at, end + 1))
+        Some((from, end + 1))
+    }
+
+    /// Moves the newest whole lines of `[0, used)`, at most `room` bytes,
+    /// to the start of the buffer; returns where they end.
+    fn keep_newest(&self, used: usize, room: usize) -> usize {
+        let mut cut = used - used.min(room);
+        // Start at a line's beginning: just after a newline.
+        while cut > 0 && cut < used && self.buf.read_u8(cut - 1) != b'\n' {
+            cut += 1;
+        }
+        let kept = used - cut;
+        // Forward, byte by byte: the destination lies before the source,
+        // and a wrap is rare (a chunked copy through Shm costs about 600
+        // bytes of code for memmove).
+        for i in 0..kept {
+            self.buf.write_u8(i, self.buf.read_u8(cut + i));
+        }
+        kept
     }
 }
 
@@ -71,10 +94,14 @@ mod tests {
         // 11 bytes used; this one needs 12 + 2 more and still fits (25 <= 32)
         t.line(b"hello world!").unwrap();
         assert_eq!(visible(&r, 32), "boot\nready\nhello world!\n");
-        // does not fit: restarts at 0, older lines hidden, none torn
-        assert_eq!(t.line(b"wrapped"), Some((0, 9)));
-        assert_eq!(visible(&r, 32), "wrapped\n");
-        // an over-long line is cut to fit the buffer
+        // does not fit: the newest whole lines that fit in half the
+        // buffer move to the start (here the last one, 13 bytes), then the
+        // new line; the oldest are dropped, none torn
+        assert_eq!(t.line(b"wrapped"), Some((0, 22)));
+        assert_eq!(visible(&r, 32), "hello world!\nwrapped\n");
+        assert_eq!(t.line(b"more"), Some((21, 27)));
+        assert_eq!(visible(&r, 32), "hello world!\nwrapped\nmore\n");
+        // an over-long line is cut to fit the buffer, alone
         t.line(&[b'x'; 100]).unwrap();
         assert_eq!(visible(&r, 32), "x".repeat(30) + "\n");
     }
@@ -82,7 +109,7 @@ mod tests {
     #[test]
     fn any_sequence_of_lines_leaves_whole_lines_newest_last() {
         // A deterministic pseudo-random mix of line lengths, many wraps.
-        let len = 97;
+        let len = 297;
         let r = OwnedRegion::new(len);
         let pos = AtomicUsize::new(0);
         let t = Trace::new(r.shm().window(0, len).unwrap(), &pos);
@@ -94,12 +121,16 @@ mod tests {
             let line: Vec<u8> = format!("{n}:{}", "y".repeat(size)).into_bytes();
             let (a, b) = t.line(&line).unwrap();
             assert!(b <= len, "writes stay in the buffer");
-            assert_eq!(b - a, line.len() + 2, "text, newline, NUL");
+            let wrapped = a == 0 && n > 0;
+            if !wrapped {
+                assert_eq!(b - a, line.len() + 2, "text, newline, NUL");
+            }
             let shown = visible(&r, len);
             assert!(shown.ends_with('\n'));
             let lines: Vec<&str> = shown.trim_end_matches('\n').split('\n').collect();
             // Every visible line is one that was written whole, in order,
-            // and the newest one is last.
+            // and the newest one is last; after a wrap the lines before it
+            // that fit in half the buffer are still there.
             assert_eq!(lines.last().unwrap().as_bytes(), &line[..]);
             let mut prev = None;
             for l in &lines {
@@ -110,6 +141,15 @@ mod tests {
                     assert_eq!(num, p + 1, "consecutive lines");
                 }
                 prev = Some(num);
+            }
+            // A wrap keeps the newest lines of half the buffer, less at
+            // most one line (44 bytes) cut at its start.
+            let kept: usize = lines[..lines.len() - 1].iter().map(|l| l.len() + 1).sum();
+            if wrapped {
+                assert!(
+                    kept + 45 >= (len / 2).min(len - line.len() - 2),
+                    "line {n}: only {kept} bytes of the newest lines kept"
+                );
             }
         }
     }
