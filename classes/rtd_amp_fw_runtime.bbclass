@@ -2,7 +2,7 @@
 # rtd_amp_src: the crate, the no_std crates it uses (amp-proto,
 # amp-control, amp-ctrl-page) and the two workspace manifests their
 # package fields come from. Firmware recipes build against it
-# (rtd_amp_fw_app.bbclass).
+# (rtd_amp_fw_app.bbclass); the SDK ships it (nativesdk-rtd-amp-fw-template).
 
 RTD_AMP_FW_RUNTIME_PATHS = "\
     rust/Cargo.toml \

@@ -20,10 +20,10 @@ IMAGE_INSTALL += "packagegroup-rtd-amp"
 
 # Application developers: the C API (header, pkg-config, library) in the
 # SDK's target sysroot; the Rust toolchain with the Linux and bare-metal
-# AArch64 standard libraries and the firmware signing tool
-# (rtd-amp-sign-fw) on the SDK host.
+# AArch64 standard libraries, the firmware signing tool (rtd-amp-sign-fw),
+# the firmware template and its runtime on the SDK host.
 TOOLCHAIN_TARGET_TASK += "librtdamp rtd-amp-tools-dev"
-TOOLCHAIN_HOST_TASK += "nativesdk-rust-bin-toolchain nativesdk-rtd-amp-sign-fw"
+TOOLCHAIN_HOST_TASK += "nativesdk-rust-bin-toolchain nativesdk-rtd-amp-sign-fw nativesdk-rtd-amp-fw-template"
 
 # wic: the board layout (FIT yocto.itb with the overlay merged in, the
 # overlays in overlays/, ext4 root) or the BSP's overlayfs layout; the QEMU

@@ -5,7 +5,8 @@
 # - nothing cites a document outside the repository (the design notes the
 #   project started from live in docs/design.md now);
 # - the README and docs/design.md say that nothing has run on silicon yet,
-#   and docs/design.md's status table cites where each fact comes from.
+#   and docs/design.md's status table cites where each fact comes from;
+# - a code block marked "<!-- include: PATH -->" is PATH verbatim.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -35,5 +36,8 @@ grep -q 'not run on silicon' README.md ||
 grep -q '(docs/design.md)' README.md || bad "README.md does not link docs/design.md"
 grep -q '^## Status: not run on silicon yet' docs/design.md ||
 	bad "docs/design.md has no silicon status section"
+# Code in the docs that is a file (the firmware tutorial is the template):
+# each included block equals its file.
+scripts/doc-includes --check || bad "a block differs from its file: run scripts/doc-includes"
 [ "$fail" = 0 ] || exit 1
 echo "docs: ${#docs[@]} documents, links resolve, no outside citations, silicon status stated"

@@ -284,6 +284,10 @@ qa_build_guest() {
 	# signed with the others below.
 	local examplefw
 	examplefw=$("$REPO_ROOT/scripts/build-firmware" qemu-virt production rtd-amp-example | tail -n1)
+	# The firmware template as a user builds it (tests.d/70-template.sh):
+	# rendered and built unmodified, signed with the others below.
+	local tmplfw
+	tmplfw=$("$REPO_ROOT/scripts/build-fw-template" qemu-virt | tail -n1)
 	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -o "$out/ampt" "$QA_GUEST/ampt.c"
 	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -o "$out/ampbulk" "$QA_GUEST/ampbulk.c"
 	# The echo through librtdamp (tests.d/20-perf.sh): the C API as an
@@ -318,6 +322,7 @@ qa_build_guest() {
 	cp "$fw" "$root/lib/firmware/rtd-amp/rtd-amp-fw.elf"
 	cp "$prodfw" "$root/lib/firmware/rtd-amp/rtd-amp-fw-production.elf"
 	cp "$examplefw" "$root/lib/firmware/rtd-amp/rtd-amp-example.elf"
+	cp "$tmplfw" "$root/lib/firmware/rtd-amp/my-fw.elf"
 	qa_bad_firmware "$fw" "$root/lib/firmware/rtd-amp"
 	# The self-test's fault case: a firmware that never stamps (signed below).
 	python3 "$REPO_ROOT/scripts/qemu/nostamp-fw.py" "$fw" "$root/lib/firmware/rtd-amp/selftest-nostamp.elf"
