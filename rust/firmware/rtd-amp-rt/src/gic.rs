@@ -16,6 +16,10 @@ pub const GICR_ISENABLER0: u64 = SGI_BASE + 0x100;
 pub const GICR_ICENABLER0: u64 = SGI_BASE + 0x180;
 /// `GICR_ISPENDR0` (SGI frame): pending SGIs and PPIs.
 pub const GICR_ISPENDR0: u64 = SGI_BASE + 0x200;
+/// `GICR_ICPENDR0` (SGI frame).
+pub const GICR_ICPENDR0: u64 = SGI_BASE + 0x280;
+/// `GICR_ICACTIVER0` (SGI frame).
+pub const GICR_ICACTIVER0: u64 = SGI_BASE + 0x380;
 /// `GICR_IPRIORITYR` bytes (SGI frame).
 pub const GICR_IPRIORITYR: u64 = SGI_BASE + 0x400;
 /// Priority given to the doorbell SGI.
@@ -103,6 +107,8 @@ mod tests {
         assert_eq!(GICR_ISPENDR0, 0x1_0200, "pending SGIs, SGI frame");
         assert_eq!(GICR_ISENABLER0, 0x1_0100);
         assert_eq!(GICR_ICENABLER0, 0x1_0180);
+        assert_eq!(GICR_ICPENDR0, 0x1_0280);
+        assert_eq!(GICR_ICACTIVER0, 0x1_0380);
         const { assert!(TIMER_PRIORITY < DOORBELL_PRIORITY) };
         assert_eq!(GICR_IPRIORITYR + 7, 0x1_0407, "SGI 7's priority byte");
         assert_eq!(

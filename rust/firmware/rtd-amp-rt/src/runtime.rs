@@ -301,6 +301,20 @@ fn gic_init(board: &Board) -> Result<u64, &'static str> {
         }
     }
     let sgi = board.doorbell_sgi;
+    // What a previous firmware on this core left behind survives its
+    // CPU_OFF: the redistributor keeps its state, and the timer may still
+    // be armed (seen in the twin: the template's 10 ms task left the
+    // timer PPI enabled and firing, and the next firmware, which has no
+    // task, spun in its interrupt loop and never saw the stop request).
+    // Start clean: timer off, every SGI and PPI but the doorbell disabled,
+    // none pending (the doorbell's may be Linux's), none active.
+    arch::timer_off();
+    // SAFETY: as above.
+    unsafe {
+        arch::mmio_write(rd + gic::GICR_ICENABLER0, !(1 << sgi));
+        arch::mmio_write(rd + gic::GICR_ICPENDR0, !(1 << sgi));
+        arch::mmio_write(rd + gic::GICR_ICACTIVER0, u32::MAX);
+    }
     // SAFETY: as above.
     unsafe {
         arch::mmio_write(
