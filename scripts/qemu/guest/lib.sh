@@ -57,16 +57,23 @@ dev_named() {
 	[ -n "$found" ] && [ -e "$found" ] && echo "$found"
 }
 
-# fw_stats: the firmware's control-service STATS line (rtd-amp-ctrl at
-# 1026), through an endpoint of the newest rpmsg_ctrl.
-fw_stats() {
-	c=$(find /dev -maxdepth 1 -name 'rpmsg_ctrl*' | sort | tail -n1)
-	ampt ept-create "$c" amp-stats 0x2100 1026 >/dev/null 2>&1
-	d=$(wait_for dev_named amp-stats >/dev/null && dev_named amp-stats)
-	[ -n "$d" ] || return 1
-	ampt ctl "$d" stats
+# ept_open NAME SRC DST: an endpoint NAME from local address SRC to the
+# firmware's DST through the newest rpmsg_ctrl; prints its /dev node
+# (fails when none appears). Close it with `ampt ept-destroy DEV`.
+ept_open() {
+	ampt ept-create "$(find /dev -maxdepth 1 -name 'rpmsg_ctrl*' | sort | tail -n1)" "$1" "$2" "$3" >/dev/null 2>&1
+	wait_for dev_named "$1" >/dev/null && dev_named "$1"
+}
+# fw_ctl REQUEST [KIND]: one request to the firmware's control service
+# (rtd-amp-ctrl at 1026; `ampt ctl`: ping, stats, fault KIND), its answer
+# line, through a fresh endpoint of the newest rpmsg_ctrl.
+fw_ctl() {
+	d=$(ept_open amp-fwctl 0x2100 1026) || return 1
+	ampt ctl "$d" "$@"
 	ampt ept-destroy "$d" >/dev/null 2>&1
 }
+# fw_stats: the control service's STATS line.
+fw_stats() { fw_ctl stats; }
 # fw_uptime: the firmware's own uptime (ms). A restarted firmware starts
 # again near 0 (tests.d/40-attach.sh, tests.d/45-daemon.sh: the uptime
 # continued across attach and restarts).
@@ -89,6 +96,25 @@ have_raw() { [ -n "$(raw_dev)" ]; }
 start_fw() {
 	state_is running && return 0
 	echo "$FW" >$R/firmware && echo start >$R/state && wait_for state_is running && wait_for have_raw
+}
+
+# start_app TAG FW CHANNEL: stops the running firmware, starts FW (a
+# firmware application: its service CHANNEL beside the runtime's
+# rtd-amp-ctrl) and checks both, the case names prefixed with TAG.
+# channels_up NAME...: every NAME is an announced RPMsg channel.
+channels_up() {
+	for n in "$@"; do
+		cat /sys/bus/rpmsg/devices/*/name 2>/dev/null | grep -qx "$n" || return 1
+	done
+}
+start_app() {
+	stop_fw
+	echo "$2" >"$R/firmware"
+	echo start >"$R/state"
+	check "$1: $2 starts (signed, checked by the driver)" "state $(cat "$R/state"); $(dmesg | tail -n 3 | tr '\n' ' ')" \
+		wait_for state_is running
+	check "$1: $3 and rtd-amp-ctrl announced" "channels: $(cat /sys/bus/rpmsg/devices/*/name 2>/dev/null | tr '\n' ' ')" \
+		wait_for channels_up "$3" rtd-amp-ctrl
 }
 
 stop_fw() {

@@ -144,6 +144,31 @@ fn stage_one(from: &Path, target: &Path) -> Result<PathBuf, InstallError> {
     Ok(tmp)
 }
 
+/// The directory an install of `name` below `base` writes into first: the
+/// target's directory, or its nearest ancestor that exists (the install
+/// creates the rest), never above `base`.
+pub fn install_dir(base: &Path, name: &str) -> Result<PathBuf, InstallError> {
+    let target = updates_path(base, name)?;
+    let mut dir = target.parent().expect("below updates/");
+    while !dir.is_dir() && dir != base {
+        dir = dir.parent().expect("below base");
+    }
+    Ok(dir.to_path_buf())
+}
+
+/// Checks, before anything is read or changed, that this process may
+/// install `name` below `base` (write access to [`install_dir`]), so a
+/// user who may not deploy learns it first, with the reason, and not
+/// after a firmware check that needs other rights.
+pub fn check_writable(base: &Path, name: &str) -> Result<(), InstallError> {
+    let dir = install_dir(base, name)?;
+    nix::unistd::access(&dir, nix::unistd::AccessFlags::W_OK).map_err(|e| InstallError::Io {
+        op: "write to",
+        path: dir,
+        source: io::Error::from(e),
+    })
+}
+
 /// The new files, written beside their targets; nothing the kernel loads
 /// has changed yet.
 #[derive(Debug)]
@@ -328,6 +353,29 @@ mod tests {
         for bad in ["", "/etc/x", "a/../b", "..", "a//b", "./a", "a\nb"] {
             assert!(updates_path(b, bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn the_write_check_looks_at_the_directory_the_install_creates_in() {
+        let d = tempfile::tempdir().unwrap();
+        let base = d.path().join("lib/firmware");
+        fs::create_dir_all(&base).unwrap();
+        let name = "rtd-amp/fw.elf";
+        assert_eq!(install_dir(&base, name).unwrap(), base);
+        fs::create_dir_all(base.join("updates")).unwrap();
+        assert_eq!(install_dir(&base, name).unwrap(), base.join("updates"));
+        fs::create_dir_all(base.join("updates/rtd-amp")).unwrap();
+        assert_eq!(
+            install_dir(&base, name).unwrap(),
+            base.join("updates/rtd-amp")
+        );
+        check_writable(&base, name).unwrap();
+        assert!(
+            check_writable(&base, "../x").is_err(),
+            "a bad name is refused first"
+        );
+        // Root passes access(W_OK) on any directory, so the denial itself is
+        // the twin's case (tests.d/74-deploy.sh, an application user).
     }
 
     #[test]

@@ -307,6 +307,13 @@ pub fn deploy(
     let base = ctx.root.join("lib/firmware");
     let search = FirmwareSearch::system(&ctx.sys, &base);
 
+    // Only who may install gets further (a check needs other rights, such
+    // as reading the device tree, and must not answer in its place).
+    if let Err(e) = fwinstall::check_writable(&base, &fw_name) {
+        run.report.error = Some(e.to_string());
+        return run.end("error", EXIT_ERROR);
+    }
+
     // 1. check, as the kernel will see the files once installed.
     let checked = run.step(
         1,

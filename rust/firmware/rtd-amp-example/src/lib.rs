@@ -14,6 +14,8 @@
 
 use core::fmt::Write;
 
+use rtd_amp_rt::LineBuf;
+
 /// The service's local address.
 pub const ADDR: u32 = 1030;
 /// The service's name, announced through the name service.
@@ -43,10 +45,12 @@ impl LowPass {
     }
 }
 
-/// The reply to one request: (reply text length written into `out`,
-/// whether to raise the interrupt).
-pub fn answer(req: &[u8], steps: u64, irqs: u64, out_value: i32, out: &mut [u8]) -> (usize, bool) {
-    let mut w = Cursor { buf: out, len: 0 };
+/// A reply: one short text line.
+pub type Reply = LineBuf<64>;
+
+/// The reply to one request and whether to raise the interrupt.
+pub fn answer(req: &[u8], steps: u64, irqs: u64, out_value: i32) -> (Reply, bool) {
+    let mut w = Reply::new();
     let raise = match req.strip_suffix(b"\n").unwrap_or(req) {
         b"stat" => {
             let _ = write!(w, "steps={steps} irqs={irqs} out={out_value}");
@@ -61,21 +65,7 @@ pub fn answer(req: &[u8], steps: u64, irqs: u64, out_value: i32, out: &mut [u8])
             false
         }
     };
-    (w.len, raise)
-}
-
-struct Cursor<'a> {
-    buf: &'a mut [u8],
-    len: usize,
-}
-
-impl Write for Cursor<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let n = s.len().min(self.buf.len() - self.len);
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
-        Ok(())
-    }
+    (w, raise)
 }
 
 #[cfg(test)]
@@ -119,12 +109,14 @@ mod tests {
 
     #[test]
     fn requests() {
-        let mut out = [0u8; 64];
-        let (n, raise) = answer(b"stat\n", 12, 3, -5, &mut out);
-        assert_eq!((&out[..n], raise), (&b"steps=12 irqs=3 out=-5"[..], false));
-        let (n, raise) = answer(b"irq", 0, 0, 0, &mut out);
-        assert_eq!((&out[..n], raise), (&b"raised"[..], true));
-        let (n, raise) = answer(b"bogus", 0, 0, 0, &mut out);
-        assert_eq!((&out[..n], raise), (&b"unknown"[..], false));
+        let (r, raise) = answer(b"stat\n", 12, 3, -5);
+        assert_eq!(
+            (r.as_bytes(), raise),
+            (&b"steps=12 irqs=3 out=-5"[..], false)
+        );
+        let (r, raise) = answer(b"irq", 0, 0, 0);
+        assert_eq!((r.as_bytes(), raise), (&b"raised"[..], true));
+        let (r, raise) = answer(b"bogus", 0, 0, 0);
+        assert_eq!((r.as_bytes(), raise), (&b"unknown"[..], false));
     }
 }

@@ -7,7 +7,7 @@
 mod firmware {
     use rtd_amp_example::{answer, LowPass, ADDR, EXAMPLE_INTID, NAME, PERIOD_US};
     use rtd_amp_rt::app::{App, Cx, Firmware};
-    use rtd_amp_rt::rpmsg::{Message, Sender, RPMSG_MAX_PAYLOAD};
+    use rtd_amp_rt::rpmsg::{Message, Sender};
 
     rtd_amp_rt::entry!(main);
 
@@ -42,13 +42,12 @@ mod firmware {
         let mut service = |cx: &mut Cx, tx: &mut Sender<'_, '_>, m: &Message<'_>| {
             let mut req = [0u8; 16];
             let n = m.copy_to(&mut req);
-            let mut reply = [0u8; RPMSG_MAX_PAYLOAD];
             let steps = filter_c.borrow().steps;
-            let (len, raise) = answer(&req[..n], steps, irqs_c.get(), out_c.get(), &mut reply);
+            let (reply, raise) = answer(&req[..n], steps, irqs_c.get(), out_c.get());
             if raise {
                 cx.raise_irq(EXAMPLE_INTID);
             }
-            tx.try_send(m.dst, m.src, &reply[..len])
+            tx.try_send(m.dst, m.src, reply.as_bytes())
         };
 
         let mut app = App::new(concat!("rtd-amp-example ", env!("CARGO_PKG_VERSION")));

@@ -13,17 +13,9 @@ t70_ask() { ampt ask "$1" '?'; }
 # t70_ticks ANSWER: N of "ticks N", or nothing.
 t70_ticks() { printf '%s\n' "$1" | sed -n 's/^ticks \([0-9][0-9]*\)$/\1/p'; }
 
-stop_fw
-echo "$T70_FW" >"$R/firmware"
-echo start >"$R/state"
-check "template: my-fw starts (signed, checked by the driver)" "state $(cat "$R/state"); $(dmesg | tail -n 3 | tr '\n' ' ')" \
-	wait_for state_is running
-check "template: tick-count and rtd-amp-ctrl announced" "channels: $(cat /sys/bus/rpmsg/devices/*/name 2>/dev/null | tr '\n' ' ')" \
-	wait_for sh -c "cat /sys/bus/rpmsg/devices/*/name | grep -qx tick-count && cat /sys/bus/rpmsg/devices/*/name | grep -qx rtd-amp-ctrl"
-t70_ctrl=$(find /dev -maxdepth 1 -name 'rpmsg_ctrl*' | sort | tail -n1)
-r=$(ampt ept-create "$t70_ctrl" t70-ticks 0x2400 1040)
-t70_dev=$(wait_for dev_named t70-ticks >/dev/null && dev_named t70-ticks)
-check "template: endpoint to tick-count (address 1040) created" "$r, device '$t70_dev'" [ -n "$t70_dev" ]
+start_app template "$T70_FW" tick-count
+t70_dev=$(ept_open t70-ticks 0x2400 1040)
+check "template: endpoint to tick-count (address 1040) created" "device '$t70_dev'" [ -n "$t70_dev" ]
 a1=$(t70_ask "$t70_dev")
 n1=$(t70_ticks "$a1")
 check "template: the service answers 'ticks N'" "answer '$a1'" [ -n "$n1" ]

@@ -15,17 +15,9 @@ t72_ask() { ampt ask "$1" "$2"; }
 t72_field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1; }
 t72_irqs_seen() { [ "$(t72_field "$(t72_ask "$t72_dev" stat)" irqs)" -ge 1 ] 2>/dev/null; }
 
-stop_fw
-echo "$T72_FW" >"$R/firmware"
-echo start >"$R/state"
-check "example: rtd-amp-example starts (signed, checked by the driver)" "state $(cat "$R/state"); $(dmesg | tail -n 3 | tr '\n' ' ')" \
-	wait_for state_is running
-check "example: rtd-amp-example and rtd-amp-ctrl announced" "channels: $(cat /sys/bus/rpmsg/devices/*/name 2>/dev/null | tr '\n' ' ')" \
-	wait_for sh -c "cat /sys/bus/rpmsg/devices/*/name | grep -qx rtd-amp-example && cat /sys/bus/rpmsg/devices/*/name | grep -qx rtd-amp-ctrl"
-t72_ctrl=$(find /dev -maxdepth 1 -name 'rpmsg_ctrl*' | sort | tail -n1)
-r=$(ampt ept-create "$t72_ctrl" t72-example 0x2500 1030)
-t72_dev=$(wait_for dev_named t72-example >/dev/null && dev_named t72-example)
-check "example: endpoint to rtd-amp-example (address 1030) created" "$r, device '$t72_dev'" [ -n "$t72_dev" ]
+start_app example "$T72_FW" rtd-amp-example
+t72_dev=$(ept_open t72-example 0x2500 1030)
+check "example: endpoint to rtd-amp-example (address 1030) created" "device '$t72_dev'" [ -n "$t72_dev" ]
 a1=$(t72_ask "$t72_dev" stat)
 s1=$(t72_field "$a1" steps)
 check "example: the service answers 'steps=N irqs=M out=Y'" "answer '$a1'" \
