@@ -453,3 +453,33 @@ qa_run_console() {
 	qemu_pid=
 	wait "$tail_pid" 2>/dev/null || true
 }
+
+# qa_extra_boot SERIES TAG WHAT LOGFILE SPLAT QEMU_ARG...: one of the boots
+# after the suite (scripts/qemu-amp's fault boots, suspend.sh, bootstage.sh), whose guest prints "TAG: N passed, M failed" last. Runs QEMU
+# (qa_run_console, AMP_QEMU_TIMEOUT or 300 s) and adds N and M to
+# scripts/qemu-amp's totals (total_pass, total_fail, status); a boot
+# without that line, or with SPLAT=1 a kernel splat on its console, counts
+# as one failure and returns 1 (the caller then skips its figures).
+# shellcheck disable=SC2034 # status, total_*: scripts/qemu-amp's
+qa_extra_boot() {
+	local series=$1 tag=$2 what=$3 logfile=$4 splat=$5 line p n start
+	shift 5
+	start=$(date +%s)
+	qa_run_console "$logfile" "${AMP_QEMU_TIMEOUT:-300}" "$@"
+	line=$(tr -d '\r' <"$logfile" | grep -aE "^$tag: [0-9]+ passed, [0-9]+ failed\$" | tail -n1 || true)
+	if [ -z "$line" ] || { [ "$splat" = 1 ] &&
+		tr -d '\r' <"$logfile" | grep -aE 'Internal error|Kernel panic|BUG: |Call trace:' >&2; }; then
+		log "Linux $series: $what did not finish cleanly (see $logfile)"
+		status=1
+		total_fail=$((total_fail + 1))
+		return 1
+	fi
+	p=${line#"$tag": }
+	p=${p%% passed*}
+	n=${line#*, }
+	n=${n%% failed}
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + n))
+	log "Linux $series: $what: $p passed, $n failed in $(($(date +%s) - start)) s (console: $logfile)"
+	[ "$n" = 0 ] || status=1
+}
