@@ -199,12 +199,15 @@ qa_busybox() {
 	[ -x "$out/bin/busybox" ] || die "busybox-static:arm64 could not be fetched"
 }
 
-# qa_virt_dtb DIR: QEMU's own virt DT, of the machine the twin boots, as
-# DIR/virt-labelled.dtb with the label cpu3 that the overlay refers to
-# (QEMU's DT has no labels). Also used by the kernel stage's overlay check.
+# qa_virt_dtb DIR [MACHINE_ARG...]: QEMU's own virt DT, of the machine the
+# twin boots (or of MACHINE_ARG...), as DIR/virt-labelled.dtb with the
+# label cpu3 that the overlay refers to (QEMU's DT has no labels). Also
+# used by the kernel stage's overlay check.
 qa_virt_dtb() {
 	local dir=$1
-	qemu-system-aarch64 "${QA_QEMU_MACHINE[@]}" -machine dumpdtb="$dir/virt.dtb" -nographic >/dev/null 2>&1 ||
+	shift
+	[ $# -gt 0 ] || set -- "${QA_QEMU_MACHINE[@]}"
+	qemu-system-aarch64 "$@" -machine dumpdtb="$dir/virt.dtb" -nographic >/dev/null 2>&1 ||
 		{ echo "QEMU did not dump its virt DT" >&2; return 1; }
 	dtc -q -I dtb -O dts "$dir/virt.dtb" | sed 's/^\t\tcpu@3 {/\t\tcpu3: cpu@3 {/' >"$dir/virt.dts" || return 1
 	grep -q 'cpu3: cpu@3' "$dir/virt.dts" || { echo "QEMU's DT has no /cpus/cpu@3" >&2; return 1; }
@@ -455,7 +458,8 @@ qa_run_console() {
 }
 
 # qa_extra_boot SERIES TAG WHAT LOGFILE SPLAT QEMU_ARG...: one of the boots
-# after the suite (scripts/qemu-amp's fault boots, suspend.sh, bootstage.sh), whose guest prints "TAG: N passed, M failed" last. Runs QEMU
+# after the suite (scripts/qemu-amp's fault boots, suspend.sh, bootstage.sh,
+# kexec.sh), whose guest prints "TAG: N passed, M failed" last. Runs QEMU
 # (qa_run_console, AMP_QEMU_TIMEOUT or 300 s) and adds N and M to
 # scripts/qemu-amp's totals (total_pass, total_fail, status); a boot
 # without that line, or with SPLAT=1 a kernel splat on its console, counts
