@@ -70,48 +70,25 @@ qa_bootstage_build() {
 	log "boot stage: PSCI CPU_ON over $conduit (MPIDR 0x$mpidr, entry $entry, context $ctrl), then Linux at $QA_BS_KERNEL, DTB $QA_BS_DTB"
 }
 
-# qa_bootstage_run SERIES LOG: one boot through the boot stage.
-qa_bootstage_run() {
-	local series=$1 logfile=$2 out dir
+# qa_bootstage_boots SERIES: builds the boot stage and boots through it
+# AMP_BOOTSTAGE_BOOTS times (default 1); each boot's cases go to
+# scripts/qemu-amp's totals (qa_extra_boot), and its FIGURE lines are
+# printed, with the boot stage's own CPU_ON counter from the console.
+qa_bootstage_boots() {
+	local series=$1 i logfile out dir cnt ret frq
 	out=$(qa_guest_dir "$series")
 	dir=$out/bootstage
-	# shellcheck disable=SC2054 # commas belong to QEMU's -device values
-	qa_run_console "$logfile" "${AMP_QEMU_TIMEOUT:-300}" "${QA_QEMU_MACHINE[@]}" -nographic -no-reboot \
-		-device loader,file="$out/root/lib/firmware/rtd-amp/rtd-amp-fw.elf" \
-		-device loader,file="$(dk_image "$series")",addr=$QA_BS_KERNEL,force-raw=on \
-		-device loader,file="$dir/bootstage.dtb",addr=$QA_BS_DTB,force-raw=on \
-		-device loader,file="$out/initrd.gz",addr=$QA_BS_INITRD,force-raw=on \
-		-device loader,file="$dir/bootstage.elf",cpu-num=0
-}
-
-# qa_bootstage_boots SERIES: builds the boot stage and boots through it
-# AMP_BOOTSTAGE_BOOTS times (default 1); adds each boot's cases to
-# scripts/qemu-amp's totals (total_pass, total_fail, status) and prints
-# its FIGURE lines, with the boot stage's own CPU_ON counter from the
-# console.
-# shellcheck disable=SC2034 # status: scripts/qemu-amp's
-qa_bootstage_boots() {
-	local series=$1 i logfile line p n cnt ret frq start
 	qa_bootstage_build "$series"
 	for ((i = 1; i <= ${AMP_BOOTSTAGE_BOOTS:-1}; i++)); do
 		logfile=$CACHE_DIR/qemu/$series/console-bootstage-$i.log
-		start=$(date +%s)
-		qa_bootstage_run "$series" "$logfile"
-		line=$(tr -d '\r' <"$logfile" | grep -E '^bootstage: [0-9]+ passed, [0-9]+ failed$' | tail -n1 || true)
-		if [ -z "$line" ]; then
-			log "Linux $series: the boot-stage boot $i did not finish (see $logfile)"
-			status=1
-			total_fail=$((total_fail + 1))
-			continue
-		fi
-		p=${line#bootstage: }
-		p=${p%% passed*}
-		n=${line#*, }
-		n=${n%% failed}
-		total_pass=$((total_pass + p))
-		total_fail=$((total_fail + n))
-		log "Linux $series: firmware before Linux (boot $i): $p passed, $n failed in $(($(date +%s) - start)) s (console: $logfile)"
-		[ "$n" = 0 ] || status=1
+		# shellcheck disable=SC2054 # commas belong to QEMU's -device values
+		qa_extra_boot "$series" bootstage "firmware before Linux (boot $i)" "$logfile" 0 \
+			"${QA_QEMU_MACHINE[@]}" -nographic -no-reboot \
+			-device loader,file="$out/root/lib/firmware/rtd-amp/rtd-amp-fw.elf" \
+			-device loader,file="$(dk_image "$series")",addr=$QA_BS_KERNEL,force-raw=on \
+			-device loader,file="$dir/bootstage.dtb",addr=$QA_BS_DTB,force-raw=on \
+			-device loader,file="$out/initrd.gz",addr=$QA_BS_INITRD,force-raw=on \
+			-device loader,file="$dir/bootstage.elf",cpu-num=0 || continue
 		# The boot stage's console line: CPU_ON's counter (CNTPCT, from 0
 		# at reset) and return code; CNTFRQ as the guest read it.
 		cnt=$(tr -d '\r' <"$logfile" | sed -n 's/^bootstage: PSCI CPU_ON.* at counter \(0x[0-9a-f]*\) returned \(0x[0-9a-f]*\).*/\1 \2/p' | head -n1)

@@ -199,12 +199,15 @@ qa_busybox() {
 	[ -x "$out/bin/busybox" ] || die "busybox-static:arm64 could not be fetched"
 }
 
-# qa_virt_dtb DIR: QEMU's own virt DT, of the machine the twin boots, as
-# DIR/virt-labelled.dtb with the label cpu3 that the overlay refers to
-# (QEMU's DT has no labels). Also used by the kernel stage's overlay check.
+# qa_virt_dtb DIR [MACHINE_ARG...]: QEMU's own virt DT, of the machine the
+# twin boots (or of MACHINE_ARG...), as DIR/virt-labelled.dtb with the
+# label cpu3 that the overlay refers to (QEMU's DT has no labels). Also
+# used by the kernel stage's overlay check.
 qa_virt_dtb() {
 	local dir=$1
-	qemu-system-aarch64 "${QA_QEMU_MACHINE[@]}" -machine dumpdtb="$dir/virt.dtb" -nographic >/dev/null 2>&1 ||
+	shift
+	[ $# -gt 0 ] || set -- "${QA_QEMU_MACHINE[@]}"
+	qemu-system-aarch64 "$@" -machine dumpdtb="$dir/virt.dtb" -nographic >/dev/null 2>&1 ||
 		{ echo "QEMU did not dump its virt DT" >&2; return 1; }
 	dtc -q -I dtb -O dts "$dir/virt.dtb" | sed 's/^\t\tcpu@3 {/\t\tcpu3: cpu@3 {/' >"$dir/virt.dts" || return 1
 	grep -q 'cpu3: cpu@3' "$dir/virt.dts" || { echo "QEMU's DT has no /cpus/cpu@3" >&2; return 1; }
@@ -462,4 +465,35 @@ qa_run_console() {
 	wait "$qemu_pid" 2>/dev/null || true
 	qemu_pid=
 	wait "$tail_pid" 2>/dev/null || true
+}
+
+# qa_extra_boot SERIES TAG WHAT LOGFILE SPLAT QEMU_ARG...: one of the boots
+# after the suite (scripts/qemu-amp's fault boots, suspend.sh, bootstage.sh,
+# kexec.sh), whose guest prints "TAG: N passed, M failed" last. Runs QEMU
+# (qa_run_console, AMP_QEMU_TIMEOUT or 300 s) and adds N and M to
+# scripts/qemu-amp's totals (total_pass, total_fail, status); a boot
+# without that line, or with SPLAT=1 a kernel splat on its console, counts
+# as one failure and returns 1 (the caller then skips its figures).
+# shellcheck disable=SC2034 # status, total_*: scripts/qemu-amp's
+qa_extra_boot() {
+	local series=$1 tag=$2 what=$3 logfile=$4 splat=$5 line p n start
+	shift 5
+	start=$(date +%s)
+	qa_run_console "$logfile" "${AMP_QEMU_TIMEOUT:-300}" "$@"
+	line=$(tr -d '\r' <"$logfile" | grep -aE "^$tag: [0-9]+ passed, [0-9]+ failed\$" | tail -n1 || true)
+	if [ -z "$line" ] || { [ "$splat" = 1 ] &&
+		tr -d '\r' <"$logfile" | grep -aE 'Internal error|Kernel panic|BUG: |Call trace:' >&2; }; then
+		log "Linux $series: $what did not finish cleanly (see $logfile)"
+		status=1
+		total_fail=$((total_fail + 1))
+		return 1
+	fi
+	p=${line#"$tag": }
+	p=${p%% passed*}
+	n=${line#*, }
+	n=${n%% failed}
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + n))
+	log "Linux $series: $what: $p passed, $n failed in $(($(date +%s) - start)) s (console: $logfile)"
+	[ "$n" = 0 ] || status=1
 }

@@ -11,13 +11,9 @@
  * firmware running. The remoteproc core only detaches an attached processor
  * (rproc_detach(): state != RPROC_ATTACHED is -EINVAL, remoteproc_core.c
  * 6.1 line 2075, 6.12 line 2066), so a firmware this driver started itself
- * is left running only through detach_on_remove below.
+ * is left running only through the keep_running policy (rtd_amp_pm.c,
+ * rtd_amp_leave below).
  */
-
-static bool detach_on_remove;
-module_param(detach_on_remove, bool, 0644);
-MODULE_PARM_DESC(detach_on_remove,
-		 "unbinding the driver (rmmod) leaves a running firmware running, for the next probe to attach (default: stop it)");
 
 /* The DT memory-region named @name: its reserved memory, or NULL. */
 static struct reserved_mem *rtd_amp_rmem_named(struct device *dev,
@@ -223,7 +219,7 @@ static int rtd_amp_rproc_detach(struct rproc *rproc)
 }
 
 /*
- * Unbind with detach_on_remove: before devm's rproc_del() (which would
+ * Unbind with keep_running (rtd_amp_pm.c): before devm's rproc_del() (which would
  * stop a running or attached processor), detach an attached one, or mark a
  * started one so that .stop leaves the core running.
  */
@@ -232,7 +228,7 @@ static void rtd_amp_leave(void *data)
 	struct rtd_amp_rproc *ddata = data;
 	struct rproc *rproc = ddata->rproc;
 
-	if (!detach_on_remove)
+	if (!READ_ONCE(ddata->keep_running))
 		return;
 	if (rproc->state == RPROC_ATTACHED)
 		rproc_detach(rproc);

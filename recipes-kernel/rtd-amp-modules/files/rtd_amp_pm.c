@@ -1,17 +1,94 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * System sleep (docs/kernel.md, "System suspend"). Included by
+ * When Linux lets go of the remote core, and system sleep (docs/kernel.md,
+ * "Reboot, kexec and shutdown" and "System suspend"). Included by
  * rtd_amp_rproc.c.
  *
- * CPU3 is assumed to lose its power in suspend: it shares the cpudvs
- * regulator of cpus 0-2, off in suspend (meta-xpressreal's
- * rtd1619b-bleedingedge.dtsi, as the board overlay rtd1619b-amp.dtso's
- * header cites; not verified on silicon). So by default the firmware is
- * stopped before the system suspends (PM_SUSPEND_PREPARE, user space not
- * frozen yet) and booted again from its file after resume
- * (PM_POST_SUSPEND); the DT's realtek,refuse-suspend refuses suspend with
- * -EBUSY while it runs instead.
+ * One policy for every way Linux lets go of the core: keep_running, from
+ * the DT's realtek,keep-running at probe, root may change it at run time in
+ * the platform device's keep_running attribute. Set, an unbind (rmmod), a
+ * reboot or a kexec leave the firmware running for the next driver or
+ * kernel to attach; clear, they stop it. Power-off and halt always stop it:
+ * no kernel comes to attach, and the firmware gets its stop request.
+ *
+ * Suspend: the board is assumed to power CPU3 off in suspend (not verified
+ * on silicon; docs/kernel.md), so by default the firmware is stopped
+ * before the system suspends (PM_SUSPEND_PREPARE, user space not frozen
+ * yet) and booted again from its file after resume (PM_POST_SUSPEND);
+ * realtek,refuse-suspend refuses suspend with -EBUSY while it runs.
  */
+
+static ssize_t keep_running_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	struct rtd_amp_rproc *ddata = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%c\n", READ_ONCE(ddata->keep_running) ? 'Y' : 'N');
+}
+
+static ssize_t keep_running_store(struct device *dev,
+				  struct device_attribute *attr,
+				  const char *buf, size_t count)
+{
+	struct rtd_amp_rproc *ddata = dev_get_drvdata(dev);
+	bool v;
+	int ret = kstrtobool(buf, &v);
+
+	if (ret)
+		return ret;
+	WRITE_ONCE(ddata->keep_running, v);
+	return count;
+}
+static DEVICE_ATTR_RW(keep_running);
+
+static struct attribute *rtd_amp_attrs[] = {
+	&dev_attr_keep_running.attr,
+	NULL
+};
+ATTRIBUTE_GROUPS(rtd_amp);
+
+/*
+ * Reboot, kexec, power-off (device_shutdown()). Keeping it running: an
+ * attached processor is detached, a started one torn down by the core
+ * with .stop leaving the core on (as an unbind does, rtd_amp_leave); the
+ * next kernel finds the core on with a valid control page and registers
+ * it detached. Stopping: through the core for a started or attached
+ * processor; any other state with the core on (detached, crashed, a page
+ * not trusted at probe) gets the stop request directly.
+ */
+static void rtd_amp_rproc_shutdown(struct platform_device *pdev)
+{
+	struct rtd_amp_rproc *ddata = platform_get_drvdata(pdev);
+	struct rproc *rproc = ddata->rproc;
+	bool keep = READ_ONCE(ddata->keep_running) &&
+		    system_state == SYSTEM_RESTART;
+	int ret = 0;
+
+	switch (rproc->state) {
+	case RPROC_ATTACHED:
+		if (keep) {
+			ret = rproc_detach(rproc);
+			break;
+		}
+		ret = rproc_shutdown(rproc);
+		break;
+	case RPROC_RUNNING:
+		ddata->leaving = keep;
+		ret = rproc_shutdown(rproc);
+		break;
+	default:
+		if (!keep &&
+		    rtd_amp_affinity(ddata) == PSCI_0_2_AFFINITY_LEVEL_ON)
+			ret = rtd_amp_stop_core(ddata);
+		break;
+	}
+	if (ret)
+		dev_err(ddata->dev, "shutdown: letting go of MPIDR %#llx failed: %d\n",
+			ddata->mpidr, ret);
+	else if (keep)
+		dev_info(ddata->dev, "shutdown: the firmware on MPIDR %#llx keeps running for the next kernel (keep_running)\n",
+			 ddata->mpidr);
+}
 
 /* Stops whatever runs on the core before suspend; 0 when it is off. */
 static int rtd_amp_pm_stop(struct rtd_amp_rproc *ddata)
@@ -133,12 +210,13 @@ static void rtd_amp_pm_remove(void *data)
 	unregister_pm_notifier(&ddata->pm_nb);
 }
 
-/* The DT's policy; the suspend notifier (removed before rproc_del()). */
+/* The DT's policies; the suspend notifier (removed before rproc_del()). */
 static int rtd_amp_pm_probe(struct rtd_amp_rproc *ddata)
 {
 	struct device_node *np = ddata->dev->of_node;
 	int ret;
 
+	ddata->keep_running = of_property_read_bool(np, "realtek,keep-running");
 	ddata->refuse_suspend = of_property_read_bool(np, "realtek,refuse-suspend");
 	ddata->pm_nb.notifier_call = rtd_amp_pm_notify;
 	ret = register_pm_notifier(&ddata->pm_nb);

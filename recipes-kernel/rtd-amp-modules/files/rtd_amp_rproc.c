@@ -70,7 +70,8 @@ struct rtd_amp_rproc {
 	u32 stop_timeout_ms;
 	u32 crash_seq;
 	bool sig_required_dt;
-	/* rtd_amp_pm.c: the suspend policy and notifier. */
+	/* rtd_amp_pm.c: the policies and the suspend notifier. */
+	bool keep_running;		/* letting go leaves it running */
 	bool refuse_suspend;
 	bool boot_on_resume;
 	struct notifier_block pm_nb;
@@ -465,9 +466,9 @@ static int rtd_amp_rproc_stop(struct rproc *rproc)
 
 	rtd_amp_unmap_rsc(ddata);
 	if (ddata->leaving) {
-		/* detach_on_remove: the vdev is reset, tell the firmware. */
+		/* keep_running: the vdev is reset, tell the firmware. */
 		rtd_amp_ring(ddata);
-		dev_info(ddata->dev, "unbinding: MPIDR %#llx left running (detach_on_remove)\n",
+		dev_info(ddata->dev, "letting go: MPIDR %#llx left running (keep_running)\n",
 			 ddata->mpidr);
 		return 0;
 	}
@@ -1531,10 +1532,12 @@ MODULE_DEVICE_TABLE(of, rtd_amp_rproc_of_match);
 
 static struct platform_driver rtd_amp_rproc_driver = {
 	.probe = rtd_amp_rproc_probe,
+	.shutdown = rtd_amp_rproc_shutdown,
 	.driver = {
 		.name = "rtd-amp-rproc",
 		.of_match_table = rtd_amp_rproc_of_match,
 		.pm = pm_sleep_ptr(&rtd_amp_pm_ops),
+		.dev_groups = rtd_amp_groups,
 	},
 };
 

@@ -38,6 +38,10 @@ wait_for() {
 }
 
 state_is() { [ "$(cat $R/state)" = "$1" ]; }
+# keep_running Y|N: the policy for when the driver lets go of the core
+# (unbind, reboot, kexec; rtd_amp_pm.c): the device's keep_running
+# attribute, set from the DT's realtek,keep-running at each probe.
+keep_running() { echo "$1" >"$R/device/keep_running"; }
 
 # app CMD...: CMD as the application user (uid 1000, group rtdamp only).
 app() { ampt as $APP_UID $APP_GID -- "$@"; }

@@ -50,16 +50,6 @@ seq_ok() {
 	set -- $1
 	[ "$1" = seqstream: ] && [ "$7" = 0 ] && [ "$9" = 0 ] && [ "${11}" = 0 ] && [ "$5" -gt 0 ] && [ "$5" = "${17}" ]
 }
-# keep_running Y|N: whether an unbind leaves the firmware running (the
-# device's keep_running attribute, rtd_amp_pm.c; older drivers: the
-# detach_on_remove module parameter).
-keep_running() {
-	if [ -e "$R/device/keep_running" ]; then
-		echo "$1" >"$R/device/keep_running"
-	else
-		echo "$1" >/sys/module/rtd_amp_rproc/parameters/detach_on_remove
-	fi
-}
 clear_coredumps() {
 	for d in /sys/class/devcoredump/devcd*; do
 		[ -e "$d/data" ] && echo 1 >"$d/data"

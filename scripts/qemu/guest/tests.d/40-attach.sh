@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # Attach and detach (docs/kernel.md, "Attach and detach"; rtd_amp_attach.c):
 # a firmware started by Linux is left running by an unbind with
-# detach_on_remove; both modules are reloaded and the driver probes the
+# keep_running (the device attribute, lib.sh); both modules are reloaded and the driver probes the
 # running core as detached; start attaches without reloading it (its uptime
 # goes on), detach leaves it running, a second reload attaches again. A
 # sequence-numbered echo stream runs through the whole cycle, resending
@@ -57,11 +57,11 @@ seq_pid=$!
 sleep 1
 dmesg -c >/dev/null
 
-# 1. Unbind with detach_on_remove: the started firmware keeps running.
-echo Y >/sys/module/rtd_amp_rproc/parameters/detach_on_remove
+# 1. Unbind with keep_running: the started firmware keeps running.
+keep_running Y
 if reload_both; then r1=ok; else r1=failed; fi
 k=$(dmesg | grep -m1 'registered as detached' || echo none)
-check "attach: reloading both modules (detach_on_remove) leaves the firmware running; the driver probes it as detached" \
+check "attach: reloading both modules (keep_running) leaves the firmware running; the driver probes it as detached" \
 	"reload $r1, state $(cat $R/state), dmesg: $k" \
 	sh -c "[ $r1 = ok ] && [ \"\$(cat $R/state)\" = detached ] && [ '$k' != none ]"
 echo "  kernel: ${k#*remoteproc[0-9]: }"
@@ -82,7 +82,7 @@ dmesg -c >/dev/null
 if echo detach >$R/state; then dt=ok; else dt=refused; fi
 wait_for state_is detached
 s3=$(cat $R/state)
-echo N >/sys/module/rtd_amp_rproc/parameters/detach_on_remove
+keep_running N
 if reload_both; then r3=ok; else r3=failed; fi
 s4=$(cat $R/state)
 attach_now
@@ -136,9 +136,9 @@ corrupt() {
 	check "attach: after a page with $cname, start stops the firmware still running and boots a fresh one" \
 		"start $st, state $(cat $R/state), dmesg: $k" sh -c "[ $st = yes ] && [ '$k' != none ]"
 	# Running from a start: attached again only through a reload.
-	echo Y >/sys/module/rtd_amp_rproc/parameters/detach_on_remove
+	keep_running Y
 	reload_both
-	echo N >/sys/module/rtd_amp_rproc/parameters/detach_on_remove
+	keep_running N
 	attach_now
 }
 if [ -e "$D/rtd_amp_ctrl_poke" ]; then
