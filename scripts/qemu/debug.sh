@@ -19,7 +19,7 @@
 QA_GDB_SCRIPT=$REPO_ROOT/scripts/qemu/echo-break.gdb
 # The echo service's handler; AMP_GDB_SYMBOL and AMP_GDB_LEN1 change what
 # the session breaks on and expects (to see it fail).
-QA_GDB_SYMBOL=${AMP_GDB_SYMBOL:-rtd_amp_fw::Services::handle_with}
+QA_GDB_SYMBOL=${AMP_GDB_SYMBOL:-rtd_amp_fw::echo}
 
 _qa_free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -64,7 +64,7 @@ qa_debug_interactive() {
 		QEMU is halted with its gdbstub on 127.0.0.1:$port; gdb follows (CPU3 = thread 4).
 		  console (another terminal): socat -,raw,echo=0 UNIX-CONNECT:$sock
 		  console log: $logfile
-		  in gdb: break rtd_amp_fw::Services::handle_with; continue; then in the
+		  in gdb: break rtd_amp_fw::echo; continue; then in the
 		  guest's shell: ampt echo \$(raw_dev) 2. Quitting gdb powers the twin off.
 	EOF
 	gdb-multiarch -q -ex "set pagination off" -ex "file $elf" -ex "set tcp connect-timeout 30" \
@@ -76,7 +76,7 @@ qa_debug_interactive() {
 # and the guest suite passed.
 qa_debug_batch() {
 	local series=$1 port dir logfile gdblog elf waited=0 timeout=${AMP_QEMU_TIMEOUT:-300} rc=0 c line
-	local checks=(stop-on-cpu3 first-echo-length second-echo-length message-counter)
+	local checks=(stop-on-cpu3 first-echo-length second-echo-length backtrace-to-runtime)
 	dir=$(qa_guest_dir "$series")
 	port=$(_qa_free_port)
 	logfile=$dir/console-gdb.log
