@@ -60,6 +60,12 @@ mod tests {
             let bytes = resource_table(&b).finish();
             let t = rsc::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", b.name));
             assert_eq!(t.entries().count(), 3, "{}", b.name);
+            for (_, e) in t.entries() {
+                if let rsc::Entry::Trace(tr) = e {
+                    assert_eq!(rsc::name_str(&tr.name), Some("trace0"));
+                    assert_eq!(u64::from(tr.len.get()), layout::TRACE_SIZE);
+                }
+            }
         }
     }
 }
