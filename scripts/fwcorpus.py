@@ -25,6 +25,7 @@ corpus needs a resource table of carveout, trace and vdev (two vrings), as
 rtd-amp-fw declares, and two PT_LOAD segments.
 """
 
+import os
 import random
 import struct
 import sys
@@ -32,6 +33,20 @@ import sys
 PT_LOAD = 1
 RSC_CARVEOUT, RSC_DEVMEM, RSC_TRACE, RSC_VDEV = 0, 1, 2, 3
 OUTSIDE = 0x6000_0000  # below the twin's window, no DT region there
+
+
+def ctrl_define(name):
+    """A constant of the driver's generated rtd_amp_ctrl.h (amp-ctrl-page)."""
+    header = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "recipes-kernel",
+                          "rtd-amp-modules", "files", "rtd_amp_ctrl.h")
+    for line in open(header):
+        words = line.split()
+        if words[:2] == ["#define", "CTRL_" + name]:
+            return int(words[2], 0)
+    sys.exit(f"fwcorpus: no CTRL_{name} in {header}")
+
+
+RSC_CONTRACT = ctrl_define("RSC_CONTRACT_TYPE")
 
 
 class Elf:
@@ -193,6 +208,19 @@ def rules(good):
     add("vring-align", put(good.copy(), "I", vring0 + 4, 0))
     add("vring-addr", put(good.copy(), "I", vring0, OUTSIDE))
     add("vring-addr", put(good.copy(), "I", vring0 + 8, 4096), "big")
+    # The stop/crash contract: left out of the table (the last entry), a
+    # second one (over the trace entry), and each field wrong.
+    contract = good.entry_of(RSC_CONTRACT)
+    if good.entries[RSC_CONTRACT][0][0] != good.u32(rsc + 4) - 1:
+        sys.exit("fwcorpus: the good ELF's contract entry is not its last")
+    add("rsc-contract", put(good.copy(), "I", rsc + 4, good.u32(rsc + 4) - 1), "missing")
+    e = good.copy()
+    e.b[trace - 4:trace + 16] = bytes(good.b[contract - 4:contract + 16])
+    add("rsc-contract", e, "second")
+    add("rsc-contract", put(good.copy(), "I", contract, 0x4F54_5346), "magic")
+    add("rsc-contract", put(good.copy(), "I", contract + 4, 2), "version")
+    add("rsc-contract", put(good.copy(), "I", contract + 8, 1), "ctrl-version")
+    add("rsc-contract", put(good.copy(), "I", contract + 12, 0x8000_0001), "flags")
     return out
 
 

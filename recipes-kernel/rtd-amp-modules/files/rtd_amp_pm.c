@@ -43,6 +43,7 @@ static DEVICE_ATTR_RW(keep_running);
 
 static struct attribute *rtd_amp_attrs[] = {
 	&dev_attr_keep_running.attr,
+	&dev_attr_core_state.attr,
 	NULL
 };
 ATTRIBUTE_GROUPS(rtd_amp);
@@ -98,6 +99,9 @@ static int rtd_amp_pm_stop(struct rtd_amp_rproc *ddata)
 
 	if (rproc->state == RPROC_RUNNING || rproc->state == RPROC_ATTACHED) {
 		ret = rproc_shutdown(rproc);
+		/* .stop lets go of a core that stays on: not for suspend. */
+		if (!ret && READ_ONCE(ddata->stuck))
+			return -EBUSY;
 		if (!ret)
 			ddata->boot_on_resume = true;
 		return ret;

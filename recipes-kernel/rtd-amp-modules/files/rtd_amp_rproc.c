@@ -84,6 +84,9 @@ struct rtd_amp_rproc {
 	u32 rsc_size;
 	u64 run_cnt;			/* CNTPCT when it started serving */
 	bool leaving;			/* unbinding: .stop leaves it running */
+	/* The last stop request timed out: the core stays on until reboot. */
+	bool stuck;
+	u32 contract_flags;		/* CTRL_CONTRACT_F_* of the loaded image */
 #ifdef RTD_AMP_DEBUG
 	struct rtd_amp_ping ping;
 #endif
@@ -390,6 +393,11 @@ static int rtd_amp_rproc_start(struct rproc *rproc)
 
 	ret = rtd_amp_affinity(ddata);
 	ddata->boot.affinity = ret;
+	if (ret != PSCI_0_2_AFFINITY_LEVEL_OFF && READ_ONCE(ddata->stuck)) {
+		dev_err(dev, "MPIDR %#llx is still on: it did not power off when asked to stop, and only a reboot turns it off (reboot needed)\n",
+			ddata->mpidr);
+		return -EBUSY;
+	}
 	if (ret != PSCI_0_2_AFFINITY_LEVEL_OFF) {
 		dev_err(dev, "MPIDR %#llx is not powered off (AFFINITY_INFO %ld); stop whatever runs there first\n",
 			ddata->mpidr, ret);
@@ -444,15 +452,20 @@ static int rtd_amp_stop_core(struct rtd_amp_rproc *ddata)
 		if (aff == PSCI_0_2_AFFINITY_LEVEL_OFF)
 			break;
 		if (ktime_after(ktime_get(), deadline)) {
-			dev_err(ddata->dev, "MPIDR %#llx did not power off within %u ms (AFFINITY_INFO %ld, firmware state %u); the core is left as it is\n",
+			WRITE_ONCE(ddata->stuck, true);
+			dev_err(ddata->dev, "MPIDR %#llx did not power off within %u ms of the stop request (AFFINITY_INFO %ld, firmware state %u, %s): it stays on until the next reboot, reboot needed\n",
 				ddata->mpidr, ddata->stop_timeout_ms, aff,
-				readl(ddata->ctrl + CTRL_FW_STATE));
+				readl(ddata->ctrl + CTRL_FW_STATE),
+				ddata->contract_flags & CTRL_CONTRACT_F_STOP_IRQ ?
+				"its stop interrupt went unanswered" :
+				"it serves the stop request from its main loop only");
 			return -ETIMEDOUT;
 		}
 		/* Short first: a healthy firmware is off within microseconds. */
 		usleep_range(delay_us, 2 * delay_us);
 		delay_us = min(2 * delay_us, 1000UL);
 	}
+	WRITE_ONCE(ddata->stuck, false);
 	dev_info(ddata->dev, "stopped MPIDR %#llx, powered off %lld us after the request\n",
 		 ddata->mpidr, ktime_us_delta(ktime_get(), t0));
 	return 0;
@@ -472,7 +485,16 @@ static int rtd_amp_rproc_stop(struct rproc *rproc)
 			 ddata->mpidr);
 		return 0;
 	}
-	return rtd_amp_stop_core(ddata);
+	/*
+	 * A core that does not power off stays on whatever Linux does. Tell
+	 * the remoteproc core it stopped, so it takes the vdevs down and
+	 * releases the carveouts (all reserved memory, never handed back to
+	 * Linux's allocator: the image still running there cannot scribble
+	 * over Linux) and stays usable; core_state reads "stuck" and .start
+	 * refuses until a reboot.
+	 */
+	rtd_amp_stop_core(ddata);
+	return 0;
 }
 
 static void rtd_amp_rproc_kick(struct rproc *rproc, int vqid)
@@ -859,6 +881,8 @@ static u64 rtd_amp_rsc_len(const u8 *t, u32 off)
 		return sizeof(struct fw_rsc_hdr) + sizeof(struct fw_rsc_carveout);
 	case RSC_TRACE:
 		return sizeof(struct fw_rsc_hdr) + sizeof(struct fw_rsc_trace);
+	case CTRL_RSC_CONTRACT_TYPE:
+		return sizeof(struct fw_rsc_hdr) + CTRL_CONTRACT_LEN;
 	case RSC_VDEV:
 		/* Callers made sure the fixed part is there. */
 		memcpy(&v, t + off + sizeof(struct fw_rsc_hdr), sizeof(v));
@@ -979,11 +1003,49 @@ static int rtd_amp_check_vdev(struct rproc *rproc, const u8 *t, u32 off,
 	return 0;
 }
 
+/*
+ * The stop/crash contract (docs/kernel.md, "The stop/crash contract"): the
+ * vendor entry that says the image answers the control page's stop
+ * request and writes its crash record there. Without it nothing says the
+ * image will ever power its core off again, and PSCI cannot do it for it.
+ */
+static int rtd_amp_check_contract(struct rproc *rproc, const u8 *t, u32 off,
+				  unsigned int i, bool seen)
+{
+	const u8 *body = t + off + sizeof(struct fw_rsc_hdr);
+	u32 magic = rtd_amp_u32(body + CTRL_CONTRACT_OFF_MAGIC);
+	u32 version = rtd_amp_u32(body + CTRL_CONTRACT_OFF_VERSION);
+	u32 layout = rtd_amp_u32(body + CTRL_CONTRACT_OFF_CTRL_VERSION);
+	u32 flags = rtd_amp_u32(body + CTRL_CONTRACT_OFF_FLAGS);
+
+	if (seen)
+		return rtd_fwcheck_err(rproc, "rsc-contract",
+				       "entry %u: a second contract entry", i);
+	if (magic != CTRL_CONTRACT_MAGIC_VALUE)
+		return rtd_fwcheck_err(rproc, "rsc-contract",
+				       "entry %u: magic %#x != %#x (vendor type %d is another vendor's entry)",
+				       i, magic, CTRL_CONTRACT_MAGIC_VALUE,
+				       CTRL_RSC_CONTRACT_TYPE);
+	if (version != CTRL_CONTRACT_VERSION)
+		return rtd_fwcheck_err(rproc, "rsc-contract",
+				       "entry %u: contract version %u, this driver speaks %d",
+				       i, version, CTRL_CONTRACT_VERSION);
+	if (layout != CTRL_LAYOUT_VERSION)
+		return rtd_fwcheck_err(rproc, "rsc-contract",
+				       "entry %u: control page version %u, this driver speaks %d",
+				       i, layout, CTRL_LAYOUT_VERSION);
+	if (flags & ~CTRL_CONTRACT_FLAGS_KNOWN)
+		return rtd_fwcheck_err(rproc, "rsc-contract",
+				       "entry %u: flags %#x has unknown bits %#x",
+				       i, flags, flags & ~CTRL_CONTRACT_FLAGS_KNOWN);
+	return 0;
+}
+
 /* The table (find_table, rproc_handle_resources) and every entry in it. */
 static int rtd_amp_check_rsc(struct rproc *rproc, const u8 *t, size_t size)
 {
 	const size_t hdr = sizeof(struct fw_rsc_hdr);
-	unsigned int i, j, num, vrings, vdevs = 0;
+	unsigned int i, j, num, vrings, vdevs = 0, contracts = 0;
 	u64 len, end, olen;
 	u32 off, o, type, id;
 	size_t hend;
@@ -1012,10 +1074,11 @@ static int rtd_amp_check_rsc(struct rproc *rproc, const u8 *t, size_t size)
 					       "entry %u: offset %#x unaligned or outside %#zx..%#zx",
 					       i, off, hend, size - hdr);
 		type = rtd_amp_u32(t + off);
-		if (type != RSC_CARVEOUT && type != RSC_TRACE && type != RSC_VDEV)
+		if (type != RSC_CARVEOUT && type != RSC_TRACE && type != RSC_VDEV &&
+		    type != CTRL_RSC_CONTRACT_TYPE)
 			return rtd_fwcheck_err(rproc, "rsc-type",
-					       "entry %u: type %u is not carveout (0), trace (2) or vdev (3)%s",
-					       i, type,
+					       "entry %u: type %u is not carveout (0), trace (2), vdev (3) or the rtd-amp contract (%d)%s",
+					       i, type, CTRL_RSC_CONTRACT_TYPE,
 					       type == RSC_DEVMEM ? ": devmem needs an IOMMU" : "");
 		if (type == RSC_VDEV && !rtd_amp_in(off, hdr + sizeof(struct fw_rsc_vdev), size))
 			return rtd_fwcheck_err(rproc, "rsc-truncated",
@@ -1042,6 +1105,8 @@ static int rtd_amp_check_rsc(struct rproc *rproc, const u8 *t, size_t size)
 			ret = rtd_amp_check_carveout(rproc, t, off, i);
 		else if (type == RSC_TRACE)
 			ret = rtd_amp_check_trace(rproc, t, off, i);
+		else if (type == CTRL_RSC_CONTRACT_TYPE)
+			ret = rtd_amp_check_contract(rproc, t, off, i, contracts++);
 		else
 			ret = rtd_amp_check_vdev(rproc, t, off, i, vdevs++);
 		if (ret)
@@ -1063,6 +1128,10 @@ static int rtd_amp_check_rsc(struct rproc *rproc, const u8 *t, size_t size)
 						       j, i, t + off + RTD_AMP_CO_NAME);
 		}
 	}
+	if (!contracts)
+		return rtd_fwcheck_err(rproc, "rsc-contract",
+				       "no stop/crash contract entry (type %d): not an rtd-amp firmware, nothing says it would ever power its core off",
+				       CTRL_RSC_CONTRACT_TYPE);
 	return 0;
 }
 
@@ -1277,6 +1346,39 @@ static int rtd_amp_rproc_load(struct rproc *rproc, const struct firmware *fw)
 	return ret ? ret : rproc_elf_load_segments(rproc, fw);
 }
 
+/*
+ * rproc_handle_resources() hands vendor entries here, when booting and when
+ * attaching. rtd_amp_check_rsc() has validated the contract by then; this
+ * only keeps what it promises, for the stop path's messages.
+ */
+static int rtd_amp_rproc_handle_rsc(struct rproc *rproc, u32 rsc_type,
+				    void *rsc, int offset, int avail)
+{
+	struct rtd_amp_rproc *ddata = rproc->priv;
+
+	if (rsc_type != CTRL_RSC_CONTRACT_TYPE || avail < CTRL_CONTRACT_LEN)
+		return RSC_IGNORED;
+	ddata->contract_flags = rtd_amp_u32((u8 *)rsc + CTRL_CONTRACT_OFF_FLAGS);
+	return RSC_HANDLED;
+}
+
+/*
+ * The core as PSCI sees it, which the remoteproc state cannot say: "off",
+ * "on", or "stuck" when the last stop request went unanswered and the core
+ * stays on until the next reboot (the remoteproc state then reads offline:
+ * Linux let go of it, but it runs on).
+ */
+static ssize_t core_state_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	struct rtd_amp_rproc *ddata = dev_get_drvdata(dev);
+
+	if (rtd_amp_affinity(ddata) == PSCI_0_2_AFFINITY_LEVEL_OFF)
+		return sysfs_emit(buf, "off\n");
+	return sysfs_emit(buf, "%s\n", READ_ONCE(ddata->stuck) ? "stuck" : "on");
+}
+static DEVICE_ATTR_RO(core_state);
+
 #include "rtd_amp_attach.c"
 #include "rtd_amp_pm.c"
 
@@ -1287,6 +1389,7 @@ static const struct rproc_ops rtd_amp_rproc_ops = {
 	.attach = rtd_amp_rproc_attach,
 	.detach = rtd_amp_rproc_detach,
 	.get_loaded_rsc_table = rtd_amp_get_loaded_rsc_table,
+	.handle_rsc = rtd_amp_rproc_handle_rsc,
 	.kick = rtd_amp_rproc_kick,
 	.load = rtd_amp_rproc_load,
 	.parse_fw = rtd_amp_rproc_parse_fw,

@@ -255,15 +255,24 @@ pub enum FaultKind {
     /// Recurse until the stack runs into its guard page: a data abort the
     /// firmware reports as a stack overflow (crash kind 1).
     StackOverflow = 4,
+    /// Spin forever in the application's code, interrupts enabled: no
+    /// crash, the main loop never runs again; only the stop interrupt can
+    /// still stop the core.
+    Hang = 5,
+    /// Mask every interrupt and spin forever: nothing can stop the core,
+    /// the driver reports it stuck until a reboot.
+    HangMasked = 6,
 }
 
 impl FaultKind {
     /// Every kind, in wire order.
-    pub const ALL: [FaultKind; 4] = [
+    pub const ALL: [FaultKind; 6] = [
         FaultKind::DataAbort,
         FaultKind::Panic,
         FaultKind::Undefined,
         FaultKind::StackOverflow,
+        FaultKind::Hang,
+        FaultKind::HangMasked,
     ];
 
     /// The wire value.
@@ -278,18 +287,22 @@ impl FaultKind {
             2 => Some(FaultKind::Panic),
             3 => Some(FaultKind::Undefined),
             4 => Some(FaultKind::StackOverflow),
+            5 => Some(FaultKind::Hang),
+            6 => Some(FaultKind::HangMasked),
             _ => None,
         }
     }
 
     /// Short lower-case name (`data-abort`, `panic`, `undefined`,
-    /// `stack-overflow`).
+    /// `stack-overflow`, `hang`, `hang-masked`).
     pub const fn name(self) -> &'static str {
         match self {
             FaultKind::DataAbort => "data-abort",
             FaultKind::Panic => "panic",
             FaultKind::Undefined => "undefined",
             FaultKind::StackOverflow => "stack-overflow",
+            FaultKind::Hang => "hang",
+            FaultKind::HangMasked => "hang-masked",
         }
     }
 

@@ -9,6 +9,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use amp_ctrl_page::{
+    CONTRACT_FLAGS_KNOWN, CONTRACT_LEN, CONTRACT_MAGIC_VALUE, CONTRACT_OFF_CTRL_VERSION,
+    CONTRACT_OFF_FLAGS, CONTRACT_OFF_MAGIC, CONTRACT_OFF_VERSION, CONTRACT_VERSION, LAYOUT_VERSION,
+    RSC_CONTRACT_TYPE,
+};
 use amp_proto::rsc::{
     FW_RSC_ADDR_ANY, MAX_ENTRIES, MAX_VRINGS, RSC_CARVEOUT, RSC_DEVMEM, RSC_TRACE, RSC_VDEV,
 };
@@ -615,6 +620,7 @@ fn rsc_len(t: &[u8], off: u64) -> u64 {
     match le(t, off, 4) as u32 {
         RSC_CARVEOUT => RSC_HDR + CARVEOUT_LEN,
         RSC_TRACE => RSC_HDR + TRACE_LEN,
+        RSC_CONTRACT_TYPE => RSC_HDR + CONTRACT_LEN as u64,
         RSC_VDEV => {
             let v = off + RSC_HDR;
             RSC_HDR + VDEV_LEN + u64::from(t[(v + 21) as usize]) * VRING_LEN + le(t, v + 16, 4)
@@ -699,6 +705,35 @@ fn check_trace(t: &[u8], off: u64, i: usize, regions: &[Region]) -> Result<Strin
         ));
     }
     Ok(format!("trace da {da:#x} len {len:#x}"))
+}
+
+/// The stop/crash contract (docs/kernel.md, "The stop/crash contract"), as
+/// the driver's `rtd_amp_check_contract()`: one entry, this magic, contract
+/// version, control-page version and no unknown flag.
+fn check_contract(t: &[u8], off: u64, i: usize, seen: bool) -> Result<String, CheckError> {
+    let b = off + RSC_HDR;
+    let word = |at: usize| le(t, b + at as u64, 4) as u32;
+    let (magic, version) = (word(CONTRACT_OFF_MAGIC), word(CONTRACT_OFF_VERSION));
+    let (layout, flags) = (word(CONTRACT_OFF_CTRL_VERSION), word(CONTRACT_OFF_FLAGS));
+    let detail = if seen {
+        format!("entry {i}: a second contract entry")
+    } else if magic != CONTRACT_MAGIC_VALUE {
+        format!(
+            "entry {i}: magic {magic:#x} != {CONTRACT_MAGIC_VALUE:#x} (vendor type {RSC_CONTRACT_TYPE} is another vendor's entry)"
+        )
+    } else if version != CONTRACT_VERSION {
+        format!("entry {i}: contract version {version}, this driver speaks {CONTRACT_VERSION}")
+    } else if layout != LAYOUT_VERSION {
+        format!("entry {i}: control page version {layout}, this driver speaks {LAYOUT_VERSION}")
+    } else if flags & !CONTRACT_FLAGS_KNOWN != 0 {
+        format!(
+            "entry {i}: flags {flags:#x} has unknown bits {:#x}",
+            flags & !CONTRACT_FLAGS_KNOWN
+        )
+    } else {
+        return Ok(format!("stop/crash contract v{version} flags {flags:#x}"));
+    };
+    Err(refuse("rsc-contract", detail))
 }
 
 /// Mirrors `rproc_handle_vdev()`, `rproc_parse_vring()` and
@@ -807,7 +842,7 @@ fn check_rsc(t: &[u8], regions: &[Region]) -> Result<Vec<String>, CheckError> {
         ));
     }
     let mut out = vec![];
-    let mut vdevs = 0;
+    let (mut vdevs, mut contracts) = (0, 0);
     for i in 0..num as usize {
         let off = le(t, 16 + 4 * i as u64, 4);
         if off % 4 != 0 || off < hend || !inside(off, RSC_HDR, size) {
@@ -820,11 +855,11 @@ fn check_rsc(t: &[u8], regions: &[Region]) -> Result<Vec<String>, CheckError> {
             ));
         }
         let kind = le(t, off, 4) as u32;
-        if kind != RSC_CARVEOUT && kind != RSC_TRACE && kind != RSC_VDEV {
+        if ![RSC_CARVEOUT, RSC_TRACE, RSC_VDEV, RSC_CONTRACT_TYPE].contains(&kind) {
             return Err(refuse(
                 "rsc-type",
                 format!(
-                    "entry {i}: type {kind} is not carveout (0), trace (2) or vdev (3){}",
+                    "entry {i}: type {kind} is not carveout (0), trace (2), vdev (3) or the rtd-amp contract ({RSC_CONTRACT_TYPE}){}",
                     if kind == RSC_DEVMEM {
                         ": devmem needs an IOMMU"
                     } else {
@@ -874,6 +909,10 @@ fn check_rsc(t: &[u8], regions: &[Region]) -> Result<Vec<String>, CheckError> {
         let what = match kind {
             RSC_CARVEOUT => check_carveout(t, off, i, regions)?,
             RSC_TRACE => check_trace(t, off, i, regions)?,
+            RSC_CONTRACT_TYPE => {
+                contracts += 1;
+                check_contract(t, off, i, contracts > 1)?
+            }
             _ => {
                 vdevs += 1;
                 check_vdev(t, off, i, vdevs - 1, regions)?
@@ -906,6 +945,14 @@ fn check_rsc(t: &[u8], regions: &[Region]) -> Result<Vec<String>, CheckError> {
             }
         }
         out.push(format!("@{off:#x}: {what}"));
+    }
+    if contracts == 0 {
+        return Err(refuse(
+            "rsc-contract",
+            format!(
+                "no stop/crash contract entry (type {RSC_CONTRACT_TYPE}): not an rtd-amp firmware, nothing says it would ever power its core off"
+            ),
+        ));
     }
     Ok(out)
 }

@@ -28,6 +28,7 @@ pub mod bulk;
 pub mod control;
 /// The protocol core the bulk API's types come from (`Shm`, the ring roles),
 /// for applications and tests that need them directly.
+pub use amp_ctrl_page;
 pub use amp_proto;
 pub mod error;
 pub mod fwcheck;

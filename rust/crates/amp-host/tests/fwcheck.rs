@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use amp_ctrl_page::{contract_body, CONTRACT_LEN, RSC_CONTRACT_TYPE};
 use amp_host::fwcheck::{check, check_files, regions_from_dtb, CheckError, SigConfig};
 use amp_host::fwsig::SigStatus;
 use amp_host::Sys;
@@ -13,12 +14,16 @@ use amp_proto::rsc::{self, TableBuilder};
 mod fwimage;
 use fwimage::{dtb, elf, AARCH64, W};
 
-const TLEN: usize = rsc::header_len(2) + rsc::TRACE_ENTRY_LEN + rsc::vdev_entry_len(2, 0);
+/// Bytes of the stop/crash contract entry every accepted table carries.
+const CONTRACT: usize = rsc::vendor_entry_len(CONTRACT_LEN);
+const TLEN: usize =
+    rsc::header_len(3) + rsc::TRACE_ENTRY_LEN + rsc::vdev_entry_len(2, 0) + CONTRACT;
 
 fn table(trace_da: u32) -> Vec<u8> {
-    TableBuilder::<TLEN>::new(2)
+    TableBuilder::<TLEN>::new(3)
         .trace(trace_da, 0x8000, "trace0")
         .rpmsg_vdev(64, 4096)
+        .vendor(RSC_CONTRACT_TYPE, &contract_body(0))
         .finish()
         .to_vec()
 }
@@ -282,7 +287,8 @@ fn the_repository_overlays_give_the_contract_window() {
 #[test]
 fn fixed_vrings_and_carveouts_must_be_inside_reserved_memory() {
     use amp_proto::rsc::{VdevSpec, VringSpec, CARVEOUT_ENTRY_LEN};
-    const LEN: usize = rsc::header_len(2) + CARVEOUT_ENTRY_LEN + rsc::vdev_entry_len(2, 0);
+    const LEN: usize =
+        rsc::header_len(3) + CARVEOUT_ENTRY_LEN + rsc::vdev_entry_len(2, 0) + CONTRACT;
     fn tab(carveout_da: u32, vring_da: [u32; 2]) -> Vec<u8> {
         named("firmware", carveout_da, vring_da)
     }
@@ -293,7 +299,7 @@ fn fixed_vrings_and_carveouts_must_be_inside_reserved_memory() {
             num: 64,
             notifyid,
         };
-        TableBuilder::<LEN>::new(2)
+        TableBuilder::<LEN>::new(3)
             .carveout(carveout_da, carveout_da, 0x1000, 0, name)
             .vdev(
                 VdevSpec {
@@ -304,6 +310,7 @@ fn fixed_vrings_and_carveouts_must_be_inside_reserved_memory() {
                 },
                 &[ring(vring_da[0], 0), ring(vring_da[1], 1)],
             )
+            .vendor(RSC_CONTRACT_TYPE, &contract_body(0))
             .finish()
             .to_vec()
     }
@@ -353,14 +360,16 @@ fn corpus() -> &'static [(String, String, Vec<u8>)] {
     static CORPUS: std::sync::OnceLock<Vec<(String, String, Vec<u8>)>> = std::sync::OnceLock::new();
     CORPUS.get_or_init(|| {
         use amp_proto::rsc::CARVEOUT_ENTRY_LEN;
-        const LEN: usize = rsc::header_len(3)
+        const LEN: usize = rsc::header_len(4)
             + CARVEOUT_ENTRY_LEN
             + rsc::TRACE_ENTRY_LEN
-            + rsc::vdev_entry_len(2, 0);
-        let t = TableBuilder::<LEN>::new(3)
+            + rsc::vdev_entry_len(2, 0)
+            + CONTRACT;
+        let t = TableBuilder::<LEN>::new(4)
             .carveout(W as u32, W as u32, 0x40_0000, 0, "firmware")
             .trace(0x703F_8000, 0x8000, "trace0")
             .rpmsg_vdev(64, 4096)
+            .vendor(RSC_CONTRACT_TYPE, &contract_body(1))
             .finish();
         let img = elf(
             AARCH64,
@@ -460,6 +469,7 @@ const RULES: &[&str] = &[
     "vring-num",
     "vring-align",
     "vring-addr",
+    "rsc-contract",
 ];
 
 macro_rules! rule_tests {
@@ -512,6 +522,7 @@ rule_tests! {
     rule_vring_num => "vring-num", "rproc_parse_vring (6.12: in rproc_virtio_probe, after CPU_ON)";
     rule_vring_align => "vring-align", "rproc_parse_vring";
     rule_vring_addr => "vring-addr", "rproc_alloc_vring -> rproc_check_carveout_da";
+    rule_rsc_contract => "rsc-contract", "the driver (rproc_handle_resources hands vendor entries to .handle_rsc, and takes an image without one)";
 }
 
 // ------------------------------------------------- firmware name resolution

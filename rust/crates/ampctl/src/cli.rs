@@ -403,6 +403,10 @@ pub enum FaultArg {
     Undefined,
     /// Stack overflow into the guard page.
     StackOverflow,
+    /// Spin forever, interrupts enabled (only the stop interrupt stops it).
+    Hang,
+    /// Mask interrupts and spin forever (the core cannot be stopped: reboot).
+    HangMasked,
 }
 
 impl From<FaultArg> for amp_control::FaultKind {
@@ -412,6 +416,8 @@ impl From<FaultArg> for amp_control::FaultKind {
             FaultArg::Panic => amp_control::FaultKind::Panic,
             FaultArg::Undefined => amp_control::FaultKind::Undefined,
             FaultArg::StackOverflow => amp_control::FaultKind::StackOverflow,
+            FaultArg::Hang => amp_control::FaultKind::Hang,
+            FaultArg::HangMasked => amp_control::FaultKind::HangMasked,
         }
     }
 }

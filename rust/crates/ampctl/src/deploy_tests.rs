@@ -14,20 +14,25 @@ mod fwimage;
 #[path = "../../amp-host/tests/support/signing.rs"]
 mod signing;
 
+use amp_host::amp_ctrl_page::{contract_body, CONTRACT_LEN, RSC_CONTRACT_TYPE};
 use amp_host::amp_proto::rsc::{self, TableBuilder};
 use common::FakeKernel;
 use fwimage::{elf, AARCH64, W};
 
 const NAME: &str = "rtd-amp/fw.elf";
-const TLEN: usize = rsc::header_len(2) + rsc::TRACE_ENTRY_LEN + rsc::vdev_entry_len(2, 0);
+const TLEN: usize = rsc::header_len(3)
+    + rsc::TRACE_ENTRY_LEN
+    + rsc::vdev_entry_len(2, 0)
+    + rsc::vendor_entry_len(CONTRACT_LEN);
 
 /// A firmware image the check accepts; `n` makes each one different.
 /// Laid out like `amp-host/tests/fwcheck.rs`'s good image: when the check
 /// requires another resource entry, add it here as there.
 fn image(n: u64) -> Vec<u8> {
-    let t = TableBuilder::<TLEN>::new(2)
+    let t = TableBuilder::<TLEN>::new(3)
         .trace(0x703F_8000, 0x8000, "trace0")
         .rpmsg_vdev(64, 4096)
+        .vendor(RSC_CONTRACT_TYPE, &contract_body(0))
         .finish();
     elf(
         AARCH64,

@@ -287,6 +287,10 @@ fn fault(kind: u32) {
         Some(FaultKind::StackOverflow) => {
             overflow_stack(0);
         }
+        Some(FaultKind::Hang) => loop {
+            core::hint::spin_loop();
+        },
+        Some(FaultKind::HangMasked) => arch::hang_masked(),
         None => {}
     }
 }
@@ -466,7 +470,7 @@ fn arm_timer(cval: u64) {
         arch::mmio_write(g, arch::mmio_read(g) | bit);
         arch::mmio_write8(
             rd + gic::GICR_IPRIORITYR + u64::from(gic::TIMER_PPI),
-            gic::DOORBELL_PRIORITY,
+            gic::POLLED_PRIORITY,
         );
         arch::mmio_write(rd + gic::GICR_ISENABLER0, bit);
     }

@@ -7,9 +7,15 @@
 //!
 //! # Invariants
 //!
-//! * The firmware runs on one core with interrupts masked (PSTATE.I set):
-//!   doorbells are taken by polling the GIC after WFI, so no handler ever
-//!   interrupts Rust code and no state needs locking.
+//! * The firmware runs on one core. Interrupts are taken by polling the GIC
+//!   after WFI, with PSTATE.I set, except one: the doorbell, at the highest
+//!   priority, is also taken as an IRQ exception while the firmware runs
+//!   (PSTATE.I clear, `ICC_PMR_EL1` letting only the doorbell through), so
+//!   a stop request is served even when the application's code never
+//!   returns. Its handler (`runtime`, "The stop interrupt") touches only
+//!   the GIC's system registers, the control page and one atomic flag;
+//!   it saves every register the AAPCS64 lets a call clobber, SIMD
+//!   included, and returns with `eret`.
 //! * MMIO addresses come from [`crate::board`] and are mapped Device by
 //!   [`crate::mmu`] before any access; each access is one aligned 32-bit
 //!   volatile load or store. The MMIO helpers are `unsafe fn`: a safe
@@ -123,6 +129,12 @@ _start:
     wfe
     b       5b
 
+    // The doorbell taken as an interrupt (from SP_EL0, now on SP_EL1).
+    .macro  VECTOR_IRQ
+    .balign 0x80
+    b       __irq_entry
+    .endm
+
     // The firmware's exceptions (taken from SP_EL0, now on SP_EL1).
     .macro  VECTOR kind
     .balign 0x80
@@ -161,7 +173,7 @@ _start:
     .global __vectors
 __vectors:
     VECTOR 1
-    VECTOR 2
+    VECTOR_IRQ
     VECTOR 3
     VECTOR 4
     VECTOR_NESTED 1
@@ -176,8 +188,81 @@ __vectors:
     VECTOR_NESTED 2
     VECTOR_NESTED 3
     VECTOR_NESTED 4
+
+    // Saves x0-x18, x29, x30, ELR, SPSR, FPCR, FPSR and the caller-saved
+    // SIMD registers (q0-q7, q16-q31: Rust code may use them) in
+    // IRQ_FRAME_BYTES on the exception stack, calls the handler, restores
+    // them and returns to the interrupted code.
+__irq_entry:
+    sub     sp, sp, #592
+    stp     x0, x1, [sp, #0]
+    stp     x2, x3, [sp, #16]
+    stp     x4, x5, [sp, #32]
+    stp     x6, x7, [sp, #48]
+    stp     x8, x9, [sp, #64]
+    stp     x10, x11, [sp, #80]
+    stp     x12, x13, [sp, #96]
+    stp     x14, x15, [sp, #112]
+    stp     x16, x17, [sp, #128]
+    stp     x18, x29, [sp, #144]
+    mrs     x0, elr_el1
+    stp     x30, x0, [sp, #160]
+    mrs     x0, spsr_el1
+    mrs     x1, fpcr
+    stp     x0, x1, [sp, #176]
+    mrs     x0, fpsr
+    str     x0, [sp, #192]
+    stp     q0, q1, [sp, #208]
+    stp     q2, q3, [sp, #240]
+    stp     q4, q5, [sp, #272]
+    stp     q6, q7, [sp, #304]
+    stp     q16, q17, [sp, #336]
+    stp     q18, q19, [sp, #368]
+    stp     q20, q21, [sp, #400]
+    stp     q22, q23, [sp, #432]
+    stp     q24, q25, [sp, #464]
+    stp     q26, q27, [sp, #496]
+    stp     q28, q29, [sp, #528]
+    stp     q30, q31, [sp, #560]
+    bl      rtd_amp_rt_irq
+    ldp     q30, q31, [sp, #560]
+    ldp     q28, q29, [sp, #528]
+    ldp     q26, q27, [sp, #496]
+    ldp     q24, q25, [sp, #464]
+    ldp     q22, q23, [sp, #432]
+    ldp     q20, q21, [sp, #400]
+    ldp     q18, q19, [sp, #368]
+    ldp     q16, q17, [sp, #336]
+    ldp     q6, q7, [sp, #304]
+    ldp     q4, q5, [sp, #272]
+    ldp     q2, q3, [sp, #240]
+    ldp     q0, q1, [sp, #208]
+    ldr     x0, [sp, #192]
+    msr     fpsr, x0
+    ldp     x0, x1, [sp, #176]
+    msr     spsr_el1, x0
+    msr     fpcr, x1
+    ldp     x30, x0, [sp, #160]
+    msr     elr_el1, x0
+    ldp     x18, x29, [sp, #144]
+    ldp     x16, x17, [sp, #128]
+    ldp     x14, x15, [sp, #112]
+    ldp     x12, x13, [sp, #96]
+    ldp     x10, x11, [sp, #80]
+    ldp     x8, x9, [sp, #64]
+    ldp     x6, x7, [sp, #48]
+    ldp     x4, x5, [sp, #32]
+    ldp     x2, x3, [sp, #16]
+    ldp     x0, x1, [sp, #0]
+    add     sp, sp, #592
+    eret
 "#
 );
+
+/// Bytes `__irq_entry` saves: 21 general registers, ELR, SPSR, FPCR, FPSR
+/// (26 words with padding), then 24 SIMD registers of 16 bytes.
+pub const IRQ_FRAME_BYTES: u64 = 26 * 8 + 24 * 16;
+const _: () = assert!(IRQ_FRAME_BYTES == 592 && IRQ_FRAME_BYTES % 16 == 0);
 
 /// Bytes the exception vectors push: x0..x7, x29, x30, 16 bytes of padding.
 pub const FRAME_BYTES: u64 = 96;
@@ -358,6 +443,36 @@ pub fn gic_ack() -> u32 {
 pub fn gic_eoi(intid: u32) {
     // SAFETY: completes an interrupt this core acknowledged.
     unsafe { asm!("msr s3_0_c12_c12_1, {}", "isb", in(reg) u64::from(intid), options(nostack)) };
+}
+
+/// Masks interrupts (`PSTATE.I`): from here none is taken as an exception;
+/// the GIC still wakes a `WFI` for any it signals.
+#[inline(always)]
+pub fn irq_mask() {
+    // SAFETY: sets PSTATE.I only; also a compiler barrier (no `nomem`), so
+    // no memory access moves out of the masked section.
+    unsafe { asm!("msr daifset, #2", options(nostack, preserves_flags)) };
+}
+
+/// Unmasks interrupts (`PSTATE.I`): the doorbell, the only one `ICC_PMR_EL1`
+/// lets through while running, is taken as an exception from here.
+#[inline(always)]
+pub fn irq_unmask() {
+    // SAFETY: clears PSTATE.I only; the vector table is installed at boot
+    // and its IRQ entry returns. A compiler barrier as above.
+    unsafe { asm!("msr daifclr, #2", options(nostack, preserves_flags)) };
+}
+
+/// Masks every exception the firmware could take (`PSTATE.DAIF`) and spins
+/// forever: what a firmware whose code hangs with interrupts off looks
+/// like to Linux (fault injection only).
+#[cfg(feature = "fault-injection")]
+pub fn hang_masked() -> ! {
+    // SAFETY: masks this core's own exceptions; nothing else.
+    unsafe { asm!("msr daifset, #0xf", options(nostack)) };
+    loop {
+        core::hint::spin_loop();
+    }
 }
 
 /// Sleeps until an interrupt is pending (taken or not: PSTATE.I is set).

@@ -22,17 +22,33 @@ pub const GICR_ICPENDR0: u64 = SGI_BASE + 0x280;
 pub const GICR_ICACTIVER0: u64 = SGI_BASE + 0x380;
 /// `GICR_IPRIORITYR` bytes (SGI frame).
 pub const GICR_IPRIORITYR: u64 = SGI_BASE + 0x400;
-/// Priority given to the doorbell SGI.
-pub const DOORBELL_PRIORITY: u8 = 0xA0;
+/// Priority of the doorbell SGI: the highest (GIC priorities count down),
+/// so it preempts whatever else this core is handling and the stop
+/// request it may carry is always served (`crate::runtime`, "The stop
+/// interrupt"). Through a non-secure view of a GIC with security enabled
+/// (the board: BL31 runs at EL3) the stored value is `0x80 | (v >> 1)`
+/// (Arm IHI 0069H, 4.8.6 "Software accesses of interrupt priority"): the
+/// order of this module's priorities, all multiples of 16, is kept, and
+/// so is their order against [`RUN_PMR`], also written non-secure.
+pub const DOORBELL_PRIORITY: u8 = 0x00;
+/// Priority of every interrupt the runtime polls: the scheduler's timer
+/// PPI and the application's SPIs.
+pub const POLLED_PRIORITY: u8 = 0xA0;
+/// `ICC_PMR_EL1` while the firmware runs with interrupts unmasked (all the
+/// time but its wait): only the doorbell, above it, is taken as an
+/// exception; the polled interrupts stay pending for the wait.
+pub const RUN_PMR: u8 = 0x80;
 /// INTID of the EL1 non-secure physical timer (`CNTP_*_EL0`): PPI 14 =
 /// INTID 30, as Arm's Base System Architecture (DEN0094, "PPI
 /// assignments") recommends; the second interrupt of the `arm,armv8-timer`
 /// node in QEMU virt's DT and in meta-xpressreal's rtd16xxb.dtsi (`timer`
 /// node, `<GIC_PPI 14 ...>`). Used only by the self-test's latency run.
 pub const TIMER_PPI: u32 = 30;
-/// Priority of the timer PPI during the latency run: above the doorbell's,
-/// which the run masks with `ICC_PMR_EL1` so no doorbell is consumed.
-pub const TIMER_PRIORITY: u8 = 0x80;
+/// Priority of the timer PPI during the self-test's latency run: above the
+/// polled interrupts', which the run masks with `ICC_PMR_EL1` =
+/// [`POLLED_PRIORITY`] (they stay pending, none is consumed), below the
+/// doorbell's.
+pub const TIMER_PRIORITY: u8 = 0x90;
 /// INTIDs from 1020 up are special (1023: nothing pending).
 pub const SPECIAL_INTID: u32 = 1020;
 
@@ -109,7 +125,13 @@ mod tests {
         assert_eq!(GICR_ICENABLER0, 0x1_0180);
         assert_eq!(GICR_ICPENDR0, 0x1_0280);
         assert_eq!(GICR_ICACTIVER0, 0x1_0380);
-        const { assert!(TIMER_PRIORITY < DOORBELL_PRIORITY) };
+        // Highest first: doorbell, then (only signalled while running)
+        // nothing else, then the latency run's timer, then the polled.
+        const {
+            assert!(DOORBELL_PRIORITY < RUN_PMR);
+            assert!(RUN_PMR <= TIMER_PRIORITY);
+            assert!(TIMER_PRIORITY < POLLED_PRIORITY);
+        };
         assert_eq!(GICR_IPRIORITYR + 7, 0x1_0407, "SGI 7's priority byte");
         assert_eq!(
             typer_affinity(0x8000_0003),

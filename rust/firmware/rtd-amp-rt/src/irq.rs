@@ -77,9 +77,10 @@ mod hw {
     use super::*;
     use crate::{arch, gic};
 
-    /// Routes SPI `intid` to this core, group 1, at the doorbell's
-    /// priority (so the self-test's latency run, which masks that
-    /// priority, leaves it pending), and enables it.
+    /// Routes SPI `intid` to this core, group 1, at the polled priority
+    /// (below the doorbell's, so a handler that hangs can still be
+    /// stopped; the self-test's latency run masks it and leaves it
+    /// pending), and enables it.
     /// Crate-private: `gicd` must be the running board's distributor
     /// (callers pass `Runtime::board().gicd`), never a caller's address.
     #[inline(never)]
@@ -97,7 +98,7 @@ mod hw {
             arch::mmio_write(g, arch::mmio_read(g) | bit);
             arch::mmio_write8(
                 gicd + GICD_IPRIORITYR + u64::from(intid),
-                gic::DOORBELL_PRIORITY,
+                gic::POLLED_PRIORITY,
             );
             // Two 32-bit halves: the architecture allows 32-bit accesses
             // to GICD_IROUTER (IHI 0069H 12.1.3), low half first.

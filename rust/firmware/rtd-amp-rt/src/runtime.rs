@@ -2,7 +2,7 @@
 //! trace, crash handling and the stop handshake.
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use amp_proto::shmem::{BusWindow, Shm};
 
@@ -16,6 +16,10 @@ static TRACE_POS: AtomicUsize = AtomicUsize::new(0);
 static RD_BASE: AtomicU64 = AtomicU64::new(0);
 /// Exceptions taken inside the crash handler (nested vectors).
 static NESTED: AtomicU32 = AtomicU32::new(0);
+/// A doorbell acknowledged outside the wait (by the stop interrupt or the
+/// self-test's latency run) that was not a stop request: the next wait
+/// returns at once instead of sleeping through it.
+static DOORBELL_LATCHED: AtomicBool = AtomicBool::new(false);
 /// CNTPCT when the last doorbell woke the firmware, until its first reply
 /// doorbell (0: no service under way). Feeds the control page's
 /// service-time statistics.
@@ -140,21 +144,36 @@ impl Runtime {
     /// before its end of interrupt.
     pub(crate) fn wait_dispatch(&self, on_irq: &mut dyn FnMut(u32)) {
         WOKEN_AT.store(0, Ordering::Relaxed);
-        arch::wait_for_interrupt();
-        let mut rang = false;
-        loop {
-            let id = arch::gic_ack();
-            if id >= gic::SPECIAL_INTID {
-                break;
+        let mut rang = polled(0xFF, || {
+            // Masked before the flag is read: a doorbell arriving after
+            // the read stays pending in the GIC and ends the WFI.
+            let latched = DOORBELL_LATCHED.swap(false, Ordering::Relaxed);
+            if !latched {
+                arch::wait_for_interrupt();
             }
-            if id == self.board.doorbell_sgi {
-                selftest::count_sgi(&ctrl_shm());
-                rang = true;
-            } else {
-                on_irq(id);
+            let mut rang = latched;
+            loop {
+                let id = arch::gic_ack();
+                if id >= gic::SPECIAL_INTID {
+                    break;
+                }
+                if id == self.board.doorbell_sgi {
+                    selftest::count_sgi(&ctrl_shm());
+                    rang = true;
+                } else {
+                    // The application's handler runs as the rest of its
+                    // code does: the doorbell preempts it (the SPI's
+                    // priority, now running, is below the doorbell's).
+                    running(|| on_irq(id));
+                }
+                arch::gic_eoi(id);
             }
-            arch::gic_eoi(id);
+            rang
+        });
+        if self.ctrl.stop_requested() {
+            self.stop();
         }
+        rang |= DOORBELL_LATCHED.swap(false, Ordering::Relaxed);
         if let Some(seq) = self.ctrl.ping_pending() {
             self.ctrl.ack_ping(seq);
             ring_linux(&self.board);
@@ -175,8 +194,11 @@ impl Runtime {
         let end = arch::cntpct().saturating_add(ms.saturating_mul(self.ticks_per_ms));
         loop {
             // SAFETY: GICR_ISPENDR0 of this core's redistributor, found and
-            // mapped at boot; reading it has no side effect.
-            if unsafe { arch::mmio_read(rd + gic::GICR_ISPENDR0) } & bit != 0 {
+            // mapped at boot; reading it has no side effect. (The stop
+            // interrupt may have taken the doorbell first: the latch.)
+            if DOORBELL_LATCHED.load(Ordering::Relaxed)
+                || unsafe { arch::mmio_read(rd + gic::GICR_ISPENDR0) } & bit != 0
+            {
                 self.wait_for_doorbell();
                 return true;
             }
@@ -233,7 +255,78 @@ impl Runtime {
     }
 }
 
+/// Runs `f` with interrupts masked and `ICC_PMR_EL1` = `pmr`: the
+/// runtime's own polling of the GIC (the wait, the self-test's latency
+/// run). Afterwards the firmware runs again as [`running`] describes.
+pub(crate) fn polled<R>(pmr: u8, f: impl FnOnce() -> R) -> R {
+    arch::irq_mask();
+    arch::gic_set_pmr(pmr);
+    let r = f();
+    arch::gic_set_pmr(gic::RUN_PMR);
+    arch::irq_unmask();
+    r
+}
+
+/// Runs `f` as the firmware runs outside its polling: interrupts unmasked,
+/// only the doorbell signalled ([`gic::RUN_PMR`]), so a stop request
+/// reaches [`rtd_amp_rt_irq`] whatever `f` does. Then masks them again
+/// (inside [`polled`]).
+fn running<R>(f: impl FnOnce() -> R) -> R {
+    arch::gic_set_pmr(gic::RUN_PMR);
+    arch::irq_unmask();
+    let r = f();
+    arch::irq_mask();
+    arch::gic_set_pmr(0xFF);
+    r
+}
+
+/// A doorbell acknowledged outside the wait: a stop request is served at
+/// once, anything else is left for the next wait. Ends the interrupt.
+pub(crate) fn doorbell_outside_wait(id: u32) {
+    selftest::count_sgi(&ctrl_shm());
+    let ctrl = ctrl();
+    if ctrl.stop_requested() {
+        // End the interrupt first: the redistributor keeps its state
+        // across CPU_OFF, and an SGI left active would never be
+        // delivered to the next firmware (which also clears it at boot).
+        arch::gic_eoi(id);
+        stop_now(&BOARD, &ctrl);
+    }
+    DOORBELL_LATCHED.store(true, Ordering::Relaxed);
+    arch::gic_eoi(id);
+}
+
+// # The stop interrupt
+//
+// PSCI cannot power another core off, so the stop handshake needs this
+// core's cooperation; a main loop that checks the stop request would give
+// none while the application's code spins. The doorbell therefore has the
+// highest priority and stays unmasked while the firmware runs (arch.rs,
+// "Invariants"): Linux writes the stop request and rings it, and the
+// handler powers the core off from wherever it was. A firmware that masks
+// interrupts itself and hangs is beyond this; the driver reports its core
+// as stuck (docs/kernel.md, "The stop/crash contract").
+
+/// The IRQ exception, from `__irq_entry` (arch.rs): only the doorbell is
+/// signalled while interrupts are unmasked ([`gic::RUN_PMR`]).
+#[no_mangle]
+extern "C" fn rtd_amp_rt_irq() {
+    let id = arch::gic_ack();
+    if id >= gic::SPECIAL_INTID {
+        return;
+    }
+    if id == BOARD.doorbell_sgi {
+        doorbell_outside_wait(id);
+    } else {
+        // Nothing else is ever given a priority above RUN_PMR: end it, the
+        // wait finds what it was about (a polled interrupt stays pending
+        // until its source is served).
+        arch::gic_eoi(id);
+    }
+}
+
 fn stop_now(board: &Board, ctrl: &ControlPage<'_>) -> ! {
+    arch::irq_mask();
     ctrl.set_state(State::Stopping);
     log_line(b"stop requested: powering off");
     // Write back everything Linux might read later (trace, coredump): the
@@ -406,11 +499,18 @@ extern "C" fn rtd_amp_rt_entry(ctrl_pa: u64, entry_el: u64) -> ! {
         })
     };
     ctrl.set_state(State::Running);
+    // From here the doorbell interrupts whatever runs ("The stop
+    // interrupt").
+    arch::gic_set_pmr(gic::RUN_PMR);
+    arch::irq_unmask();
     // SAFETY: provided by the application (documented contract).
     unsafe { rtd_amp_main(rt) }
 }
 
 fn crash(kind: CrashKind, frame: Option<&[u64; 12]>, msg: &[u8]) -> ! {
+    // From here only the polling below answers the doorbell (a panic does
+    // not mask interrupts by itself, an exception does).
+    arch::irq_mask();
     let board = BOARD;
     let ctrl = ctrl();
     let (esr, elr, far, spsr) = match kind {
