@@ -79,6 +79,7 @@ fn direct_commands_on_a_stuck_core_say_reboot_needed() {
         &["start", "--no-check"],
         &["restart", "--direct"],
         &["stop", "--direct"],
+        &["attach", "--direct"],
     ] {
         assert_reboot_needed(&run(args), &args.join(" "));
     }
@@ -105,7 +106,7 @@ fn through_the_daemon_a_stuck_core_fails_and_says_reboot_needed() {
         err(&o).contains("rtd-ampd: could not stop rtd-amp"),
         "{o:?}"
     );
-    for args in [&["start"][..], &["restart"]] {
+    for args in [&["start"][..], &["restart"], &["attach"]] {
         assert_reboot_needed(&run(args), &args.join(" "));
     }
     assert_eq!(k.starts.load(Ordering::SeqCst), 1, "a start was written");
