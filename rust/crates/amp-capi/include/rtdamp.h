@@ -99,7 +99,11 @@ ssize_t rtdamp_recv(rtdamp_endpoint *ep, void *buf, size_t cap, int timeout_ms);
  * one, recovers a crashed one (`recover`), does nothing to a running or
  * attached one. Stop: stops a running or attached one, recovers a crashed
  * one first and attaches a detached one first (the kernel refuses `stop`
- * in both states on Linux 6.12), does nothing to an offline one. */
+ * in both states on Linux 6.12), does nothing to an offline one.
+ * -EBUSY when the core did not power off after a stop request (this stop
+ * or an earlier one; the driver's core_state reads "stuck"): it stays on
+ * until the next reboot, and both refuse until then (rtdamp_last_error()
+ * says "reboot needed"). */
 int rtdamp_rproc_start(const char *rproc);
 int rtdamp_rproc_stop(const char *rproc);
 

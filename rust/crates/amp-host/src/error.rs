@@ -58,6 +58,15 @@ pub enum Error {
         /// What to do.
         hint: &'static str,
     },
+    /// The core did not power off after a stop request (`device/core_state`
+    /// reads `stuck`): PSCI cannot power off another core, so it stays on
+    /// until the next reboot, whatever `state` says, and the driver refuses
+    /// to start or recover it. Retrying cannot help.
+    #[error("{device}: the core did not power off after a stop request and stays on until the next reboot (core_state: stuck): reboot needed; it cannot be started, recovered or attached until then (see dmesg)")]
+    CoreStuck {
+        /// The remote processor (`remoteprocN`).
+        device: String,
+    },
     /// A message over the RPMsg limit.
     #[error("message of {0} bytes is too long: an RPMsg message carries at most 496 bytes")]
     MessageTooLong(usize),
@@ -99,7 +108,8 @@ impl Error {
         match self {
             Error::Io { source, .. } => source.raw_os_error(),
             Error::NoSuchRemoteproc(_) | Error::NotFound(_) => Some(libc_errno::ENODEV),
-            Error::WrongState { .. } => Some(libc_errno::EBUSY),
+            // What the driver answers to `start` and `recover` while stuck.
+            Error::WrongState { .. } | Error::CoreStuck { .. } => Some(libc_errno::EBUSY),
             Error::MessageTooLong(_) => Some(libc_errno::EMSGSIZE),
             Error::Timeout { .. } => Some(libc_errno::ETIMEDOUT),
             Error::Parse { .. } | Error::Check(_) => Some(libc_errno::EINVAL),
@@ -217,6 +227,15 @@ mod tests {
         )
         .to_string();
         assert!(s.contains("stop it first"), "{s}");
+        let e = Error::CoreStuck {
+            device: "remoteproc0".into(),
+        };
+        let s = e.to_string();
+        assert!(
+            s.starts_with("remoteproc0: ") && s.contains("reboot needed"),
+            "{s}"
+        );
+        assert_eq!(e.raw_os_error(), Some(Errno::EBUSY as i32));
         assert_eq!(
             Error::MessageTooLong(497).raw_os_error(),
             Some(Errno::EMSGSIZE as i32)

@@ -1,7 +1,8 @@
 //! Host-side library for the rtd-amp remote processor on Linux.
 //!
 //! * [`remoteproc`]: list remote processors, read and change firmware,
-//!   state, recovery and coredump settings, read the trace.
+//!   state, recovery and coredump settings, read whether the core is
+//!   powered (`core_state`) and the trace.
 //! * [`lifecycle`]: boot, shutdown, attach, detach and adopt a remote
 //!   processor from every state the kernel reports (its quirks in one place).
 //! * [`rpmsg`]: the announced channels, the control device

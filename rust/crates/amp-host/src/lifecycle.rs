@@ -48,14 +48,22 @@
 //! * `attached` counts as up everywhere `running` does (the `firmware`
 //!   attribute then reads `unknown`, `remoteproc_sysfs.c` 6.12 line 142:
 //!   Linux did not load it, so it cannot be compared with a configuration);
-//! * `suspended`, `deleted`, `invalid`: refused with an error that says so.
+//! * `suspended`, `deleted`, `invalid`: refused with an error that says so;
+//! * a core that did not power off: PSCI cannot power off another core, so
+//!   when the firmware ignores a stop request rtd_amp_rproc's `.stop` times
+//!   out, returns 0 (the kernel shows `offline`) and its platform device's
+//!   `core_state` reads `stuck` until the next reboot, while `start` and
+//!   `recover` fail with -EBUSY. A stop that ends so is
+//!   [`Error::CoreStuck`], not success, and every operation but
+//!   [`detach`](Lifecycle::detach) refuses up front with the same error.
+//!   Drivers without the attribute behave as before (unknown, not stuck).
 //!
 //! A test double of sysfs acts on a write later than the kernel does, so
 //! every operation waits (bounded) until `state` shows the outcome.
 
 use std::time::{Duration, Instant};
 
-use crate::remoteproc::{Remoteproc, State};
+use crate::remoteproc::{CoreState, Remoteproc, State};
 use crate::{Error, Result};
 
 /// How long an operation waits for `state` to show its outcome by default
@@ -143,10 +151,25 @@ impl<'a> Lifecycle<'a> {
         self.r
     }
 
+    /// [`Error::CoreStuck`] when an earlier stop left the core on
+    /// (`core_state` reads `stuck`): nothing can start, recover or stop it
+    /// before a reboot. Every operation but `detach` calls this first; a
+    /// caller with work to do before one (a firmware check, an install)
+    /// calls it before that work.
+    pub fn refuse_if_stuck(&self) -> Result<()> {
+        match self.r.core_state()? {
+            Some(CoreState::Stuck) => Err(Error::CoreStuck {
+                device: self.r.device(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Makes it execute: boots it when `offline`, attaches when
     /// `detached`, recovers when `crashed`; nothing when already `running`
     /// or `attached` (use [`restart`](Self::restart) to reload it).
     pub fn boot(&self) -> Result<Outcome> {
+        self.refuse_if_stuck()?;
         match self.r.state()? {
             State::Running => Ok(Outcome::AlreadyUp(State::Running)),
             State::Attached => Ok(Outcome::AlreadyUp(State::Attached)),
@@ -174,8 +197,10 @@ impl<'a> Lifecycle<'a> {
 
     /// Makes it stop (→ `offline`) from any state where it may execute:
     /// `running`, `attached`, `crashed` (recovered first), `detached`
-    /// (attached first).
+    /// (attached first). A core left on by an earlier stop is
+    /// [`Error::CoreStuck`], even though `state` reads `offline`.
     pub fn shutdown(&self) -> Result<Outcome> {
+        self.refuse_if_stuck()?;
         match self.r.state()? {
             State::Offline => Ok(Outcome::AlreadyOffline),
             State::Running | State::Attached => {
@@ -218,6 +243,7 @@ impl<'a> Lifecycle<'a> {
     /// Attaches Linux to a processor running without it (`detached` →
     /// `attached`). Already `running` or `attached`: nothing to do.
     pub fn attach(&self) -> Result<Outcome> {
+        self.refuse_if_stuck()?;
         match self.r.state()? {
             State::Detached => {
                 self.attach_now()?;
@@ -258,6 +284,7 @@ impl<'a> Lifecycle<'a> {
     /// `attached` are left alone, `detached` is attached to. `None` when
     /// nothing executes (`offline`, `crashed`...): the caller boots it.
     pub fn adopt(&self) -> Result<Option<Outcome>> {
+        self.refuse_if_stuck()?;
         match self.r.state()? {
             st @ (State::Running | State::Attached) => Ok(Some(Outcome::AlreadyUp(st))),
             State::Detached => {
@@ -278,6 +305,8 @@ impl<'a> Lifecycle<'a> {
         )
     }
 
+    /// Stops it; `offline` with the core still on is [`Error::CoreStuck`]
+    /// (the driver's `.stop` timed out but returned 0, see the module doc).
     fn stop_now(&self) -> Result<()> {
         let from = self.r.state()?;
         self.r.stop()?;
@@ -286,7 +315,8 @@ impl<'a> Lifecycle<'a> {
             &[State::Offline],
             "stop",
             "the stop failed: see dmesg",
-        )
+        )?;
+        self.refuse_if_stuck()
     }
 
     /// `recovery` ← `recover`; Ok once it executes again.

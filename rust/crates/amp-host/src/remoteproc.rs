@@ -76,6 +76,52 @@ impl FromStr for State {
     }
 }
 
+/// What the platform device's `core_state` attribute reads
+/// (`remoteprocN/device/core_state`, rtd_amp_rproc only): whether CPU3 is
+/// powered, which `state` does not say. PSCI cannot power off another
+/// core, so a firmware that ignores a stop request leaves the core on while
+/// the remoteproc core, whose `.stop` returned 0, shows `offline`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CoreState {
+    /// PSCI `AFFINITY_INFO` says the core is off.
+    Off,
+    /// The core is on (a firmware, attached or detached, or anything else).
+    On,
+    /// A stop request timed out: the core stays on until the next reboot,
+    /// and the driver refuses to start or recover it (`-EBUSY`).
+    Stuck,
+}
+
+impl CoreState {
+    /// The sysfs word.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CoreState::Off => "off",
+            CoreState::On => "on",
+            CoreState::Stuck => "stuck",
+        }
+    }
+}
+
+impl fmt::Display for CoreState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CoreState {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Ok(match s.trim() {
+            "off" => CoreState::Off,
+            "on" => CoreState::On,
+            "stuck" => CoreState::Stuck,
+            other => return Err(other.to_string()),
+        })
+    }
+}
+
 /// `recovery` setting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -186,6 +232,22 @@ impl Remoteproc {
         let p = self.dir.join("state");
         let s = read_attr(&p)?;
         s.parse().map_err(|value| Error::Parse { path: p, value })
+    }
+
+    /// Whether the core is powered (`device/core_state`). `None` when the
+    /// driver has no such attribute (another remoteproc driver, an older
+    /// rtd_amp_rproc): unknown, not an error.
+    pub fn core_state(&self) -> Result<Option<CoreState>> {
+        let p = self.dir.join("device/core_state");
+        let s = match fs::read_to_string(&p) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("read", p, e)),
+        };
+        s.trim_end_matches('\n')
+            .parse()
+            .map(Some)
+            .map_err(|value| Error::Parse { path: p, value })
     }
 
     /// Firmware file name (relative to `/lib/firmware`).

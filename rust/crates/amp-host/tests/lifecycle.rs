@@ -1,7 +1,9 @@
 //! The lifecycle layer against a sysfs double whose kernel thread answers
 //! `state` and `recovery` writes the way `remoteproc_core.c` of Linux 6.1 or
 //! 6.12 does (the table in `amp_host::lifecycle`): every state the kernel
-//! reports, every transition, including crashed, attached and detached.
+//! reports, every transition, including crashed, attached and detached;
+//! and, when the double has rtd_amp_rproc's `device/core_state`, a stop
+//! the firmware ignores (the core stays on, `stuck`).
 
 use std::fs;
 use std::path::Path;
@@ -11,7 +13,7 @@ use std::thread;
 use std::time::Duration;
 
 use amp_host::lifecycle::{Lifecycle, Outcome};
-use amp_host::remoteproc::{Remoteproc, State};
+use amp_host::remoteproc::{CoreState, Remoteproc, State};
 use amp_host::{Error, Sys};
 
 /// Which release's `rproc_shutdown` the double plays.
@@ -31,6 +33,10 @@ struct Kernel {
     log: Arc<Mutex<Vec<String>>>,
     /// The reload of a `recover` fails (bad firmware): left offline.
     reload_fails: Arc<AtomicBool>,
+    /// The firmware ignores the next stop requests: the driver's `.stop`
+    /// times out, the core stays on (`core_state` ← `stuck`, before
+    /// `state` ← `offline`, as the driver does).
+    stop_hangs: Arc<AtomicBool>,
     handle: Option<thread::JoinHandle<()>>,
 }
 
@@ -48,7 +54,14 @@ fn read(path: &Path) -> String {
 }
 
 impl Kernel {
+    /// A driver without `core_state` (another driver, or rtd_amp_rproc
+    /// before it had one).
     fn new(release: Release, state: &str) -> Kernel {
+        Kernel::with_core(release, state, None)
+    }
+
+    /// rtd_amp_rproc with `device/core_state` reading `core` at first.
+    fn with_core(release: Release, state: &str, core: Option<&str>) -> Kernel {
         let dir = tempfile::tempdir().unwrap();
         let rp = dir.path().join("sys/class/remoteproc/remoteproc0");
         fs::create_dir_all(&rp).unwrap();
@@ -61,19 +74,32 @@ impl Kernel {
         ] {
             fs::write(rp.join(f), format!("{v}\n")).unwrap();
         }
+        if let Some(c) = core {
+            fs::create_dir_all(rp.join("device")).unwrap();
+            fs::write(rp.join("device/core_state"), format!("{c}\n")).unwrap();
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let log = Arc::new(Mutex::new(vec![]));
         let reload_fails = Arc::new(AtomicBool::new(false));
+        let stop_hangs = Arc::new(AtomicBool::new(false));
         let handle = {
-            let (stop, log, reload_fails) = (stop.clone(), log.clone(), reload_fails.clone());
+            let (stop, log, reload_fails, stop_hangs) = (
+                stop.clone(),
+                log.clone(),
+                reload_fails.clone(),
+                stop_hangs.clone(),
+            );
             let now = state.to_owned();
-            thread::spawn(move || kernel_loop(&rp, release, now, &stop, &log, &reload_fails))
+            thread::spawn(move || {
+                kernel_loop(&rp, release, now, &stop, &log, &reload_fails, &stop_hangs)
+            })
         };
         Kernel {
             dir,
             stop,
             log,
             reload_fails,
+            stop_hangs,
             handle: Some(handle),
         }
     }
@@ -88,6 +114,15 @@ impl Kernel {
                 .dir
                 .path()
                 .join("sys/class/remoteproc/remoteproc0/state"),
+        )
+    }
+
+    fn core_state(&self) -> String {
+        read(
+            &self
+                .dir
+                .path()
+                .join("sys/class/remoteproc/remoteproc0/device/core_state"),
         )
     }
 
@@ -129,9 +164,15 @@ fn kernel_loop(
     stop: &AtomicBool,
     log: &Mutex<Vec<String>>,
     reload_fails: &AtomicBool,
+    stop_hangs: &AtomicBool,
 ) {
     let state = rp.join("state");
     let recovery = rp.join("recovery");
+    // rtd_amp_rproc's attribute, when the double has it: kept in step with
+    // the core's power; `stuck` makes `start` and `recover` fail (-EBUSY).
+    let core = rp.join("device/core_state");
+    let has_core = core.exists();
+    let stuck = || has_core && read(&core) == "stuck";
     // `now`: what the kernel holds (the file also shows the command word
     // until the double acts on it, maybe before this thread first runs).
     while !stop.load(Ordering::SeqCst) {
@@ -144,22 +185,36 @@ fn kernel_loop(
         if read(&recovery) == "recover" {
             set(&recovery, "disabled\n");
             let mut l = log.lock().unwrap();
-            l.push(format!("{now}:recover"));
-            if now == "crashed" {
-                now = if reload_fails.load(Ordering::SeqCst) {
-                    "offline".into()
-                } else {
-                    "running".into()
-                };
-                set(&state, &format!("{now}\n"));
+            if stuck() {
+                // The driver's .start refuses the reload: it stays crashed.
+                l.push(format!("{now}:recover:refused"));
+            } else {
+                l.push(format!("{now}:recover"));
+                if now == "crashed" {
+                    now = if reload_fails.load(Ordering::SeqCst) {
+                        "offline".into()
+                    } else {
+                        "running".into()
+                    };
+                    set(&state, &format!("{now}\n"));
+                }
             }
         }
         let s = read(&state);
         if matches!(s.as_str(), "start" | "stop" | "detach") {
             let mut l = log.lock().unwrap();
             match answer(release, &now, &s) {
+                Some(_) if s == "start" && stuck() => l.push(format!("{now}:{s}:refused")),
                 Some(next) => {
                     l.push(format!("{now}:{s}"));
+                    if has_core && s != "detach" {
+                        let c = match next {
+                            "offline" if stop_hangs.load(Ordering::SeqCst) => "stuck",
+                            "offline" => "off",
+                            _ => "on",
+                        };
+                        set(&core, &format!("{c}\n"));
+                    }
                     now = next.into();
                 }
                 None => l.push(format!("{now}:{s}:refused")),
@@ -353,4 +408,97 @@ fn states_the_kernel_reports_but_never_reaches_here_are_refused() {
         thread::sleep(Duration::from_millis(50));
         assert!(k.log().is_empty(), "{st}: {:?}", k.log());
     }
+}
+
+fn assert_stuck(e: &Error) {
+    assert!(
+        matches!(e, Error::CoreStuck { device } if device == "remoteproc0"),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("reboot needed"), "{e}");
+    assert_eq!(e.raw_os_error(), Some(nix::libc::EBUSY));
+}
+
+#[test]
+fn a_stop_the_firmware_ignores_is_core_stuck_not_success() {
+    // From every state a shutdown stops from: the stop itself (after a
+    // recover or an attach) leaves the core on.
+    for (rel, st, log) in [
+        (Release::V6_12, "running", vec!["running:stop"]),
+        (Release::V6_1, "attached", vec!["attached:stop"]),
+        (
+            Release::V6_12,
+            "crashed",
+            vec!["crashed:recover", "running:stop"],
+        ),
+        (
+            Release::V6_12,
+            "detached",
+            vec!["detached:start", "attached:stop"],
+        ),
+    ] {
+        let k = Kernel::with_core(rel, st, Some("on"));
+        k.stop_hangs.store(true, Ordering::SeqCst);
+        let e = with(&k, |lc| lc.shutdown().unwrap_err());
+        assert_stuck(&e);
+        // What the kernel shows: offline, the core on.
+        assert_eq!(k.state(), "offline", "{st}");
+        assert_eq!(k.core_state(), "stuck", "{st}");
+        assert_eq!(k.log(), log, "{st}");
+    }
+
+    // A restart stops there: no `start` follows the stop.
+    let k = Kernel::with_core(Release::V6_12, "running", Some("on"));
+    k.stop_hangs.store(true, Ordering::SeqCst);
+    assert_stuck(&with(&k, |lc| lc.restart().unwrap_err()));
+    thread::sleep(Duration::from_millis(50));
+    assert_eq!(k.log(), ["running:stop"]);
+}
+
+#[test]
+fn a_stuck_core_is_refused_up_front() {
+    // Offline (the stop "succeeded") or crashed (a recovery whose stop
+    // timed out): nothing is written, whatever the operation.
+    for st in ["offline", "crashed"] {
+        let k = Kernel::with_core(Release::V6_12, st, Some("stuck"));
+        for op in ["boot", "shutdown", "restart", "attach", "adopt"] {
+            let e = with(&k, |lc| match op {
+                "boot" => lc.boot().map(|_| ()),
+                "shutdown" => lc.shutdown().map(|_| ()),
+                "restart" => lc.restart().map(|_| ()),
+                "attach" => lc.attach().map(|_| ()),
+                _ => lc.adopt().map(|_| ()),
+            })
+            .unwrap_err();
+            assert_stuck(&e);
+        }
+        thread::sleep(Duration::from_millis(50));
+        assert!(k.log().is_empty(), "{st}: {:?}", k.log());
+        assert_eq!(k.state(), st);
+    }
+}
+
+#[test]
+fn core_state_on_and_off_change_nothing() {
+    // The attribute present and the stops honoured: the same writes and
+    // outcomes as without it (the other tests), the core's power followed.
+    let k = Kernel::with_core(Release::V6_12, "offline", Some("off"));
+    with(&k, |lc| {
+        assert_eq!(lc.boot().unwrap(), Outcome::Booted);
+        assert_eq!(lc.remoteproc().core_state().unwrap(), Some(CoreState::On));
+        assert_eq!(lc.restart().unwrap(), Outcome::Booted);
+        assert_eq!(lc.shutdown().unwrap(), Outcome::Stopped);
+        assert_eq!(lc.shutdown().unwrap(), Outcome::AlreadyOffline);
+        assert_eq!(lc.adopt().unwrap(), None);
+    });
+    assert_eq!(k.core_state(), "off");
+    assert_eq!(
+        k.log(),
+        [
+            "offline:start",
+            "running:stop",
+            "offline:start",
+            "running:stop"
+        ]
+    );
 }

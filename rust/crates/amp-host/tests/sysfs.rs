@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use amp_host::remoteproc::{self, Coredump, Recovery, Remoteproc, State};
+use amp_host::remoteproc::{self, CoreState, Coredump, Recovery, Remoteproc, State};
 use amp_host::rpmsg::{self, Endpoint};
 use amp_host::{Error, Sys};
 
@@ -94,6 +94,40 @@ fn state_changes_follow_the_rules() {
     assert_eq!(r.coredump().unwrap(), Coredump::Inline);
     fs::write(r.path().join("state"), "booting\n").unwrap();
     assert!(matches!(r.state(), Err(Error::Parse { .. })));
+}
+
+#[test]
+fn core_state_is_read_from_the_platform_device() {
+    let t = tempfile::tempdir().unwrap();
+    remoteproc_double(t.path(), 0, "rtd-amp", "offline");
+    let r = Remoteproc::find(&Sys::under(t.path()), "rtd-amp").unwrap();
+    // Another driver: neither `device/` nor the attribute; then a device
+    // without it (another driver's platform device): unknown, not errors.
+    assert_eq!(r.core_state().unwrap(), None);
+    let dev = t.path().join("sys/devices/platform/remoteproc-cpu3");
+    fs::create_dir_all(&dev).unwrap();
+    std::os::unix::fs::symlink(&dev, r.path().join("device")).unwrap();
+    assert_eq!(r.core_state().unwrap(), None);
+    // `device` is a link to the platform device, as in sysfs.
+    for (text, want) in [
+        ("off\n", CoreState::Off),
+        ("on\n", CoreState::On),
+        ("stuck\n", CoreState::Stuck),
+    ] {
+        fs::write(dev.join("core_state"), text).unwrap();
+        assert_eq!(r.core_state().unwrap(), Some(want), "{text:?}");
+        assert_eq!(want.to_string(), text.trim_end());
+    }
+    fs::write(dev.join("core_state"), "halted\n").unwrap();
+    let e = r.core_state().unwrap_err();
+    assert!(
+        matches!(&e, Error::Parse { value, path } if value == "halted" && path.ends_with("device/core_state")),
+        "{e}"
+    );
+    // Unreadable is an error (it is not absent).
+    fs::remove_file(dev.join("core_state")).unwrap();
+    fs::create_dir(dev.join("core_state")).unwrap();
+    assert!(matches!(r.core_state(), Err(Error::Io { .. })));
 }
 
 #[test]

@@ -313,6 +313,12 @@ pub fn deploy(
         run.report.error = Some(e.to_string());
         return run.end("error", EXIT_ERROR);
     }
+    // A core an earlier stop left on cannot be restarted before a reboot:
+    // refuse before the install rather than roll it back afterwards.
+    if let Err(e) = Lifecycle::new(r).refuse_if_stuck() {
+        run.report.error = Some(e.to_string());
+        return run.end("error", EXIT_ERROR);
+    }
 
     // 1. check, as the kernel will see the files once installed.
     let checked = run.step(

@@ -417,3 +417,48 @@ fn the_signature_goes_with_the_file() {
     );
     assert_eq!(g.updates("").unwrap(), image(3));
 }
+
+#[test]
+fn a_stuck_core_is_refused_before_the_install() {
+    let mut g = rig(&image(0), vec![]);
+    // An earlier stop timed out: the kernel shows offline, the core is on.
+    g.k.put("offline");
+    g.k.set_core_state("stuck");
+    let (rep, progress) = g.deploy(&image(1), 1);
+    assert_eq!(rep.exit_code, EXIT_ERROR, "{rep:?}\n{progress}");
+    assert_eq!(rep.result, "error");
+    assert!(rep.steps.is_empty(), "{progress}");
+    let s = summary(&rep);
+    assert!(
+        s.contains("reboot needed") && s.contains("nothing changed"),
+        "{s}"
+    );
+    assert_eq!(g.updates(""), None);
+    assert_eq!(g.counts(), (0, 0));
+}
+
+#[test]
+fn a_restart_whose_stop_leaves_the_core_on_says_reboot_needed() {
+    let mut g = rig(&image(0), vec![]);
+    g.k.set_core_state("on");
+    g.k.stop_hangs.store(true, Ordering::SeqCst);
+    let (rep, progress) = g.deploy(&image(1), 1);
+    // The files are put back; nothing can start either firmware before a
+    // reboot, and the restart of the previous one writes nothing.
+    assert_eq!(rep.exit_code, EXIT_ROLLBACK_FAILED, "{rep:?}\n{progress}");
+    assert_eq!(
+        steps(&rep),
+        [
+            ("check", true),
+            ("install", true),
+            ("restart", false),
+            ("restore", true),
+            ("restart-previous", false)
+        ],
+        "{progress}"
+    );
+    assert!(summary(&rep).contains("reboot needed"), "{}", summary(&rep));
+    assert_eq!(g.updates(""), None);
+    assert_eq!(g.counts(), (0, 1));
+    assert_eq!(g.k.core_state(), "stuck");
+}

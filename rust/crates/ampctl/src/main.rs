@@ -405,6 +405,10 @@ fn via_daemon(ctx: &Ctx, req: DaemonRequest) -> Result<()> {
 }
 
 fn start_direct(ctx: &Ctx, r: &Remoteproc, firmware: Option<&str>, check: bool) -> Result<()> {
+    let lc = Lifecycle::new(r).with_timeout(STATE_TIMEOUT);
+    // A core an earlier stop left on: "reboot needed", not the verdict of
+    // a firmware check that cannot matter before the reboot.
+    lc.refuse_if_stuck()?;
     let state = r.state()?;
     if state.is_up() {
         bail!("{} is already {state}; use `ampctl restart`", r.device());
@@ -441,15 +445,12 @@ fn start_direct(ctx: &Ctx, r: &Remoteproc, firmware: Option<&str>, check: bool) 
             )
         })?;
     }
-    Lifecycle::new(r)
-        .with_timeout(STATE_TIMEOUT)
-        .boot()
-        .with_context(|| {
-            format!(
-                "{} did not start; see `dmesg` and `ampctl trace`",
-                r.device()
-            )
-        })?;
+    lc.boot().with_context(|| {
+        format!(
+            "{} did not start; see `dmesg` and `ampctl trace`",
+            r.device()
+        )
+    })?;
     println!("{}: {}", r.device(), r.state()?);
     Ok(())
 }
@@ -466,6 +467,9 @@ fn stop_direct(r: &Remoteproc) -> Result<()> {
 struct Status {
     #[serde(flatten)]
     rproc: ListEntry,
+    /// `off`, `on`, `stuck` (rtd_amp_rproc's `core_state`); null with other
+    /// drivers.
+    core_state: Option<String>,
     recovery: Option<String>,
     coredump: Option<String>,
     channels: Vec<rpmsg::Channel>,
@@ -480,6 +484,7 @@ fn status(ctx: &Ctx, target: &Target, json: bool) -> Result<()> {
             .find(|s| s.device.as_deref() == Some(&e.device) || Some(&s.name) == e.name.as_ref())
     });
     let st = Status {
+        core_state: r.core_state().ok().flatten().map(|c| c.to_string()),
         recovery: r.recovery().ok().map(|v| format!("{v:?}").to_lowercase()),
         coredump: r.coredump().ok().map(|v| format!("{v:?}").to_lowercase()),
         channels: rpmsg::channels(&ctx.sys).unwrap_or_default(),
@@ -493,6 +498,14 @@ fn status(ctx: &Ctx, target: &Target, json: bool) -> Result<()> {
     println!("device:    {}", st.rproc.device);
     println!("name:      {}", q(&st.rproc.name));
     println!("state:     {}", q(&st.rproc.state));
+    // Only rtd_amp_rproc has it: other drivers' output stays as it was.
+    match st.core_state.as_deref() {
+        Some("stuck") => println!(
+            "core:      stuck (did not power off after a stop request; `start` is refused: reboot needed)"
+        ),
+        Some(c) => println!("core:      {c}"),
+        None => {}
+    }
     println!("firmware:  {}", q(&st.rproc.firmware));
     println!("recovery:  {}", q(&st.recovery));
     println!("coredump:  {}", q(&st.coredump));

@@ -140,8 +140,9 @@ pub enum Phase {
     Running,
     /// Failed; waiting for the backoff delay before restarting it.
     Backoff,
-    /// Failed too often (or restart mode `never`): left alone until an
-    /// explicit start.
+    /// Failed too often (or restart mode `never`), the firmware check
+    /// failed, or the core did not power off after a stop (event `stuck`:
+    /// reboot needed): left alone until an explicit start.
     Failed,
     /// The remoteproc device is missing.
     Absent,
@@ -171,7 +172,9 @@ pub struct Event {
     /// Milliseconds since the daemon started.
     pub at_ms: u64,
     /// `started`, `stopped`, `crashed`, `unexpected-stop`, `health-failed`,
-    /// `restart-scheduled`, `gave-up`, `start-failed`, `channels-missing`.
+    /// `restart-scheduled`, `gave-up`, `start-failed`, `channels-missing`,
+    /// `adopted`, `attached`, `detached`, `stuck` (a stop left the core on:
+    /// reboot needed).
     pub kind: String,
     /// Backoff delay chosen, for `restart-scheduled`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -192,6 +195,12 @@ pub struct ProcStatus {
     pub firmware: String,
     /// Kernel state (`offline`, `running`, `crashed`...), if readable.
     pub kernel_state: Option<String>,
+    /// Whether the core is powered, from the driver's `core_state`: `off`,
+    /// `on`, or `stuck` (a stop request left it on: reboot needed; the
+    /// kernel state then reads `offline` or `crashed`). Absent when the
+    /// driver has no such attribute, and from daemons before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core_state: Option<String>,
     /// Daemon phase.
     pub phase: Phase,
     /// Restarts since the last explicit start or reset.
@@ -255,5 +264,18 @@ mod tests {
             serde_json::to_string(&Phase::Detached).unwrap(),
             r#""detached""#
         );
+    }
+
+    #[test]
+    fn core_state_is_optional_both_ways() {
+        // A status line of a daemon that predates `core_state`.
+        let old = r#"{"name":"rtd-amp","device":"remoteproc0","firmware":"fw.elf","kernel_state":"offline","phase":"failed","restarts":0,"total_restarts":0,"max_restarts":5,"next_restart_in_ms":null,"health_failures":0,"last_ping_us":null,"last_error":null,"events":[]}"#;
+        let mut s: ProcStatus = serde_json::from_str(old).unwrap();
+        assert_eq!(s.core_state, None);
+        assert!(!serde_json::to_string(&s).unwrap().contains("core_state"));
+        s.core_state = Some("stuck".into());
+        let line = serde_json::to_string(&s).unwrap();
+        assert!(line.contains(r#""core_state":"stuck""#), "{line}");
+        assert_eq!(serde_json::from_str::<ProcStatus>(&line).unwrap(), s);
     }
 }

@@ -4,7 +4,7 @@
 
 use amp_host::control::{self, Client};
 use amp_host::lifecycle::{Lifecycle, Outcome};
-use amp_host::remoteproc::{Coredump, Recovery, Remoteproc};
+use amp_host::remoteproc::{CoreState, Coredump, Recovery, Remoteproc};
 use amp_host::rpmsg::Ctrl;
 use amp_host::Sys;
 use std::path::{Path, PathBuf};
@@ -37,6 +37,12 @@ impl HwError {
     /// Whether retrying is pointless.
     pub fn is_permanent(&self) -> bool {
         matches!(self, HwError::Firmware { .. })
+    }
+
+    /// Whether a stop left the core on ([`amp_host::Error::CoreStuck`]):
+    /// nothing but a reboot helps.
+    pub fn is_stuck(&self) -> bool {
+        matches!(self, HwError::Host(amp_host::Error::CoreStuck { .. }))
     }
 }
 
@@ -77,6 +83,18 @@ impl Hw {
     /// Kernel state.
     pub fn state(&self, dev: &str) -> Result<KState, HwError> {
         Ok(self.rproc(dev)?.state()?)
+    }
+
+    /// Whether the core is powered (`None`: the driver does not say).
+    pub fn core_state(&self, dev: &str) -> Result<Option<CoreState>, HwError> {
+        Ok(self.rproc(dev)?.core_state()?)
+    }
+
+    /// [`amp_host::Error::CoreStuck`] when an earlier stop left the core
+    /// on, before work that would be wasted on it (a firmware check).
+    pub fn refuse_if_stuck(&self, dev: &str) -> Result<(), HwError> {
+        let r = self.rproc(dev)?;
+        Ok(Lifecycle::new(&r).refuse_if_stuck()?)
     }
 
     /// Boots it through the lifecycle layer: `start` when offline, attach

@@ -28,6 +28,8 @@ struct Proc {
     cfg: crate::config::Remoteproc,
     device: Option<String>,
     kstate: Option<String>,
+    /// The driver's `core_state` (`None`: it has none, or unreadable).
+    core_state: Option<String>,
     phase: Phase,
     /// Whether the daemon wants it running.
     wanted: bool,
@@ -84,6 +86,7 @@ impl Supervisor {
                 cfg: cfg.clone(),
                 device: None,
                 kstate: None,
+                core_state: None,
                 phase: Phase::Stopped,
                 wanted: false,
                 since: now,
@@ -179,8 +182,10 @@ impl Supervisor {
         match self.hw.find(&name) {
             Ok(dev) => {
                 let st = self.hw.state(&dev);
+                let core = self.hw.core_state(&dev);
                 let p = &mut self.procs[i];
                 p.device = Some(dev);
+                p.core_state = core.ok().flatten().map(|c| c.to_string());
                 match st {
                     Ok(s) => {
                         p.kstate = Some(s.to_string());
@@ -197,6 +202,7 @@ impl Supervisor {
                 let p = &mut self.procs[i];
                 p.device = None;
                 p.kstate = None;
+                p.core_state = None;
                 if p.phase != Phase::Absent {
                     warn!(remoteproc = %name, error = %e, "remoteproc not found");
                     p.last_error = Some(e.to_string());
@@ -225,6 +231,7 @@ impl Supervisor {
                 self.begin_serving(i);
                 self.event(i, "started", None, why.to_owned());
             }
+            Err(e) if e.is_stuck() => self.stuck(i, &e),
             Err(e) => {
                 error!(remoteproc = %name, error = %e, "start failed");
                 self.procs[i].last_error = Some(e.to_string());
@@ -243,6 +250,21 @@ impl Supervisor {
                 }
             }
         }
+    }
+
+    /// A stop left the core on (now, or before this start, recovery or
+    /// attach): only a reboot helps, so processor `i` fails for good
+    /// (phase `failed`, event `stuck`, no restart scheduled) until an
+    /// explicit start, which the lifecycle layer refuses the same way.
+    fn stuck(&mut self, i: usize, e: &HwError) {
+        error!(remoteproc = %self.procs[i].cfg.name, error = %e, "core stuck on after a stop: reboot needed");
+        let p = &mut self.procs[i];
+        p.restart_at = None;
+        p.next_ping = None;
+        self.refresh(i);
+        self.procs[i].last_error = Some(e.to_string());
+        self.set_phase(i, Phase::Failed);
+        self.event(i, "stuck", None, e.to_string());
     }
 
     /// At daemon start: takes over a processor that already executes the
@@ -318,6 +340,8 @@ impl Supervisor {
         let cfg = self.procs[i].cfg.clone();
         let dev = self.hw.find(&cfg.name)?;
         self.procs[i].device = Some(dev.clone());
+        // Before the firmware check: its verdict would hide the reason.
+        self.hw.refuse_if_stuck(&dev)?;
         let state = self.hw.state(&dev)?;
         if state.is_up() {
             self.hw.stop(&dev)?;
@@ -360,7 +384,12 @@ impl Supervisor {
         p.next_ping = None;
         let name = p.cfg.name.clone();
         let dev = self.hw.find(&name)?;
-        self.hw.stop(&dev)?;
+        if let Err(e) = self.hw.stop(&dev) {
+            if e.is_stuck() {
+                self.stuck(i, &e);
+            }
+            return Err(e);
+        }
         info!(remoteproc = %name, reason = why, "stopped");
         self.set_phase(i, Phase::Stopped);
         self.event(i, "stopped", None, why.to_owned());
@@ -373,7 +402,15 @@ impl Supervisor {
         let cfg = self.procs[i].cfg.clone();
         let dev = self.hw.find(&cfg.name)?;
         self.procs[i].device = Some(dev.clone());
-        let outcome = self.hw.attach(&dev)?;
+        let outcome = match self.hw.attach(&dev) {
+            Ok(o) => o,
+            Err(e) => {
+                if e.is_stuck() {
+                    self.stuck(i, &e);
+                }
+                return Err(e);
+            }
+        };
         // Settings only: neither write disturbs a running core.
         if let Err(e) = self.apply_settings(&dev, &cfg) {
             warn!(remoteproc = %cfg.name, error = %e, "settings not applied to the attached processor");
@@ -682,6 +719,7 @@ impl Supervisor {
             device: p.device.clone(),
             firmware: p.cfg.firmware.clone(),
             kernel_state: p.kstate.clone(),
+            core_state: p.core_state.clone(),
             phase: p.phase,
             restarts: p.restarts,
             total_restarts: p.total_restarts,

@@ -532,3 +532,132 @@ fn firmware_signature_is_checked_before_a_start() {
         handle.join().unwrap();
     }
 }
+
+fn send(cfg: &Config, req: Request) -> rtd_ampd::protocol::Reply {
+    request(&cfg.daemon.socket, &req).unwrap()
+}
+
+/// Phase `failed` with the `stuck` event last and "reboot needed" said.
+fn assert_stuck(s: &ProcStatus) {
+    assert_eq!(s.phase, Phase::Failed, "{s:?}");
+    assert_eq!(s.events.last().unwrap().kind, "stuck", "{:?}", s.events);
+    assert!(
+        s.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("reboot needed"),
+        "{s:?}"
+    );
+    assert_eq!(s.core_state.as_deref(), Some("stuck"));
+    assert_eq!(s.next_restart_in_ms, None);
+}
+
+#[test]
+fn a_stop_that_leaves_the_core_on_fails_for_good() {
+    let k = FakeKernel::new();
+    k.set_core_state("off");
+    let cfg = config(
+        &k,
+        "[remoteproc.restart]\nmax_restarts = 5\nbackoff_initial_ms = 5\n",
+    );
+    let (tx, handle) =
+        rtd_ampd::spawn(cfg.clone(), Hw::under(k.root()), Box::new(NoNotify)).unwrap();
+    let s = wait_for("running", || {
+        Some(status(&cfg)).filter(|s| s.phase == Phase::Running)
+    });
+    assert_eq!(s.core_state.as_deref(), Some("on"));
+
+    // The firmware ignores the stop request: the kernel shows offline.
+    k.stop_hangs.store(true, Ordering::SeqCst);
+    let name = || "rtd-amp".to_string();
+    let r = send(&cfg, Request::Stop { name: name() });
+    assert!(!r.ok, "{r:?}");
+    let e = r.error.unwrap();
+    assert!(
+        e.contains("could not stop rtd-amp") && e.contains("reboot needed"),
+        "{e}"
+    );
+    assert_eq!(k.state(), "offline");
+    let s = status(&cfg);
+    assert_stuck(&s);
+    assert_eq!(s.kernel_state.as_deref(), Some("offline"));
+
+    // Retrying cannot help: nothing is scheduled, nothing written, and an
+    // explicit start or restart is refused the same way.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    for req in [
+        Request::Start { name: name() },
+        Request::Restart { name: name() },
+    ] {
+        let r = send(&cfg, req);
+        assert!(
+            !r.ok && r.error.as_deref().unwrap().contains("reboot needed"),
+            "{r:?}"
+        );
+    }
+    let s = status(&cfg);
+    assert_stuck(&s);
+    assert_eq!(s.restarts, 0);
+    assert!(
+        !s.events.iter().any(|e| e.kind == "restart-scheduled"),
+        "{:?}",
+        s.events
+    );
+    assert_eq!(k.starts.load(Ordering::SeqCst), 1, "only the boot start");
+    tx.send(Msg::Shutdown).unwrap();
+    handle.join().unwrap();
+}
+
+#[test]
+fn a_crash_whose_core_stays_on_is_not_restarted_in_a_loop() {
+    let k = FakeKernel::new();
+    k.set_core_state("off");
+    let cfg = config(
+        &k,
+        "[remoteproc.restart]\nmax_restarts = 5\nbackoff_initial_ms = 5\n",
+    );
+    let (tx, handle) =
+        rtd_ampd::spawn(cfg.clone(), Hw::under(k.root()), Box::new(NoNotify)).unwrap();
+    wait_for("running", || {
+        Some(status(&cfg)).filter(|s| s.phase == Phase::Running)
+    });
+    // A crash the kernel's recovery could not stop (its stop timed out).
+    k.set_core_state("stuck");
+    k.crash();
+    let s = wait_for("stuck", || {
+        Some(status(&cfg)).filter(|s| s.phase == Phase::Failed)
+    });
+    assert_stuck(&s);
+    // One restart was scheduled for the crash; it found the core stuck
+    // and wrote nothing; none follows.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let s = status(&cfg);
+    assert_stuck(&s);
+    assert_eq!(backoffs(&s), [5]);
+    assert_eq!(k.starts.load(Ordering::SeqCst), 1);
+    assert_eq!(k.state(), "crashed");
+    tx.send(Msg::Shutdown).unwrap();
+    handle.join().unwrap();
+}
+
+#[test]
+fn a_daemon_started_on_a_stuck_core_does_not_start_it() {
+    let k = FakeKernel::new();
+    k.set_core_state("stuck");
+    // A firmware the check refuses (there is none): the stuck core is the
+    // reason given, not the check's verdict.
+    let mut cfg = config(&k, "");
+    cfg.remoteprocs[0].check_firmware = true;
+    cfg.daemon.firmware_dir = k.root().join("lib/firmware");
+    let (tx, handle) =
+        rtd_ampd::spawn(cfg.clone(), Hw::under(k.root()), Box::new(NoNotify)).unwrap();
+    let s = wait_for("failed", || {
+        Some(status(&cfg)).filter(|s| s.phase == Phase::Failed)
+    });
+    assert_stuck(&s);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(k.starts.load(Ordering::SeqCst), 0);
+    assert_eq!(status(&cfg).phase, Phase::Failed);
+    tx.send(Msg::Shutdown).unwrap();
+    handle.join().unwrap();
+}

@@ -1,6 +1,8 @@
 //! Test double: a sysfs/devfs tree in a temp dir and a thread that plays the
 //! kernel's remoteproc core on it (reacts to `start`/`stop` written to
-//! `state`, attaches a detached one, can crash the processor after a start).
+//! `state`, attaches a detached one, can crash the processor after a start,
+//! can leave the core on after a stop as rtd_amp_rproc reports it in
+//! `device/core_state`).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -12,12 +14,15 @@ use std::time::{Duration, Instant};
 pub struct FakeKernel {
     pub dir: tempfile::TempDir,
     stop: Arc<AtomicBool>,
-    /// Starts seen.
+    /// Starts seen (those refused while the core is stuck too).
     pub starts: Arc<AtomicU32>,
     /// Stops seen.
     pub stops: Arc<AtomicU32>,
     /// The next this-many starts crash right after running.
     pub crash_next: Arc<AtomicU32>,
+    /// Stops time out in the driver: `state` ← `offline` (its `.stop`
+    /// returns 0) but `device/core_state` ← `stuck`, written first.
+    pub stop_hangs: Arc<AtomicBool>,
     /// The last state the kernel thread saw (not a command word).
     seen: Arc<std::sync::Mutex<String>>,
     handle: Option<JoinHandle<()>>,
@@ -25,6 +30,12 @@ pub struct FakeKernel {
 
 pub fn rproc_dir(root: &Path) -> PathBuf {
     root.join("sys/class/remoteproc/remoteproc0")
+}
+
+/// rtd_amp_rproc's attribute; absent until a test writes it or a stop
+/// hangs (other drivers have none).
+pub fn core_state_path(root: &Path) -> PathBuf {
+    rproc_dir(root).join("device/core_state")
 }
 
 pub fn write(path: &Path, text: &str) {
@@ -62,18 +73,27 @@ impl FakeKernel {
         let starts = Arc::new(AtomicU32::new(0));
         let stops = Arc::new(AtomicU32::new(0));
         let crash_next = Arc::new(AtomicU32::new(0));
+        let stop_hangs = Arc::new(AtomicBool::new(false));
         let seen = Arc::new(std::sync::Mutex::new("offline".to_owned()));
         let handle = {
-            let (stop, starts, stops, crash_next, seen) = (
+            let (stop, starts, stops, crash_next, stop_hangs, seen) = (
                 stop.clone(),
                 starts.clone(),
                 stops.clone(),
                 crash_next.clone(),
+                stop_hangs.clone(),
                 seen.clone(),
             );
             let state = rp.join("state");
+            let core = core_state_path(root);
             std::thread::spawn(move || {
                 let recovery = state.with_file_name("recovery");
+                // The core's power, kept in step when the attribute exists.
+                let power = |c: &str| {
+                    if core.exists() {
+                        set(&core, &format!("{c}\n"));
+                    }
+                };
                 // The last state shown (not a command word): `start` on a
                 // detached processor attaches, as the kernel's rproc_boot.
                 let mut last = read(&state);
@@ -86,6 +106,12 @@ impl FakeKernel {
                         set(&state, "start\n");
                     }
                     match read(&state).as_str() {
+                        // The driver refuses (-EBUSY) to start or recover
+                        // a core a stop left on: the state stays.
+                        "start" if read(&core) == "stuck" => {
+                            starts.fetch_add(1, Ordering::SeqCst);
+                            set(&state, &format!("{last}\n"));
+                        }
                         "start" if last == "detached" => {
                             set(&state, "attached\n");
                         }
@@ -107,10 +133,17 @@ impl FakeKernel {
                                     n.checked_sub(1)
                                 })
                                 .is_ok();
+                            power("on");
                             set(&state, if crash { "crashed\n" } else { "running\n" });
                         }
                         "stop" => {
                             stops.fetch_add(1, Ordering::SeqCst);
+                            if stop_hangs.load(Ordering::SeqCst) {
+                                std::fs::create_dir_all(core.parent().unwrap()).unwrap();
+                                set(&core, "stuck\n");
+                            } else {
+                                power("off");
+                            }
                             set(&state, "offline\n");
                         }
                         // Not a half-written command word.
@@ -128,6 +161,7 @@ impl FakeKernel {
             starts,
             stops,
             crash_next,
+            stop_hangs,
             seen,
             handle: Some(handle),
         }
@@ -147,6 +181,19 @@ impl FakeKernel {
     pub fn put(&self, st: &str) {
         set(&rproc_dir(self.root()).join("state"), &format!("{st}\n"));
         wait_for(st, || (*self.seen.lock().unwrap() == st).then_some(()));
+    }
+
+    /// `device/core_state` (empty when absent).
+    pub fn core_state(&self) -> String {
+        read(&core_state_path(self.root()))
+    }
+
+    /// Writes `device/core_state` (creating it): `stuck` as a stop that
+    /// timed out before this test left it.
+    pub fn set_core_state(&self, c: &str) {
+        let p = core_state_path(self.root());
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        set(&p, &format!("{c}\n"));
     }
 
     /// Crash the running processor, as the kernel reports it.
