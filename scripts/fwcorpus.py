@@ -227,8 +227,8 @@ def rules(good):
 def changed_rsc_size(good):
     """GOOD with a larger .resource_table section, valid by every rule: the
     section grows to the end of the file bytes of the segment that loads it
-    (on the real firmware .data follows, so the table's size goes from 0xc8
-    to 0x128; the kernel then copies .data's own file bytes back over it
+    (on the real firmware .data follows, so the table's size goes from 0xe0
+    to 0x140; the kernel then copies .data's own file bytes back over it
     before CPU_ON). Started fresh it runs; as the file a recovery reloads
     under the table of GOOD it breaks rsc-changed."""
     e = good.copy()

@@ -182,9 +182,9 @@ while IFS=$tab read -r f what ops; do
 	if { echo start >$R/state; } 2>/dev/null; then
 		kv=ok ran=$((ran + 1))
 		{ echo stop >$R/state; } 2>/dev/null
-		state_is offline || { stuck="$f ($what): started, state $(cat $R/state) after stop"; break; }
+		stopped || { stuck="$f ($what): started, state $(cat $R/state), core $(cat $R/device/core_state) after stop"; break; }
 	else
-		state_is offline || { stuck="$f ($what): refused, state $(cat $R/state)"; break; }
+		stopped || { stuck="$f ($what): refused, state $(cat $R/state), core $(cat $R/device/core_state)"; break; }
 		refused=$((refused + 1))
 		kv=$(kernel_verdict)
 		[ -n "$kv" ] || { kv="generic: $(dmesg | grep -iE 'rproc|remoteproc' | grep -vE 'Boot failed|Booting fw' | tail -n1)"; generic="$generic $f"; }

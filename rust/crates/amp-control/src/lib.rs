@@ -1493,7 +1493,12 @@ mod tests {
             FaultKind::from_name("stack-overflow"),
             Some(FaultKind::StackOverflow)
         );
-        assert_eq!(FaultKind::from_u32(5), None);
+        assert_eq!(FaultKind::from_u32(5), Some(FaultKind::Hang));
+        assert_eq!(
+            FaultKind::from_name("hang-masked"),
+            Some(FaultKind::HangMasked)
+        );
+        assert_eq!(FaultKind::from_u32(7), None);
         let bad = [1, 0x04, 4, 0, 2, 0, 0, 0, 9, 0, 0, 0];
         assert_eq!(
             Request::decode(&bad),
