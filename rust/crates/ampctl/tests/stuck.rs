@@ -8,27 +8,9 @@ mod common;
 mod support;
 
 use common::FakeKernel;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::Ordering;
-use support::daemon;
-
-fn ampctl(root: &Path, socket: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ampctl"))
-        .args(args)
-        .env("RTD_AMP_ROOT", root)
-        .env("RTD_AMPD_SOCKET", socket)
-        .output()
-        .unwrap()
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use support::{ampctl, daemon, err, out};
 
 fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap()

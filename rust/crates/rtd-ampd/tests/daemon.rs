@@ -552,12 +552,19 @@ fn assert_stuck(s: &ProcStatus) {
     assert_eq!(s.next_restart_in_ms, None);
 }
 
-#[test]
-fn a_stop_that_leaves_the_core_on_fails_for_good() {
-    let k = FakeKernel::new();
+/// A daemon that would restart a crashed firmware (5 restarts, 5 ms
+/// backoff), serving it on `k` whose driver has `core_state`; returns its
+/// configuration, channel and thread once the phase is running.
+fn serving_with_restarts(
+    k: &FakeKernel,
+) -> (
+    Config,
+    std::sync::mpsc::Sender<Msg>,
+    std::thread::JoinHandle<()>,
+) {
     k.set_core_state("off");
     let cfg = config(
-        &k,
+        k,
         "[remoteproc.restart]\nmax_restarts = 5\nbackoff_initial_ms = 5\n",
     );
     let (tx, handle) =
@@ -566,6 +573,13 @@ fn a_stop_that_leaves_the_core_on_fails_for_good() {
         Some(status(&cfg)).filter(|s| s.phase == Phase::Running)
     });
     assert_eq!(s.core_state.as_deref(), Some("on"));
+    (cfg, tx, handle)
+}
+
+#[test]
+fn a_stop_that_leaves_the_core_on_fails_for_good() {
+    let k = FakeKernel::new();
+    let (cfg, tx, handle) = serving_with_restarts(&k);
 
     // The firmware ignores the stop request: the kernel shows offline.
     k.stop_hangs.store(true, Ordering::SeqCst);
@@ -611,16 +625,7 @@ fn a_stop_that_leaves_the_core_on_fails_for_good() {
 #[test]
 fn a_crash_whose_core_stays_on_is_not_restarted_in_a_loop() {
     let k = FakeKernel::new();
-    k.set_core_state("off");
-    let cfg = config(
-        &k,
-        "[remoteproc.restart]\nmax_restarts = 5\nbackoff_initial_ms = 5\n",
-    );
-    let (tx, handle) =
-        rtd_ampd::spawn(cfg.clone(), Hw::under(k.root()), Box::new(NoNotify)).unwrap();
-    wait_for("running", || {
-        Some(status(&cfg)).filter(|s| s.phase == Phase::Running)
-    });
+    let (cfg, tx, handle) = serving_with_restarts(&k);
     // A crash the kernel's recovery could not stop (its stop timed out).
     k.set_core_state("stuck");
     k.crash();

@@ -1,8 +1,11 @@
 //! An in-process rtd-ampd over the sysfs test double, shared by the
-//! ampctl tests that go through the daemon (cli.rs, attach.rs).
+//! ampctl tests that go through the daemon (cli.rs, attach.rs, stuck.rs),
+//! and how those tests run ampctl. Not every test uses every item.
+#![allow(dead_code)]
 
 use crate::common::{self, FakeKernel};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// Starts rtd-ampd (no autostart, no firmware check, 5 ms polls) on
 /// `k`'s root; returns its socket and the call that shuts it down.
@@ -27,4 +30,25 @@ pub fn daemon(k: &FakeKernel) -> (PathBuf, impl FnOnce()) {
         tx.send(rtd_ampd::supervisor::Msg::Shutdown).unwrap();
         handle.join().unwrap();
     })
+}
+
+/// Runs the ampctl binary on the double under `root`, its daemon socket at
+/// `socket`.
+pub fn ampctl(root: &Path, socket: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ampctl"))
+        .args(args)
+        .env("RTD_AMP_ROOT", root)
+        .env("RTD_AMPD_SOCKET", socket)
+        .output()
+        .unwrap()
+}
+
+/// A run's standard output.
+pub fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A run's standard error.
+pub fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }
