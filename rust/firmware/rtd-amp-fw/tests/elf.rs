@@ -5,6 +5,7 @@
 
 mod common;
 
+use amp_ctrl_page::{contract_body, CONTRACT_F_STOP_IRQ, CONTRACT_LEN, RSC_CONTRACT_TYPE};
 use amp_proto::rsc::{self, Entry};
 use common::elf_path;
 use goblin::elf::program_header::{PF_W, PF_X, PT_LOAD};
@@ -51,7 +52,7 @@ fn check(board: &Board) {
     let table = &bytes[off..off + sh.sh_size as usize];
     let t = rsc::parse(table).unwrap_or_else(|e| panic!("{}: {e}", board.name));
     let mut kinds = vec![];
-    for (_, e) in t.entries() {
+    for (off, e) in t.entries() {
         match e {
             Entry::Carveout(c) => {
                 assert_eq!(rsc::name_str(&c.name), Some("firmware"));
@@ -73,10 +74,17 @@ fn check(board: &Board) {
                 }
                 kinds.push("vdev");
             }
+            Entry::Unknown { kind } if kind == RSC_CONTRACT_TYPE => {
+                // The stop/crash contract the driver requires, promising
+                // the stop interrupt (docs/kernel.md).
+                let body = &table[off + 4..off + 4 + CONTRACT_LEN];
+                assert_eq!(body, contract_body(CONTRACT_F_STOP_IRQ), "{}", board.name);
+                kinds.push("contract");
+            }
             other => panic!("unexpected entry {other:?}"),
         }
     }
-    assert_eq!(kinds, ["carveout", "trace", "vdev"]);
+    assert_eq!(kinds, ["carveout", "trace", "vdev", "contract"]);
     // The section is inside a loaded segment, so Linux can find and update it.
     assert!(fw.contains(&sh.sh_addr));
     assert_eq!(sh.sh_addr % 8, 0, "table aligned for its u32/u64 fields");

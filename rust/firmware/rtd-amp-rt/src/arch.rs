@@ -475,6 +475,13 @@ pub fn hang_masked() -> ! {
     }
 }
 
+/// Writes `ICC_SGI1R_EL1`: sends a group-1 SGI (the runtime only ever to
+/// itself, see [`crate::gic::sgi1r_to_self`]).
+pub fn gic_send_sgi(value: u64) {
+    // SAFETY: raises one SGI; the runtime's handler takes its doorbell.
+    unsafe { asm!("msr s3_0_c12_c11_5, {}", "isb", in(reg) value, options(nostack)) };
+}
+
 /// Sleeps until an interrupt is pending (taken or not: PSTATE.I is set).
 pub fn wait_for_interrupt() {
     // SAFETY: wfi only waits.

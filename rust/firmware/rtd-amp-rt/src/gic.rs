@@ -61,6 +61,23 @@ pub const fn typer_affinity(mpidr: u64) -> u32 {
     ((aff3 << 24) | (aff2 << 16) | (aff1 << 8) | aff0) as u32
 }
 
+/// `ICC_SGI1R_EL1` value that sends SGI `intid` to the core with `mpidr`
+/// itself (Arm IHI 0069H, 12.11.26: TargetList 15:0 holds bit Aff0 % 16,
+/// Aff1 23:16, INTID 27:24, Aff2 39:32, IRM 40 = 0, RS 47:44 = Aff0 / 16,
+/// Aff3 55:48).
+pub const fn sgi1r_to_self(mpidr: u64, intid: u32) -> u64 {
+    let aff0 = mpidr & 0xFF;
+    let aff1 = (mpidr >> 8) & 0xFF;
+    let aff2 = (mpidr >> 16) & 0xFF;
+    let aff3 = (mpidr >> 32) & 0xFF;
+    (1 << (aff0 % 16))
+        | (aff1 << 16)
+        | ((intid as u64 & 0xF) << 24)
+        | (aff2 << 32)
+        | ((aff0 / 16) << 44)
+        | (aff3 << 48)
+}
+
 /// Stride between redistributor frames: 128 KiB, or 256 KiB with VLPIs.
 pub const fn frame_stride(typer: u64) -> u64 {
     if typer & (1 << 1) != 0 {
@@ -140,6 +157,19 @@ mod tests {
         );
         assert_eq!(typer_affinity(0x300), 0x300, "RTD1619B cpu3");
         assert_eq!(typer_affinity(0x12_0000_0000 | 0x01_0203), 0x1201_0203);
+    }
+
+    #[test]
+    fn sgi_to_self() {
+        // QEMU virt's cpu3: Aff0 3 (MPIDR bit 31 is RES1, ignored).
+        assert_eq!(sgi1r_to_self(0x8000_0003, 7), (7 << 24) | (1 << 3));
+        // RTD1619B's cpu3, MPIDR 0x300 with the MT bit: Aff1 3, Aff0 0.
+        assert_eq!(sgi1r_to_self(0x8100_0300, 7), (7 << 24) | (3 << 16) | 1);
+        // Aff0 beyond 15 goes through the range selector.
+        assert_eq!(
+            sgi1r_to_self(0x12_0001_0011, 7),
+            (0x12 << 48) | (1 << 44) | (1 << 32) | (7 << 24) | (1 << 1)
+        );
     }
 
     #[test]

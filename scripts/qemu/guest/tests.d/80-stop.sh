@@ -23,6 +23,10 @@ d80_again() { start_fw && [ "$(ampt echo "$(raw_dev)" 20)" = 'echo: 20/20 ok' ];
 
 stop_fw
 start_fw
+ok_line=$(grep -m1 'stop interrupt: ok' "$D"/trace0)
+check "stop interrupt: the firmware checked it at boot (its own doorbell taken while running, trace)" \
+	"trace: $(head -n 4 "$D"/trace0 | tr '\n' ' ')" [ -n "$ok_line" ]
+echo "FIGURE: stop interrupt at boot: ${ok_line#*stop interrupt: ok, }"
 dmesg -c >/dev/null
 r=$(fw_ctl fault 5)
 e=$(ampt echo "$(raw_dev)" 1)
