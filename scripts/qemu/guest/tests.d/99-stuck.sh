@@ -17,6 +17,9 @@ d99_stuck() {
 	state_is offline && [ "$(cat "$R"/device/core_state)" = stuck ] &&
 		dmesg | grep -q 'did not power off within .* reboot needed'
 }
+# d99_hung FAULT ECHO: the fault was taken (the firmware acts on it only
+# once Linux has collected the reply): its loop no longer serves.
+d99_hung() { [ "$1" = 'ctl: fault acknowledged' ] && matches "$2" 'echo: 0/1 ok'; }
 # d99_says RC OUT: a failed ampctl command that says why.
 d99_says() { [ "$1" = 1 ] && matches "$2" 'reboot needed'; }
 # d99_daemon: the daemon failed for good, and ampctl status says why.
@@ -36,6 +39,9 @@ start_daemon /etc/rtd-ampd.toml
 wait_for daemon_phase running
 dmesg -c >/dev/null
 r=$(fw_ctl fault 6)
+e=$(ampt echo "$(raw_dev)" 1)
+check "stuck: the hang-masked fault is taken and the firmware no longer serves (echo unanswered for 5 s)" \
+	"fault '$r', echo '$e'" d99_hung "$r" "$e"
 out=$(ampctl stop 2>&1)
 rc=$?
 echo "  ampctl stop: $out"
