@@ -267,6 +267,13 @@ impl Supervisor {
         self.event(i, "stuck", None, e.to_string());
     }
 
+    /// [`stuck`](Self::stuck) when `e` says the core stayed on.
+    fn fail_if_stuck(&mut self, i: usize, e: &HwError) {
+        if e.is_stuck() {
+            self.stuck(i, e);
+        }
+    }
+
     /// At daemon start: takes over a processor that already executes the
     /// configured firmware (a previous daemon's, or one Linux attached to)
     /// without restarting it. Returns whether it did.
@@ -384,12 +391,9 @@ impl Supervisor {
         p.next_ping = None;
         let name = p.cfg.name.clone();
         let dev = self.hw.find(&name)?;
-        if let Err(e) = self.hw.stop(&dev) {
-            if e.is_stuck() {
-                self.stuck(i, &e);
-            }
-            return Err(e);
-        }
+        self.hw
+            .stop(&dev)
+            .inspect_err(|e| self.fail_if_stuck(i, e))?;
         info!(remoteproc = %name, reason = why, "stopped");
         self.set_phase(i, Phase::Stopped);
         self.event(i, "stopped", None, why.to_owned());
@@ -402,15 +406,10 @@ impl Supervisor {
         let cfg = self.procs[i].cfg.clone();
         let dev = self.hw.find(&cfg.name)?;
         self.procs[i].device = Some(dev.clone());
-        let outcome = match self.hw.attach(&dev) {
-            Ok(o) => o,
-            Err(e) => {
-                if e.is_stuck() {
-                    self.stuck(i, &e);
-                }
-                return Err(e);
-            }
-        };
+        let outcome = self
+            .hw
+            .attach(&dev)
+            .inspect_err(|e| self.fail_if_stuck(i, e))?;
         // Settings only: neither write disturbs a running core.
         if let Err(e) = self.apply_settings(&dev, &cfg) {
             warn!(remoteproc = %cfg.name, error = %e, "settings not applied to the attached processor");

@@ -194,7 +194,7 @@ __vectors:
     // IRQ_FRAME_BYTES on the exception stack, calls the handler, restores
     // them and returns to the interrupted code.
 __irq_entry:
-    sub     sp, sp, #592
+    sub     sp, sp, #{irq_frame}
     stp     x0, x1, [sp, #0]
     stp     x2, x3, [sp, #16]
     stp     x4, x5, [sp, #32]
@@ -254,15 +254,17 @@ __irq_entry:
     ldp     x4, x5, [sp, #32]
     ldp     x2, x3, [sp, #16]
     ldp     x0, x1, [sp, #0]
-    add     sp, sp, #592
+    add     sp, sp, #{irq_frame}
     eret
-"#
+"#,
+    irq_frame = const IRQ_FRAME_BYTES,
 );
 
 /// Bytes `__irq_entry` saves: 21 general registers, ELR, SPSR, FPCR, FPSR
-/// (26 words with padding), then 24 SIMD registers of 16 bytes.
+/// (26 words with padding; the SIMD stores start at 208), then 24 SIMD
+/// registers of 16 bytes (the last pair at 560).
 pub const IRQ_FRAME_BYTES: u64 = 26 * 8 + 24 * 16;
-const _: () = assert!(IRQ_FRAME_BYTES == 592 && IRQ_FRAME_BYTES % 16 == 0);
+const _: () = assert!(IRQ_FRAME_BYTES == 560 + 32 && IRQ_FRAME_BYTES % 16 == 0);
 
 /// Bytes the exception vectors push: x0..x7, x29, x30, 16 bytes of padding.
 pub const FRAME_BYTES: u64 = 96;

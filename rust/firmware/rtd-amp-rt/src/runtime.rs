@@ -330,19 +330,21 @@ const STOP_IRQ_CHECK_MS: u64 = 10;
 
 /// Rings this core's own doorbell while running and waits (at most
 /// [`STOP_IRQ_CHECK_MS`]) for the stop interrupt's handler to take it;
-/// returns the counter ticks it took. The proof, on each boot, that the
+/// returns the microseconds it took (`freq`: the counter's ticks per
+/// second). The proof, on each boot, that the
 /// priority and mask settings let the doorbell through (on the board:
 /// under BL31's GIC configuration, which only silicon shows;
 /// docs/bring-up.md). The doorbell it leaves latched costs the first wait
 /// nothing but a look at the rings.
-fn stop_irq_check(board: &Board) -> Option<u64> {
+fn stop_irq_check(board: &Board, freq: u64) -> Option<u64> {
+    let ticks_per_ms = (freq / 1000).max(1);
     let t0 = arch::cntpct();
-    let end = t0.saturating_add(STOP_IRQ_CHECK_MS * (arch::cntfrq() / 1000).max(1));
+    let end = t0.saturating_add(STOP_IRQ_CHECK_MS * ticks_per_ms);
     arch::gic_send_sgi(gic::sgi1r_to_self(arch::mpidr(), board.doorbell_sgi));
     loop {
         let t = arch::cntpct();
         if DOORBELL_LATCHED.load(Ordering::Relaxed) {
-            return Some(t - t0);
+            return Some((t - t0) * 1000 / ticks_per_ms);
         }
         if t >= end {
             return None;
@@ -530,11 +532,10 @@ extern "C" fn rtd_amp_rt_entry(ctrl_pa: u64, entry_el: u64) -> ! {
     arch::gic_set_pmr(gic::RUN_PMR);
     arch::irq_unmask();
     let mut l = LineBuf::<160>::new();
-    let _ = match stop_irq_check(&board) {
-        Some(ticks) => write!(
+    let _ = match stop_irq_check(&board, freq) {
+        Some(us) => write!(
             l,
-            "stop interrupt: ok, own doorbell taken {} us after it rang",
-            ticks * 1000 / (freq / 1000).max(1)
+            "stop interrupt: ok, own doorbell taken {us} us after it rang"
         ),
         None => write!(
             l,
